@@ -1,0 +1,1 @@
+"""BloodCell's desktop application (Qt). The engine it drives lives in `model/`."""

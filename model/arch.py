@@ -1,0 +1,110 @@
+"""Network architectures, built in code so that a model file only ever carries numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from fastai.layers import AdaptiveConcatPool2d, ConvLayer, Flatten
+from fastai.vision.learner import create_body, create_head
+from torch import nn
+from torchvision import models as tv_models
+
+
+class ArchitectureError(ValueError):
+    pass
+
+
+def _conv_stages(widths: tuple[int, ...], convs_per_stage: int) -> list[nn.Module]:
+    """Stages of fastai ConvLayers (conv 3x3 + BatchNorm + ReLU); each stage halves the size."""
+    layers: list[nn.Module] = []
+    n_in = 3
+    for width in widths:
+        layers.append(ConvLayer(n_in, width, ks=3, stride=2))
+        layers += [ConvLayer(width, width, ks=3) for _ in range(convs_per_stage - 1)]
+        n_in = width
+    return layers
+
+
+def _pooled_head(n_features: int, n_classes: int, dropout: float) -> list[nn.Module]:
+    return [AdaptiveConcatPool2d(), Flatten(), nn.Dropout(dropout), nn.Linear(2 * n_features, n_classes)]
+
+
+def seed_cnn(n_classes: int) -> nn.Module:
+    """The article's network: 3 sets of 3 ConvLayers, 16-32-64 filters, concat pooling."""
+    return nn.Sequential(*_conv_stages((16, 32, 64), 3), *_pooled_head(64, n_classes, 0.25))
+
+
+def seed_deep_cnn(n_classes: int) -> nn.Module:
+    """The seed with a fourth set of 3 ConvLayers (128 filters).
+
+    At 160x120 input the seed's three stride-2 sets end at 20x15, where a unit still sees
+    less than a whole cell; the fourth set sees the whole cell and its neighbours for about
+    a third more compute. This is the shipped default model's architecture.
+    """
+    return nn.Sequential(*_conv_stages((16, 32, 64, 128), 3), *_pooled_head(128, n_classes, 0.25))
+
+
+def _resnet(factory: Callable[..., nn.Module]) -> Callable[[int, Path | None], nn.Module]:
+    def build(n_classes: int, weights_file: Path | None = None) -> nn.Module:
+        backbone = factory(weights=None)
+        if weights_file is not None:
+            load_backbone_weights(backbone, weights_file)
+        body = create_body(backbone, pretrained=False, cut=-2)
+        n_features = backbone.fc.in_features
+        return nn.Sequential(body, create_head(n_features * 2, n_classes))
+
+    return build
+
+
+_PLAIN: dict[str, Callable[[int], nn.Module]] = {"seed": seed_cnn, "seed-deep": seed_deep_cnn}
+_RESNETS = {"resnet18": _resnet(tv_models.resnet18), "resnet34": _resnet(tv_models.resnet34)}
+
+ARCHITECTURES: dict[str, str] = {
+    "seed": "Seed CNN (3x3 ConvLayers 16-32-64, as in the original article)",
+    "seed-deep": "Seed CNN with a fourth set (16-32-64-128)",
+    "resnet18": "ResNet-18",
+    "resnet34": "ResNet-34",
+}
+
+
+def build_model(arch: str, n_classes: int, weights_file: Path | str | None = None) -> nn.Module:
+    """A fresh network; ResNets may start from a local torchvision weights file."""
+    if n_classes < 2:
+        raise ArchitectureError(f"a classifier needs at least 2 classes, got {n_classes}")
+    if arch in _RESNETS:
+        return _RESNETS[arch](n_classes, Path(weights_file) if weights_file else None)
+    if arch in _PLAIN:
+        if weights_file:
+            raise ArchitectureError(f"initial weights are only supported for ResNets, not {arch!r}")
+        return _PLAIN[arch](n_classes)
+    raise ArchitectureError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+
+
+def load_backbone_weights(backbone: nn.Module, weights_file: Path) -> None:
+    """Load a torchvision state dict (.safetensors, or .pth read with weights_only) into a backbone.
+
+    The classifier layer (`fc`) is skipped: its class count belongs to whoever trained it.
+    """
+    try:
+        if weights_file.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(weights_file))
+        else:
+            state = torch.load(weights_file, map_location="cpu", weights_only=True)
+            if isinstance(state, dict) and "state_dict" in state:
+                state = state["state_dict"]
+    except Exception as error:  # noqa: BLE001 - any failure here means "not a weights file"
+        raise ArchitectureError(f"{weights_file}: not a readable weights file ({error})") from None
+    if not isinstance(state, dict):
+        raise ArchitectureError(f"{weights_file}: does not contain a state dict")
+    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    missing, unexpected = backbone.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith("fc.")]
+    if missing or unexpected:
+        raise ArchitectureError(
+            f"{weights_file}: weights do not match this architecture "
+            f"({len(missing)} missing, {len(unexpected)} unexpected tensors)"
+        )

@@ -1,0 +1,246 @@
+"""`bloodcell train | classify | evaluate | info`: the engine on a terminal, without Qt."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from model.arch import ARCHITECTURES
+from model.atomic import atomic_writer
+from model.modelfile import ModelFileError, default_model_path, read_info
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except ModelFileError as error:
+        print(f"error: model file {error}", file=sys.stderr)
+    except (OSError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from model.train import TrainConfig
+
+    parser = argparse.ArgumentParser(prog="bloodcell", description="Classify white blood cell images.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model on a folder with one subfolder per class")
+    train.add_argument("data", type=Path)
+    split = train.add_mutually_exclusive_group()
+    split.add_argument("--valid-pct", type=float, default=0.2, help="random validation share (default 0.2)")
+    split.add_argument("--valid", type=Path, help="a separate validation folder")
+    train.add_argument("--test", type=Path, help="a test folder, evaluated after training and recorded")
+    defaults = TrainConfig(data=Path("."))
+    train.add_argument(
+        "--arch", default=defaults.arch, help=f"{', '.join(ARCHITECTURES)} (default {defaults.arch})"
+    )
+    train.add_argument("--weights", type=Path, help="initial ResNet weights (torchvision .pth/.safetensors)")
+    train.add_argument("--size", default=f"{defaults.width}x{defaults.height}", help="input WIDTHxHEIGHT")
+    train.add_argument("--epochs", type=int, default=defaults.epochs)
+    train.add_argument("--bs", type=int, default=defaults.batch_size, help="batch size")
+    train.add_argument("--lr", type=float, default=defaults.lr, help="peak one-cycle learning rate")
+    train.add_argument("--patience", type=int, default=defaults.patience, help="early stopping; 0: none")
+    augment = defaults.augmentation
+    train.add_argument("--max-rotate", type=float, default=augment.max_rotate, help="augmentation, degrees")
+    train.add_argument("--max-lighting", type=float, default=augment.max_lighting)
+    train.add_argument("--max-zoom", type=float, default=augment.max_zoom)
+    train.add_argument("--max-warp", type=float, default=augment.max_warp)
+    train.add_argument("--seed", type=int, default=defaults.seed)
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    train.add_argument("--workers", type=int, default=defaults.num_workers, help="data-loading processes")
+    train.add_argument("--name", default=None, help="a name recorded in the model file")
+    train.add_argument("--notes", default="")
+    train.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
+    train.set_defaults(run=run_train)
+
+    classify = commands.add_parser("classify", help="classify image files and folders")
+    classify.add_argument("paths", nargs="+", type=Path)
+    classify.add_argument("--model", type=Path, help="model file (default: the shipped model)")
+    classify.add_argument("--csv", type=Path, required=True, help="where to write one row per image")
+    classify.add_argument("--bs", type=int, default=64)
+    classify.add_argument("--device", default="auto")
+    classify.set_defaults(run=run_classify)
+
+    evaluate = commands.add_parser("evaluate", help="accuracy on a folder with one subfolder per class")
+    evaluate.add_argument("folder", type=Path)
+    evaluate.add_argument("--model", type=Path)
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--json", type=Path, help="also write the figures as JSON")
+    evaluate.set_defaults(run=run_evaluate)
+
+    info = commands.add_parser("info", help="show what a model file records")
+    info.add_argument("model", type=Path, nargs="?")
+    info.set_defaults(run=run_info)
+    return parser
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from model.data import Augmentation
+    from model.evaluate import evaluate_folder
+    from model.infer import Classifier
+    from model.modelfile import save
+    from model.train import TrainConfig, fit
+
+    width, height = parse_size(args.size)
+    config = TrainConfig(
+        data=args.data,
+        valid=args.valid,
+        valid_pct=args.valid_pct,
+        seed=args.seed,
+        arch=args.arch,
+        weights_file=args.weights,
+        width=width,
+        height=height,
+        augmentation=Augmentation(
+            max_rotate=args.max_rotate,
+            max_lighting=args.max_lighting,
+            max_zoom=args.max_zoom,
+            max_warp=args.max_warp,
+        ),
+        batch_size=args.bs,
+        epochs=args.epochs,
+        lr=args.lr,
+        patience=args.patience,
+        device=args.device,
+        num_workers=args.workers,
+    )
+    trained = fit(config, on_event=TerminalProgress())
+    print(f"\nbest epoch {trained.valid_metrics.get('epoch')}: {trained.valid_metrics}")
+    test_metrics = None
+    if args.test:
+        print(f"evaluating on {args.test} ...")
+        evaluation = evaluate_folder(Classifier(trained.loaded(), args.device), args.test)
+        print(evaluation.format_table())
+        test_metrics = {"folder": str(args.test), **evaluation.to_json()}
+    info = trained.model_info(name=args.name or args.out.stem, notes=args.notes, test_metrics=test_metrics)
+    save(args.out, trained.module, info)
+    print(f"saved {args.out} ({trained.seconds / 60:.1f} min on {trained.device})")
+    return 0
+
+
+class TerminalProgress:
+    """Prints scan progress and one line per epoch; batch progress overwrites a status line."""
+
+    def __init__(self) -> None:
+        self.interactive = sys.stdout is not None and sys.stdout.isatty()
+
+    def __call__(self, event) -> None:
+        from model.events import BatchProgress, EpochEnd, ScanProgress
+
+        if isinstance(event, ScanProgress) and event.done == event.total:
+            print(f"checked {event.total} images of the {event.what}")
+        elif isinstance(event, BatchProgress) and self.interactive:
+            print(
+                f"\repoch {event.epoch + 1}/{event.n_epochs} batch {event.batch + 1}/{event.n_batches} "
+                f"loss {event.loss:.3f} eta {format_seconds(event.eta)}   ",
+                end="",
+                flush=True,
+            )
+        elif isinstance(event, EpochEnd):
+            print(
+                f"\repoch {event.epoch + 1}/{event.n_epochs}: train loss {event.train_loss:.4f} "
+                f"valid loss {event.valid_loss:.4f} accuracy {event.accuracy:.2%}"
+                f"{' *best' if event.is_best else ''}  [{format_seconds(event.elapsed)} elapsed, "
+                f"eta {format_seconds(event.eta)}]",
+                flush=True,
+            )
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    from model.infer import Classifier
+
+    classifier = Classifier.from_file(args.model or default_model_path(), args.device)
+    classes = classifier.classes
+    counts: Counter[str] = Counter()
+    failures = 0
+    started = time.monotonic()
+    with atomic_writer(args.csv, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["path", "predicted", "confidence", *(f"p_{c}" for c in classes), "error"])
+        for result in classifier.classify(args.paths, batch_size=args.bs):
+            if result.ok:
+                predicted = classes[result.predicted_index]
+                counts[predicted] += 1
+                writer.writerow(
+                    [
+                        result.path,
+                        predicted,
+                        f"{result.confidence:.6f}",
+                        *(f"{p:.6f}" for p in result.probabilities),
+                        "",
+                    ]
+                )
+            else:
+                failures += 1
+                writer.writerow([result.path, "", "", *([""] * len(classes)), result.error])
+                print(f"skipped {result.path}: {result.error}", file=sys.stderr)
+    seconds = time.monotonic() - started
+    total = sum(counts.values())
+    print(f"classified {total} images in {seconds:.1f} s ({total / max(seconds, 1e-9):.0f} images/s)")
+    for name in classes:
+        share = counts[name] / total if total else 0.0
+        print(f"  {name:<12} {counts[name]:6d}  {share:6.1%}")
+    if failures:
+        print(f"{failures} file(s) could not be read; see the error column of {args.csv}")
+    print(f"wrote {args.csv}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from model.evaluate import evaluate_folder
+    from model.infer import Classifier
+
+    classifier = Classifier.from_file(args.model or default_model_path(), args.device)
+    evaluation = evaluate_folder(classifier, args.folder)
+    if evaluation.total == 0:
+        print(
+            f"error: no images in subfolders named {', '.join(classifier.classes)} under {args.folder}",
+            file=sys.stderr,
+        )
+        return 2
+    print(evaluation.format_table())
+    for bad in evaluation.bad_files:
+        print(f"skipped {bad.path}: {bad.error}", file=sys.stderr)
+    if args.json:
+        with atomic_writer(args.json, "w", encoding="utf-8") as stream:
+            json.dump(evaluation.to_json(), stream, indent=2)
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    path = args.model or default_model_path()
+    info = read_info(path)
+    print(json.dumps({"file": str(path), **info.to_json()}, indent=2))
+    return 0
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--size must look like 160x120, not {text!r}") from None
+    if not (16 <= width <= 4096 and 16 <= height <= 4096):
+        raise ValueError(f"--size {text}: each side must be between 16 and 4096 pixels")
+    return width, height
+
+
+def format_seconds(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "--:--"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -1,0 +1,30 @@
+"""Which compute device to use, and how to name it for a person."""
+
+from __future__ import annotations
+
+import torch
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' means the first CUDA GPU when there is one, else the CPU."""
+    if name in ("auto", "", None):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} was asked for, but no CUDA GPU is available")
+    return device
+
+
+def available_devices() -> list[tuple[str, str]]:
+    """(device name, description) for the CPU and each CUDA GPU."""
+    devices = [("cpu", "CPU")]
+    for index in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
+        props = torch.cuda.get_device_properties(index)
+        devices.append((f"cuda:{index}", f"{props.name} ({props.total_memory / 2**30:.0f} GiB)"))
+    return devices
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return "CPU"

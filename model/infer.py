@@ -1,0 +1,141 @@
+"""Streaming, batched classification of any mix of files and folders.
+
+Images are decoded on a small thread pool (PIL releases the GIL while decoding) one batch
+ahead of the network, so decoding overlaps the forward pass, and at most two batches are in
+memory however many files there are. An unreadable file becomes a Result with its reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.devices import resolve_device
+from model.images import ImageError, load_rgb
+from model.modelfile import LoadedModel, ModelInfo, load
+from model.preprocess import InputPolicy, to_uint8_array
+from model.scan import BadFile, expand_inputs
+
+
+@dataclass(frozen=True)
+class Result:
+    """One image's outcome: class probabilities (in the model's class order), or an error."""
+
+    path: Path
+    probabilities: tuple[float, ...] | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.probabilities is not None
+
+    @property
+    def predicted_index(self) -> int:
+        assert self.probabilities is not None, "a failed result has no prediction"
+        return int(np.argmax(self.probabilities))
+
+    @property
+    def confidence(self) -> float:
+        assert self.probabilities is not None, "a failed result has no confidence"
+        return max(self.probabilities)
+
+
+class Classifier:
+    """A loaded model on a device, ready to classify files."""
+
+    def __init__(self, loaded: LoadedModel, device: str = "auto") -> None:
+        self.info: ModelInfo = loaded.info
+        self.path = loaded.path
+        self.device = resolve_device(device)
+        self.module = loaded.module.eval().to(self.device, memory_format=torch.channels_last)
+        policy = self.info.policy
+        self._mean = torch.tensor(policy.mean, device=self.device).view(1, 3, 1, 1)
+        self._std = torch.tensor(policy.std, device=self.device).view(1, 3, 1, 1)
+        self._half = self.device.type == "cuda"
+        if self._half:
+            self.module = self.module.half()
+
+    @classmethod
+    def from_file(cls, path: Path | str, device: str = "auto") -> Classifier:
+        return cls(load(path), device)
+
+    @property
+    def classes(self) -> list[str]:
+        return self.info.classes
+
+    @property
+    def policy(self) -> InputPolicy:
+        return self.info.policy
+
+    @torch.inference_mode()
+    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
+        """Class probabilities for a batch of HWC uint8 images already in the policy's frame."""
+        batch = torch.from_numpy(pixels).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
+        batch = (batch.float().div_(255) - self._mean) / self._std
+        if self._half:
+            batch = batch.half()
+        logits = self.module(batch.contiguous(memory_format=torch.channels_last))
+        return torch.softmax(logits.float(), dim=1).cpu().numpy()
+
+    def classify(
+        self,
+        inputs: Iterable[Path | str],
+        *,
+        batch_size: int = 64,
+        should_stop: Callable[[], bool] = lambda: False,
+        decode_threads: int | None = None,
+    ) -> Iterator[Result]:
+        """Yield one Result per image file found in `inputs`, in order, as each batch finishes.
+
+        Folders are searched recursively for image files. Stops cleanly between batches once
+        `should_stop()` is true; everything yielded before stays valid.
+        """
+        threads = decode_threads or max(1, min(4, (os.cpu_count() or 2) - 1))
+        batches = _batched(expand_inputs(inputs), batch_size)
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool:
+            submit = lambda batch: [  # noqa: E731
+                item if isinstance(item, BadFile) else (item, pool.submit(_decode, item, self.policy))
+                for item in batch
+            ]
+            ahead = submit(next(batches, []))
+            while ahead and not should_stop():
+                current, ahead = ahead, submit(next(batches, []))
+                yield from self._finish(current)
+            for item in ahead:
+                if not isinstance(item, BadFile):
+                    item[1].cancel()
+
+    def _finish(self, batch: list[BadFile | tuple[Path, Future]]) -> Iterator[Result]:
+        decoded: list[tuple[Path, np.ndarray | str]] = [
+            (item.path, item.reason) if isinstance(item, BadFile) else (item[0], item[1].result())
+            for item in batch
+        ]
+        good = [pixels for _, pixels in decoded if isinstance(pixels, np.ndarray)]
+        probabilities = iter(self.probabilities(np.stack(good)) if good else [])
+        for path, pixels in decoded:
+            if isinstance(pixels, np.ndarray):
+                yield Result(path, probabilities=tuple(float(p) for p in next(probabilities)))
+            else:
+                yield Result(path, error=pixels)
+
+
+def _decode(path: Path, policy: InputPolicy) -> np.ndarray | str:
+    try:
+        return to_uint8_array(load_rgb(path), policy)
+    except ImageError as error:
+        return error.reason
+    except Exception as error:  # noqa: BLE001 - a decoder bug must not end the whole run
+        return f"the image could not be decoded ({type(error).__name__}: {error})"
+
+
+def _batched(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch

@@ -1,0 +1,147 @@
+"""Find image files: in a class-per-folder tree (with every unusable file and its reason),
+or in any mix of files and folders for classification."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model.images import ImageError, is_image_name, load_rgb
+
+
+@dataclass(frozen=True)
+class BadFile:
+    path: Path
+    reason: str
+
+
+@dataclass
+class DatasetScan:
+    """What a class-per-folder tree holds: usable images per class, and what was left out."""
+
+    root: Path
+    classes: list[str]
+    files: list[tuple[Path, str]] = field(default_factory=list)
+    bad_files: list[BadFile] = field(default_factory=list)
+    image_sizes: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(self.classes, 0)
+        for _, label in self.files:
+            counts[label] += 1
+        return counts
+
+    def problems(self) -> list[str]:
+        """Reasons this tree cannot be trained on; empty when it can."""
+        problems = []
+        if len(self.classes) < 2:
+            found = ", ".join(self.classes) or "none"
+            problems.append(f"{self.root}: at least two class subfolders are needed (found: {found})")
+        problems += [f"class {name!r} has no usable images" for name, n in self.counts.items() if n == 0]
+        return problems
+
+    def summary(self) -> dict:
+        return {
+            "root": str(self.root),
+            "counts": self.counts,
+            "bad_files": len(self.bad_files),
+            "image_sizes": {f"{w}x{h}": n for (w, h), n in sorted(self.image_sizes.items())},
+        }
+
+
+def walk_images(folder: Path, on_error: Callable[[BadFile], None]) -> Iterator[Path]:
+    """Image files below `folder`, sorted, recursively; unreadable folders go to `on_error`."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as error:
+        on_error(BadFile(folder, f"the folder cannot be read ({error.strerror or error})"))
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            yield from walk_images(path, on_error)
+        elif is_image_name(path):
+            yield path
+
+
+def expand_inputs(paths: Iterable[Path | str]) -> Iterator[Path | BadFile]:
+    """Files as given and images found in folders, in order; a missing input is a BadFile."""
+    failures: list[BadFile] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for found in walk_images(path, failures.append):
+                yield from _drain(failures)
+                yield found
+            yield from _drain(failures)
+        elif path.exists() or path.is_symlink():
+            yield path
+        else:
+            yield BadFile(path, "the file does not exist (moved or deleted?)")
+
+
+def _drain(failures: list[BadFile]) -> Iterator[BadFile]:
+    while failures:
+        yield failures.pop(0)
+
+
+def class_folders(root: Path) -> list[str]:
+    """Names of `root`'s subfolders, which name the classes, sorted."""
+    return sorted(
+        entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith(".")
+    )
+
+
+def scan_dataset(
+    root: Path | str,
+    *,
+    verify: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> DatasetScan:
+    """List a class-per-folder tree; with `verify`, decode each image and set aside bad ones.
+
+    Raises NotADirectoryError / PermissionError for an unusable root, since then there is
+    nothing to report per file.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root}: not a folder")
+    scan = DatasetScan(root=root, classes=class_folders(root))
+    candidates = [
+        (path, label) for label in scan.classes for path in walk_images(root / label, scan.bad_files.append)
+    ]
+    if not verify:
+        scan.files = candidates
+        return scan
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for done, ((path, label), outcome) in enumerate(
+            zip(candidates, pool.map(_image_size_or_error, (p for p, _ in candidates)), strict=True),
+            start=1,
+        ):
+            if isinstance(outcome, BadFile):
+                scan.bad_files.append(outcome)
+            else:
+                scan.files.append((path, label))
+                scan.image_sizes[outcome] = scan.image_sizes.get(outcome, 0) + 1
+            if on_progress and (done % 64 == 0 or done == len(candidates)):
+                on_progress(done, len(candidates))
+            if should_stop():
+                pool.shutdown(cancel_futures=True)
+                break
+    return scan
+
+
+def _image_size_or_error(path: Path) -> tuple[int, int] | BadFile:
+    try:
+        return load_rgb(path).size
+    except ImageError as error:
+        return BadFile(path, error.reason)

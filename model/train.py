@@ -1,0 +1,322 @@
+"""Train a classifier with a fastai Learner; progress and cancellation through plain callables."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from fastai.vision.all import (
+    Callback,
+    CancelFitException,
+    CrossEntropyLossFlat,
+    EarlyStoppingCallback,
+    Learner,
+    TrackerCallback,
+    accuracy,
+    set_seed,
+)
+
+from model.arch import build_model
+from model.data import Augmentation, LabelledImage, build_dataloaders
+from model.devices import resolve_device
+from model.events import BatchProgress, EpochEnd, ScanProgress, TrainEvent
+from model.modelfile import LoadedModel, ModelInfo
+from model.preprocess import InputPolicy
+from model.scan import DatasetScan, scan_dataset
+
+
+class TrainingError(RuntimeError):
+    """Training could not run; `out_of_memory` says a smaller batch may succeed."""
+
+    def __init__(self, message: str, *, out_of_memory: bool = False) -> None:
+        super().__init__(message)
+        self.out_of_memory = out_of_memory
+
+
+@dataclass
+class TrainConfig:
+    data: Path
+    valid: Path | None = None
+    valid_pct: float = 0.2
+    seed: int = 42
+    arch: str = "seed-deep"
+    weights_file: Path | None = None
+    width: int = 160
+    height: int = 120
+    augmentation: Augmentation = field(default_factory=lambda: Augmentation(max_lighting=0.2, max_zoom=1.1))
+    batch_size: int = 64
+    epochs: int = 24
+    lr: float = 4e-3
+    patience: int = 6
+    device: str = "auto"
+    mixed_precision: bool = True
+    num_workers: int = 0
+
+    @property
+    def policy(self) -> InputPolicy:
+        return InputPolicy(width=self.width, height=self.height)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["augmentation"] = self.augmentation.to_json()
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
+
+
+@dataclass
+class TrainedModel:
+    """A trained network and what a model file records about how it came to be."""
+
+    module: torch.nn.Module
+    classes: list[str]
+    arch: str
+    policy: InputPolicy
+    config: TrainConfig
+    data_summary: dict
+    history: list[dict]
+    best_epoch: int | None
+    stopped_early: bool
+    seconds: float
+    device: str
+    valid_items: list[LabelledImage] = field(default_factory=list)
+
+    def model_info(self, *, name: str, notes: str = "", test_metrics: dict | None = None) -> ModelInfo:
+        """The metadata a model file records: data, settings, history and metrics."""
+        metrics = {"valid": self.valid_metrics}
+        if test_metrics:
+            metrics["test"] = test_metrics
+        return ModelInfo(
+            arch=self.arch,
+            classes=self.classes,
+            policy=self.policy,
+            name=name,
+            notes=notes,
+            training={
+                "data": self.data_summary,
+                "settings": self.config.to_json(),
+                "history": self.history,
+                "best_epoch": None if self.best_epoch is None else self.best_epoch + 1,
+                "stopped_early": self.stopped_early,
+                "seconds": round(self.seconds, 1),
+                "device": self.device,
+            },
+            metrics=metrics,
+        )
+
+    def loaded(self) -> LoadedModel:
+        return LoadedModel(module=self.module, info=self.model_info(name="unsaved"), path=Path("<unsaved>"))
+
+    @property
+    def valid_metrics(self) -> dict:
+        if self.best_epoch is None:
+            return {}
+        row = self.history[self.best_epoch]
+        return {"loss": row["valid_loss"], "accuracy": row["accuracy"], "epoch": self.best_epoch + 1}
+
+
+NO_STOP: Callable[[], bool] = lambda: False  # noqa: E731
+
+
+def fit(
+    config: TrainConfig,
+    on_event: Callable[[TrainEvent], None] = lambda event: None,
+    should_stop: Callable[[], bool] = NO_STOP,
+) -> TrainedModel:
+    """Scan, build DataLoaders and a Learner, `fit_one_cycle`, and return the best weights.
+
+    `should_stop` is polled after every batch; when it turns true, training ends within
+    one batch and the best epoch so far (or the current weights, before any epoch ended)
+    is returned with `stopped_early` set.
+    """
+    started = time.monotonic()
+    train_scan, valid_scan = scan_training_data(config, on_event, should_stop)
+    learn = make_learner(config, train_scan, valid_scan)
+    keep_best = KeepBestCallback()
+    reporter = ProgressReporter(on_event, started, keep_best)
+    cancel = CancelOnRequest(should_stop)
+    callbacks = [keep_best, reporter, cancel]
+    if config.patience > 0:
+        callbacks.append(EarlyStoppingCallback(monitor="valid_loss", patience=config.patience))
+    try:
+        with learn.no_bar(), learn.no_logging():
+            learn.fit_one_cycle(config.epochs, config.lr, cbs=callbacks)
+    except torch.cuda.OutOfMemoryError:
+        raise TrainingError(
+            f"The GPU ran out of memory at batch size {config.batch_size}; "
+            f"try {max(1, config.batch_size // 2)}.",
+            out_of_memory=True,
+        ) from None
+    module = learn.model.eval().cpu().float()
+    history = [
+        {"epoch": i + 1, "train_loss": row[0], "valid_loss": row[1], "accuracy": row[2]}
+        for i, row in enumerate(learn.recorder.values)
+    ]
+    return TrainedModel(
+        module=module,
+        classes=list(learn.dls.vocab),
+        arch=config.arch,
+        policy=config.policy,
+        config=config,
+        data_summary={
+            "train": train_scan.summary(),
+            "valid": valid_scan.summary() if valid_scan else f"random {config.valid_pct:.0%} of train",
+        },
+        history=[{k: float(v) if k != "epoch" else v for k, v in row.items()} for row in history],
+        best_epoch=keep_best.best_epoch,
+        stopped_early=cancel.cancelled,
+        seconds=time.monotonic() - started,
+        device=str(learn.dls.device),
+        valid_items=list(learn.dls.valid_ds.items),
+    )
+
+
+def scan_training_data(
+    config: TrainConfig, on_event: Callable[[TrainEvent], None], should_stop: Callable[[], bool]
+) -> tuple[DatasetScan, DatasetScan | None]:
+    def scan(root: Path, what: str) -> DatasetScan:
+        result = scan_dataset(
+            root,
+            on_progress=lambda done, total: on_event(ScanProgress(what, done, total)),
+            should_stop=should_stop,
+        )
+        if should_stop():
+            raise TrainingError("Training was cancelled while the data were being checked.")
+        return result
+
+    train_scan = scan(config.data, "training data")
+    problems = train_scan.problems()
+    if problems:
+        raise TrainingError("; ".join(problems))
+    valid_scan = scan(config.valid, "validation data") if config.valid else None
+    return train_scan, valid_scan
+
+
+def make_learner(
+    config: TrainConfig, train_scan: DatasetScan, valid_scan: DatasetScan | None = None
+) -> Learner:
+    set_seed(config.seed, reproducible=True)
+    device = resolve_device(config.device)
+    dls = build_dataloaders(
+        train_scan,
+        policy=config.policy,
+        augmentation=config.augmentation,
+        batch_size=config.batch_size,
+        valid=valid_scan,
+        valid_pct=config.valid_pct,
+        seed=config.seed,
+        device=device,
+        num_workers=config.num_workers,
+    )
+    model = build_model(config.arch, len(train_scan.classes), config.weights_file)
+    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, path=Path("."))
+    # channels-last is ~20% faster for these convolutions on CPU too; AMP only helps on CUDA.
+    learn.to_channelslast(use_amp=device.type == "cuda" and config.mixed_precision)
+    return learn
+
+
+def find_learning_rate(
+    config: TrainConfig, should_stop: Callable[[], bool] = NO_STOP
+) -> tuple[list[float], list[float], float]:
+    """fastai's `lr_find`: the learning rates tried, the smoothed losses, and the suggestion."""
+    train_scan, valid_scan = scan_training_data(config, lambda event: None, should_stop)
+    learn = make_learner(config, train_scan, valid_scan)
+    with learn.no_bar(), learn.no_logging():
+        suggestion = learn.lr_find(cbs=[CancelOnRequest(should_stop)], show_plot=False)
+    recorder = learn.recorder
+    return [float(x) for x in recorder.lrs], [float(x) for x in recorder.losses], float(suggestion.valley)
+
+
+class CancelOnRequest(Callback):
+    """Ends the fit after the current batch once `should_stop()` is true."""
+
+    order = 0
+
+    def __init__(self, should_stop: Callable[[], bool]) -> None:
+        self.should_stop = should_stop
+        self.cancelled = False
+
+    def after_batch(self) -> None:
+        if self.should_stop():
+            self.cancelled = True
+            raise CancelFitException()
+
+
+class KeepBestCallback(TrackerCallback):
+    """Keeps the weights of the epoch with the lowest validation loss in memory and restores
+    them when the fit ends, however it ends (unlike SaveModelCallback, no file is written)."""
+
+    order = TrackerCallback.order + 1
+
+    def __init__(self) -> None:
+        super().__init__(monitor="valid_loss")
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_epoch: int | None = None
+
+    def after_epoch(self) -> None:
+        super().after_epoch()
+        if self.new_best:
+            self.best_epoch = self.epoch
+            self.best_state = {k: v.detach().clone() for k, v in self.learn.model.state_dict().items()}
+
+    def after_fit(self) -> None:
+        super().after_fit()
+        if self.best_state is not None:
+            self.learn.model.load_state_dict(self.best_state)
+
+
+class ProgressReporter(Callback):
+    """Turns fastai's training loop into BatchProgress and EpochEnd events."""
+
+    order = KeepBestCallback.order + 1
+
+    def __init__(
+        self, on_event: Callable[[TrainEvent], None], started: float, keep_best: KeepBestCallback
+    ) -> None:
+        self.on_event = on_event
+        self.started = started
+        self.keep_best = keep_best
+
+    def before_fit(self) -> None:
+        self.fit_started = time.monotonic()
+        self.batches_per_epoch = len(self.dls.train) + len(self.dls.valid)
+        self.total_batches = self.n_epoch * self.batches_per_epoch
+        self.done_batches = 0
+
+    def _eta(self) -> float:
+        elapsed = time.monotonic() - self.fit_started
+        if self.done_batches == 0:
+            return float("nan")
+        return elapsed / self.done_batches * (self.total_batches - self.done_batches)
+
+    def after_batch(self) -> None:
+        self.done_batches += 1
+        if self.training:
+            self.on_event(
+                BatchProgress(
+                    epoch=self.epoch,
+                    n_epochs=self.n_epoch,
+                    batch=self.iter,
+                    n_batches=len(self.dls.train),
+                    loss=float(self.loss.detach()),
+                    elapsed=time.monotonic() - self.started,
+                    eta=self._eta(),
+                )
+            )
+
+    def after_epoch(self) -> None:
+        train_loss, valid_loss, acc = (float(v) for v in self.recorder.values[-1])
+        self.done_batches = (self.epoch + 1) * self.batches_per_epoch
+        self.on_event(
+            EpochEnd(
+                epoch=self.epoch,
+                n_epochs=self.n_epoch,
+                train_loss=train_loss,
+                valid_loss=valid_loss,
+                accuracy=acc,
+                is_best=self.keep_best.best_epoch == self.epoch,
+                elapsed=time.monotonic() - self.started,
+                eta=self._eta(),
+            )
+        )

@@ -1,0 +1,76 @@
+import tracemalloc
+
+import numpy as np
+import torch
+
+from model.arch import build_model
+from model.infer import Classifier
+from model.modelfile import LoadedModel, ModelInfo
+from model.preprocess import InputPolicy
+
+CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+
+
+def random_classifier() -> Classifier:
+    torch.manual_seed(0)
+    module = build_model("seed", len(CLASSES))
+    info = ModelInfo(arch="seed", classes=CLASSES, policy=InputPolicy(80, 60))
+    return Classifier(LoadedModel(module, info, path=None), device="cpu")
+
+
+def test_mixed_folder_classifies_every_good_file_and_reports_every_bad_one(bad_corpus):
+    folder = next(iter(bad_corpus.values()))[0].parent
+    results = {r.path.name: r for r in random_classifier().classify([folder], batch_size=4)}
+    # the dangling link has an image name, so it is listed and reported
+    assert set(results) == set(bad_corpus)
+    for name, (_, should_load) in bad_corpus.items():
+        result = results[name]
+        assert result.ok == should_load, (name, result.error)
+        if result.ok:
+            assert len(result.probabilities) == len(CLASSES)
+            assert abs(sum(result.probabilities) - 1) < 1e-4
+        else:
+            assert result.error
+
+
+def test_results_follow_input_order_and_match_a_direct_forward_pass(real_test_subset):
+    classifier = random_classifier()
+    files = sorted(real_test_subset.rglob("*.jpeg"))[:10]
+    results = list(classifier.classify(files, batch_size=3))
+    assert [r.path for r in results] == files
+    from model.images import load_rgb
+    from model.preprocess import to_uint8_array
+
+    pixels = np.stack([to_uint8_array(load_rgb(f), classifier.policy) for f in files])
+    expected = classifier.probabilities(pixels)
+    got = np.array([r.probabilities for r in results])
+    assert np.allclose(got, expected, atol=1e-5)
+
+
+def test_missing_input_is_a_result_not_an_exception(tmp_path):
+    results = list(random_classifier().classify([tmp_path / "nope.jpg"]))
+    assert len(results) == 1 and not results[0].ok and "does not exist" in results[0].error
+
+
+def test_stop_request_ends_between_batches_and_keeps_what_was_yielded(real_test_subset):
+    classifier = random_classifier()
+    seen = []
+    for result in classifier.classify([real_test_subset], batch_size=4, should_stop=lambda: len(seen) >= 8):
+        seen.append(result)
+    assert len(seen) == 8
+
+
+def test_memory_does_not_grow_with_the_number_of_images(real_test_subset):
+    classifier = random_classifier()
+    files = sorted(real_test_subset.rglob("*.jpeg"))
+
+    def peak(repeat: int) -> int:
+        tracemalloc.start()
+        for _ in classifier.classify(files * repeat, batch_size=8):
+            pass
+        _, high = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return high
+
+    small, large = peak(2), peak(12)
+    assert large < small * 1.5

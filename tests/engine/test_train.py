@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+import torch
+
+from model.data import Augmentation
+from model.evaluate import evaluate_folder
+from model.events import BatchProgress, EpochEnd, ScanProgress
+from model.infer import Classifier
+from model.modelfile import load, save
+from model.train import TrainConfig, TrainingError, fit
+
+
+def quick_config(data, **overrides) -> TrainConfig:
+    settings = dict(
+        data=data,
+        arch="seed",
+        width=64,
+        height=48,
+        batch_size=16,
+        epochs=2,
+        lr=1e-2,
+        patience=0,
+        device="cpu",
+        augmentation=Augmentation(),
+    )
+    return TrainConfig(**(settings | overrides))
+
+
+def test_synthetic_set_is_learned_and_survives_save_and_reload(synthetic_set, tmp_path):
+    events = []
+    trained = fit(quick_config(synthetic_set, epochs=4), on_event=events.append)
+    assert trained.classes == ["BLOB", "RING"]
+    assert trained.valid_metrics["accuracy"] > 0.8
+    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    assert [e.epoch for e in epochs] == [0, 1, 2, 3]
+    assert any(isinstance(e, BatchProgress) for e in events)
+    assert any(isinstance(e, ScanProgress) for e in events)
+
+    path = save(tmp_path / "synthetic.safetensors", trained.module, trained.model_info(name="synthetic"))
+    before = Classifier(trained.loaded(), "cpu")
+    after = Classifier(load(path), "cpu")
+    files = sorted(synthetic_set.rglob("*.png"))[::7]
+    first = [r.probabilities for r in before.classify(files)]
+    second = [r.probabilities for r in after.classify(files)]
+    assert [int(np.argmax(p)) for p in first] == [int(np.argmax(p)) for p in second]
+    assert np.allclose(first, second, atol=2e-2)  # weights are saved in float16
+    assert load(path).info.training["settings"]["arch"] == "seed"
+
+
+def test_real_subset_trains_saves_classifies_and_evaluates(real_train_subset, real_test_subset, tmp_path):
+    trained = fit(quick_config(real_train_subset, epochs=1, arch="seed-deep"))
+    assert trained.best_epoch == 0
+    evaluation = evaluate_folder(Classifier(trained.loaded(), "cpu"), real_test_subset)
+    assert evaluation.total == 32
+    assert evaluation.confusion.shape == (4, 4)
+    path = save(
+        tmp_path / "real.safetensors",
+        trained.module,
+        trained.model_info(name="real", test_metrics=evaluation.to_json()),
+    )
+    info = load(path).info
+    assert info.metrics["test"]["images"] == 32
+    assert info.training["data"]["train"]["counts"] == dict.fromkeys(info.classes, 24)
+
+
+def test_classifier_matches_the_learners_own_predictions(real_train_subset):
+    """Inference preprocessing must be exactly the training pipeline's (minus augmentation)."""
+    from model.train import make_learner, scan_training_data
+
+    config = quick_config(real_train_subset)
+    train_scan, _ = scan_training_data(config, lambda e: None, lambda: False)
+    learn = make_learner(config, train_scan)
+    learn.model.eval()
+    with learn.no_bar(), learn.no_logging():
+        probabilities, _ = learn.get_preds(dl=learn.dls.valid)
+    trained_classifier = Classifier(
+        type("Loaded", (), {"module": learn.model, "info": _info(learn, config), "path": None})(), "cpu"
+    )
+    files = [item.path for item in learn.dls.valid_ds.items]
+    ours = np.array([r.probabilities for r in trained_classifier.classify(files)])
+    assert np.allclose(ours, probabilities.numpy(), atol=1e-4)
+
+
+def _info(learn, config):
+    from model.modelfile import ModelInfo
+
+    return ModelInfo(arch=config.arch, classes=list(learn.dls.vocab), policy=config.policy)
+
+
+def test_stop_request_ends_within_one_batch_and_keeps_a_usable_model(real_train_subset):
+    events = []
+
+    def two_batches_into_the_second_epoch() -> bool:
+        ended = [i for i, e in enumerate(events) if isinstance(e, EpochEnd)]
+        return bool(ended) and sum(isinstance(e, BatchProgress) for e in events[ended[0] :]) >= 2
+
+    trained = fit(
+        quick_config(real_train_subset, epochs=5),
+        on_event=events.append,
+        should_stop=two_batches_into_the_second_epoch,
+    )
+    assert trained.stopped_early
+    ended = [i for i, e in enumerate(events) if isinstance(e, EpochEnd)]
+    assert len(ended) == 1
+    assert sum(isinstance(e, BatchProgress) for e in events[ended[0] :]) == 2
+    assert trained.best_epoch == 0
+    with torch.no_grad():
+        out = trained.module(torch.zeros(1, 3, 48, 64))
+    assert out.shape == (1, 4)
+
+
+def test_one_class_cannot_be_trained(tmp_path):
+    (tmp_path / "ONLY").mkdir()
+    with pytest.raises(TrainingError, match="at least two class"):
+        fit(quick_config(tmp_path))

@@ -1,0 +1,71 @@
+import csv
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from model.arch import build_model
+from model.modelfile import ModelInfo, save
+from model.preprocess import InputPolicy
+
+CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+
+
+def bloodcell(*args, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "bloodcell_gui.entry", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory):
+    torch.manual_seed(3)
+    path = tmp_path_factory.mktemp("models") / "small.safetensors"
+    save(path, build_model("seed", 4), ModelInfo(arch="seed", classes=CLASSES, policy=InputPolicy(80, 60)))
+    return path
+
+
+def test_classify_writes_a_row_per_image_and_per_bad_file(bad_corpus, small_model, tmp_path):
+    folder = next(iter(bad_corpus.values()))[0].parent
+    out = tmp_path / "out.csv"
+    done = bloodcell("classify", folder, "--model", small_model, "--csv", out)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert list(rows[0]) == ["path", "predicted", "confidence", *(f"p_{c}" for c in CLASSES), "error"]
+    by_name = {row["path"].rsplit("/", 1)[-1]: row for row in rows}
+    assert set(by_name) == set(bad_corpus)
+    for name, (_, ok) in bad_corpus.items():
+        row = by_name[name]
+        assert (row["predicted"] in CLASSES) == ok, row
+        assert bool(row["error"]) != ok
+    good = sum(ok for _, ok in bad_corpus.values())
+    assert f"classified {good} images" in done.stdout
+    assert "Traceback" not in done.stderr
+    counts = {c: int(done.stdout.split(c)[1].split()[0]) for c in CLASSES}
+    assert sum(counts.values()) == good
+
+
+def test_evaluate_reports_accuracy_and_a_confusion_matrix(real_test_subset, small_model):
+    done = bloodcell("evaluate", real_test_subset, "--model", small_model)
+    assert done.returncode == 0, done.stderr
+    assert "Accuracy:" in done.stdout and "/32 images" in done.stdout
+    assert "Confusion matrix" in done.stdout
+
+
+def test_a_bad_model_file_is_a_clear_error(tmp_path, real_test_subset):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_text("nonsense")
+    done = bloodcell("classify", real_test_subset, "--model", bad, "--csv", tmp_path / "x.csv")
+    assert done.returncode == 2
+    assert "bad.safetensors" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_info_prints_the_metadata(small_model):
+    done = bloodcell("info", small_model)
+    assert done.returncode == 0
+    assert '"architecture": "seed"' in done.stdout
