@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import sys
 import time
 from collections import Counter
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from model.arch import ARCHITECTURES
 from model.atomic import atomic_writer
+from model.formatting import format_seconds
 from model.modelfile import ModelFileError, default_model_path, read_info
 
 
@@ -236,11 +236,3 @@ def parse_size(text: str) -> tuple[int, int]:
     if not (16 <= width <= 4096 and 16 <= height <= 4096):
         raise ValueError(f"--size {text}: each side must be between 16 and 4096 pixels")
     return width, height
-
-
-def format_seconds(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "--:--"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.infer import Classifier, Result
+if TYPE_CHECKING:
+    from model.infer import Classifier, Result
+
 
 
 @dataclass

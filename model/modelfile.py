@@ -8,9 +8,7 @@ refused outright.
 from __future__ import annotations
 
 import json
-import os
 import struct
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +21,7 @@ from safetensors.torch import save as serialize_tensors
 from model import __version__
 from model.atomic import atomic_write_bytes
 from model.preprocess import InputPolicy
+from model.resources import default_model_path, resources_dir  # noqa: F401 - re-exported
 
 FORMAT = "bloodcell-model"
 FORMAT_VERSION = 1
@@ -201,16 +200,3 @@ def _info_from_header(path: Path, header: dict) -> ModelInfo:
         return ModelInfo.from_json(json.loads(metadata[METADATA_KEY]))
     except (ValueError, KeyError, TypeError) as error:
         raise ModelFileError(path, f"the model metadata is invalid ({error})") from None
-
-
-def resources_dir() -> Path:
-    """The `resources/` folder: beside the packages, or inside a PyInstaller bundle."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parent.parent / "resources"
-
-
-def default_model_path() -> Path:
-    override = os.environ.get("BLOODCELL_DEFAULT_MODEL")
-    return Path(override) if override else resources_dir() / "default_model.safetensors"

@@ -1,0 +1,65 @@
+"""Start the GUI: paint the window first, then load torch, fastai and the model in a worker."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from bloodcell_gui.streams import ensure_standard_streams
+
+if sys.platform == "win32":
+    # On Windows torch's DLLs must load before Qt's, or torch fails to initialise.
+    import torch  # noqa: F401
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from bloodcell_gui.main_window import MainWindow
+from bloodcell_gui.style import style_sheet
+from model.resources import resources_dir
+
+
+class FirstPaint(QObject):
+    """Reports when the window is first painted (BLOODCELL_REPORT_FIRST_WINDOW=1, for benchmarks)."""
+
+    def __init__(self, started: float, quit_after: bool) -> None:
+        super().__init__()
+        self.started = started
+        self.quit_after = quit_after
+        self.seen = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not self.seen:
+            self.seen = True
+            print(f"first-window {time.perf_counter() - self.started:.3f}", flush=True)
+            if self.quit_after:
+                QTimer.singleShot(0, QCoreApplication.quit)
+        return False
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setOrganizationName("BloodCell")
+    app.setApplicationName("BloodCell")
+    app.setWindowIcon(QIcon(str(resources_dir() / "icon.png")))
+    app.setStyleSheet(style_sheet())
+    return app
+
+
+def run_gui() -> int:
+    started = time.perf_counter()
+    ensure_standard_streams()
+    app = make_application()
+    window = MainWindow()
+    report = os.environ.get("BLOODCELL_REPORT_FIRST_WINDOW")
+    if report:
+        first_paint = FirstPaint(started, quit_after=report == "quit")
+        window.installEventFilter(first_paint)
+    window.show()
+    QTimer.singleShot(0, window.start)
+    seconds = os.environ.get("BLOODCELL_QUIT_AFTER")
+    if seconds:
+        QTimer.singleShot(int(float(seconds) * 1000), window.close)
+    return app.exec()

@@ -1,0 +1,98 @@
+"""The one-page PDF report, laid out by QTextDocument and written by QPdfWriter."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSize, QUrl
+from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument
+
+from bloodcell_gui.heatmap import ConfusionHeatmap
+from model.atomic import atomic_write_bytes
+from model.review import ReviewSession
+
+HEATMAP_URL = QUrl("bloodcell://heatmap.png")
+
+
+def heatmap_image(classes: list[str], confusion: list[list[int]], size: QSize = QSize(900, 760)) -> QImage:  # noqa: B008
+    widget = ConfusionHeatmap()
+    widget.set_data(classes, confusion)
+    widget.resize(size)
+    image = QImage(size, QImage.Format.Format_ARGB32)
+    image.fill(0xFFFFFFFF)
+    painter = QPainter(image)
+    widget.paint_into(painter)
+    painter.end()
+    return image
+
+
+def report_html(session: ReviewSession, model_name: str, model_sha256: str, when: datetime) -> str:
+    counts = session.counts()
+    total = sum(counts)
+    esc = html.escape
+    rows = "".join(
+        f"<tr><td>{esc(name)}</td><td align='right'>{count}</td>"
+        f"<td align='right'>{(count / total if total else 0):.1%}</td></tr>"
+        for name, count in zip(session.classes, counts, strict=True)
+    )
+    reclassified = sum(1 for r in session.rows if r.verified is not None and r.verified != r.predicted)
+    reviewed = sum(1 for r in session.rows if r.reviewed)
+    parts = [
+        "<h2>BloodCell differential</h2>",
+        f"<p>{esc(when.strftime('%Y-%m-%d %H:%M'))} &nbsp;·&nbsp; model <b>{esc(model_name)}</b>"
+        f" <span style='color:#666'>(SHA-256 {esc(model_sha256[:16])}…)</span></p>",
+        "<table border='1' cellspacing='0' cellpadding='4' width='60%'>"
+        "<tr><th align='left'>Class</th><th align='right'>Count</th><th align='right'>Share</th></tr>"
+        f"{rows}<tr><td><b>Total</b></td><td align='right'><b>{total}</b></td><td align='right'>100%</td></tr>"
+        "</table>",
+        f"<p>Images classified: {session.classified}; reviewed by a technician: {reviewed}; "
+        f"reclassified: {reclassified}; still below the review threshold "
+        f"({session.threshold:.0%}): {session.review_count}; unreadable files: {len(session.failed)}.</p>",
+        "<p>Counts use the technician's class where one was given, else the model's.</p>",
+    ]
+    evaluation = session.evaluation()
+    if evaluation is not None:
+        parts.append(
+            f"<h3>Against folder ground truth: accuracy {evaluation.accuracy:.1%} "
+            f"({evaluation.total} images)</h3>"
+            f"<img src='{HEATMAP_URL.toString()}' width='420'>"
+        )
+    return "".join(parts)
+
+
+def render_pdf(
+    session: ReviewSession, model_name: str, model_sha256: str, when: datetime | None = None
+) -> bytes:
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QPdfWriter(buffer)
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait, QMarginsF(15, 15, 15, 15)
+        )
+    )
+    writer.setResolution(150)
+    writer.setTitle("BloodCell differential")
+    writer.setCreator("BloodCell")
+
+    document = QTextDocument()
+    document.documentLayout().setPaintDevice(writer)
+    document.setPageSize(writer.pageLayout().paintRectPixels(writer.resolution()).size().toSizeF())
+    evaluation = session.evaluation()
+    if evaluation is not None:
+        image = heatmap_image(session.classes, evaluation.confusion.tolist())
+        document.addResource(QTextDocument.ResourceType.ImageResource, HEATMAP_URL, image)
+    document.setHtml(report_html(session, model_name, model_sha256, when or datetime.now()))
+
+    painter = QPainter(writer)
+    document.drawContents(painter)
+    painter.end()
+    buffer.close()
+    return bytes(data)
+
+
+def write_pdf(path: Path | str, session: ReviewSession, model_name: str, model_sha256: str) -> None:
+    atomic_write_bytes(path, render_pdf(session, model_name, model_sha256))

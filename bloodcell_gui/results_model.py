@@ -1,0 +1,227 @@
+"""Qt's view of a ReviewSession: a table model, and the filters the views show it through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor
+
+from bloodcell_gui.style import class_color
+from model.review import ImageRow, ReviewSession
+
+if TYPE_CHECKING:
+    from model.infer import Result
+
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+GROUP_ROLE = Qt.ItemDataRole.UserRole + 3  # by class, then most confident first
+ROWS_MIME = "application/x-bloodcell-rows"
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+class ResultsModel(QAbstractTableModel):
+    """One row per image: file, predicted class, confidence, each probability, verified, status."""
+
+    changed = Signal()
+
+    def __init__(self, classes: list[str], threshold: float, parent=None) -> None:
+        super().__init__(parent)
+        self.session = ReviewSession(classes=list(classes), threshold=threshold)
+        self.thumbnails = None  # set by the window: an object with pixmap(row) -> QPixmap | None
+
+    # -- structure
+    @property
+    def classes(self) -> list[str]:
+        return self.session.classes
+
+    def headers(self) -> list[str]:
+        return ["File", "Predicted", "Confidence", *self.classes, "Verified", "True class", "Status"]
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.session.rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.headers())
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.headers()[section]
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
+
+    # -- content
+    def row(self, index: int) -> ImageRow:
+        return self.session.rows[index]
+
+    def status(self, row: ImageRow) -> str:
+        if not row.ok:
+            return f"Unreadable: {row.error}"
+        if row.verified is not None and row.verified != row.predicted:
+            return "Reclassified"
+        if row.reviewed:
+            return "Reviewed"
+        return "Review" if self.session.needs_review(row) else "OK"
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self.session.rows[index.row()]
+        column = index.column()
+        n = len(self.classes)
+        if role == ROW_ROLE:
+            return index.row()
+        if role == GROUP_ROLE:
+            return 1e9 if row.final is None else row.final * 10.0 + (1.0 - (row.confidence or 0.0))
+        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
+            sorting = role == SORT_ROLE
+            if column == 0:
+                return row.path.name
+            if column == 1:
+                return self._class_cell(row.predicted, sorting)
+            if column == 2:
+                if row.confidence is None:
+                    return -1.0 if sorting else ""
+                return row.confidence if sorting else f"{row.confidence:.1%}"
+            if 3 <= column < 3 + n:
+                if not row.ok:
+                    return -1.0 if sorting else ""
+                p = row.probabilities[column - 3]
+                return p if sorting else f"{p:.1%}"
+            if column == 3 + n:
+                return self._class_cell(row.verified, sorting)
+            if column == 4 + n:
+                return self._class_cell(row.truth, sorting)
+            return self.status(row)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return str(row.path) if row.ok else f"{row.path}\n{row.error}"
+        if role == Qt.ItemDataRole.DecorationRole and column == 0 and self.thumbnails is not None:
+            return self.thumbnails.pixmap(index.row())
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if column == 1 + 0 and row.predicted is not None:
+                return QBrush(class_color(row.predicted).darker(130))
+            if column == len(self.headers()) - 1 and (not row.ok or self.session.needs_review(row)):
+                return QBrush(QColor("#b3261e") if not row.ok else QColor("#9a6700"))
+        return None
+
+    def _class_cell(self, index: int | None, sorting: bool):
+        if index is None:
+            return "" if not sorting else "~"
+        return self.classes[index]
+
+    # -- changes
+    def add_results(self, results: list[tuple[Result, int | None]]) -> None:
+        if not results:
+            return
+        first = len(self.session.rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(results) - 1)
+        for result, truth in results:
+            self.session.add(result, truth)
+        self.endInsertRows()
+        self.changed.emit()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.session.clear()
+        self.endResetModel()
+        self.changed.emit()
+
+    def set_verified(self, rows: list[int], class_index: int | None) -> None:
+        self.session.set_verified(rows, class_index)
+        self._rows_changed(rows)
+
+    def set_reviewed(self, rows: list[int], reviewed: bool = True) -> None:
+        self.session.set_reviewed(rows, reviewed)
+        self._rows_changed(rows)
+
+    def set_threshold(self, threshold: float) -> None:
+        self.session.threshold = threshold
+        self._rows_changed(list(range(len(self.session.rows))))
+
+    def refresh_row(self, row: int) -> None:
+        self.dataChanged.emit(self.index(row, 0), self.index(row, 0), [Qt.ItemDataRole.DecorationRole])
+
+    def _rows_changed(self, rows: list[int]) -> None:
+        if rows:
+            self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), self.columnCount() - 1))
+        self.changed.emit()
+
+    # -- drag and drop of rows onto a class
+    def mimeTypes(self) -> list[str]:
+        return [ROWS_MIME]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+        rows = sorted({index.row() for index in indexes})
+        mime = QMimeData()
+        mime.setData(ROWS_MIME, ",".join(map(str, rows)).encode())
+        return mime
+
+
+def rows_from_mime(mime: QMimeData) -> list[int]:
+    raw = bytes(mime.data(ROWS_MIME)).decode()
+    return [int(v) for v in raw.split(",") if v]
+
+
+@dataclass(frozen=True)
+class ViewFilter:
+    """Which rows a view shows. Empty fields do not filter."""
+
+    final_class: int | None = None
+    cell: tuple[int, int] | None = None  # (true class, predicted class)
+    review_only: bool = False
+    failed_only: bool = False
+    readable_only: bool = False
+
+    def accepts(self, session: ReviewSession, row: ImageRow) -> bool:
+        if self.failed_only:
+            return not row.ok
+        if self.readable_only and not row.ok:
+            return False
+        if self.review_only and not session.needs_review(row):
+            return False
+        if self.final_class is not None and row.final != self.final_class:
+            return False
+        return not (self.cell is not None and (row.truth, row.predicted) != self.cell)
+
+    def describe(self, classes: list[str]) -> str:
+        if self.cell is not None:
+            return f"true {classes[self.cell[0]]}, predicted {classes[self.cell[1]]}"
+        if self.final_class is not None:
+            return classes[self.final_class]
+        return ""
+
+
+class ResultsFilter(QSortFilterProxyModel):
+    def __init__(self, source: ResultsModel, view_filter: ViewFilter = ViewFilter(), parent=None) -> None:  # noqa: B008
+        super().__init__(parent)
+        self.setSourceModel(source)
+        self.setSortRole(SORT_ROLE)
+        self._filter = view_filter
+
+    @property
+    def view_filter(self) -> ViewFilter:
+        return self._filter
+
+    def set_filter(self, view_filter: ViewFilter) -> None:
+        self._filter = view_filter
+        self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
+        model: ResultsModel = self.sourceModel()
+        return self._filter.accepts(model.session, model.row(source_row))
+
+    def source_rows(self, indexes: list[QModelIndex]) -> list[int]:
+        return sorted({self.mapToSource(index).row() for index in indexes})
