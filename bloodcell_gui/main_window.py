@@ -573,7 +573,7 @@ class MainWindow(QMainWindow):
     def _threshold_changed(self, value: float) -> None:
         if self.results is not None:
             self.results.set_threshold(value)
-            self.review_filter.invalidateRowsFilter()
+            self.review_filter.refilter()
 
     # ----------------------------------------------------------------- filters and summary
     def _filter_class(self, index: int) -> None:

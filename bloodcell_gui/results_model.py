@@ -216,8 +216,14 @@ class ResultsFilter(QSortFilterProxyModel):
         return self._filter
 
     def set_filter(self, view_filter: ViewFilter) -> None:
+        self.beginFilterChange()
         self._filter = view_filter
-        self.invalidateRowsFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def refilter(self) -> None:
+        """Re-apply the filter after the rows' state (not the filter) changed."""
+        self.beginFilterChange()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
         model: ResultsModel = self.sourceModel()

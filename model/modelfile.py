@@ -160,8 +160,6 @@ def _read_header(path: Path) -> dict:
         size = path.stat().st_size
         with open(path, "rb") as stream:
             prefix = stream.read(8)
-            if len(prefix) < 8:
-                raise ModelFileError(path, "the file is empty or truncated")
             if prefix.startswith(b"PK\x03\x04") or prefix[:1] == b"\x80":
                 raise ModelFileError(
                     path,
@@ -169,6 +167,8 @@ def _read_header(path: Path) -> dict:
                     "when loaded, so BloodCell refuses them. Export the model as a BloodCell "
                     ".safetensors file instead",
                 )
+            if len(prefix) < 8:
+                raise ModelFileError(path, "the file is empty or truncated")
             (length,) = struct.unpack("<Q", prefix)
             if length > MAX_HEADER_BYTES or length + 8 > size or size > MAX_FILE_BYTES:
                 raise ModelFileError(path, "not a BloodCell model file (unrecognised or truncated)")

@@ -11,17 +11,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import pytest
+from helpers import CLASSES, real_data  # noqa: E402
 from PIL import Image
-
-REPO = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("BLOODCELL_DATA", REPO.parent / "shared" / "data" / "blood-cells"))
-CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
-
-
-def real_data() -> Path:
-    if not (DATA / "TRAIN").is_dir():
-        pytest.fail(f"the blood-cells data set is expected at {DATA} (set BLOODCELL_DATA)")
-    return DATA
 
 
 def link_subset(source: Path, target: Path, per_class: int, offset: int = 0) -> Path:

@@ -16,9 +16,7 @@ CLASSES = ["A", "B", "C"]
 def saved_model(path: Path, arch: str = "seed") -> torch.nn.Module:
     torch.manual_seed(1)
     module = build_model(arch, len(CLASSES)).eval()
-    info = ModelInfo(
-        arch=arch, classes=CLASSES, policy=InputPolicy(64, 48), metrics={"test": {"accuracy": 0.9}}
-    )
+    info = ModelInfo(arch=arch, classes=CLASSES, policy=InputPolicy(64, 48), metrics={"test": {"accuracy": 0.9}})
     save(path, module, info)
     return module
 

@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import CLASSES
+from PySide6.QtCore import QSettings
+
+from bloodcell_gui.main_window import MainWindow
+from bloodcell_gui.workers import Worker
+from model.arch import build_model
+from model.modelfile import ModelInfo, save
+from model.preprocess import InputPolicy
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """An untrained seed network at a small input size: real files, real inference, fast."""
+    torch.manual_seed(7)
+    path = tmp_path_factory.mktemp("models") / "tiny.safetensors"
+    info = ModelInfo(
+        arch="seed",
+        classes=CLASSES,
+        policy=InputPolicy(80, 60),
+        name="tiny test model",
+        metrics={"test": {"accuracy": 0.5}},
+    )
+    save(path, build_model("seed", 4), info)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def no_worker_left_running():
+    yield
+    running = Worker.running()
+    for worker in running:
+        worker.cancel()
+        worker.wait(30_000)
+    assert not running, f"worker threads still running after the test: {[w.objectName() for w in running]}"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, tiny_model, monkeypatch):
+    monkeypatch.setenv("BLOODCELL_DEFAULT_MODEL", str(tiny_model))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    main = MainWindow(settings)
+    qtbot.addWidget(main)
+    main.show()
+    main.start()
+    qtbot.waitUntil(lambda: main.loaded is not None, timeout=60_000)
+    yield main
+    main.close()

@@ -1,0 +1,162 @@
+import csv
+import subprocess
+import sys
+import unicodedata
+from collections import Counter
+
+import pytest
+from helpers import CLASSES, classify_and_wait, drop, real_data
+from pypdf import PdfReader
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+
+def cli_counts(paths, model, tmp_path) -> Counter:
+    out = tmp_path / "cli.csv"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bloodcell_gui.entry",
+            "classify",
+            *map(str, paths),
+            "--model",
+            str(model),
+            "--csv",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return Counter(row["predicted"] for row in csv.DictReader(out.open(encoding="utf-8")) if row["predicted"])
+
+
+def test_dropping_test_simple_gives_the_clis_counts_and_a_heatmap(qtbot, window, tiny_model, tmp_path):
+    folder = real_data() / "TEST_SIMPLE"
+    classify_and_wait(qtbot, window, [folder])
+    session = window.results.session
+    assert session.classified == 71
+    gui = dict(zip(CLASSES, session.counts(), strict=True))
+    assert gui == {c: cli_counts([folder], tiny_model, tmp_path).get(c, 0) for c in CLASSES}
+    assert window.differential.counts == session.counts()
+    evaluation = session.evaluation()
+    assert evaluation is not None and evaluation.total == 71
+    assert window.heatmap.matrix == evaluation.confusion.tolist()
+    assert f"{evaluation.accuracy:.1%}" in window.accuracy.text()
+    assert "tiny test model" in window.model_label.text() and "50.0%" in window.model_label.text()
+    assert "CPU" in window.device_label.text()
+
+
+def test_a_mixed_folder_lists_bad_files_with_reasons_and_no_dialog(qtbot, window, bad_corpus):
+    folder = next(iter(bad_corpus.values()))[0].parent
+    classify_and_wait(qtbot, window, [folder])
+    session = window.results.session
+    expected_bad = {name for name, (_, ok) in bad_corpus.items() if not ok}
+    assert {row.path.name for row in session.failed} == expected_bad
+    assert session.classified == len(bad_corpus) - len(expected_bad)
+    assert window.failed_filter.rowCount() == len(expected_bad)
+    assert window.tabs.tabText(3) == f"Unreadable ({len(expected_bad)})"
+    assert all(row.error for row in session.failed)
+    assert window.last_error == ""
+
+
+def test_reclassify_review_and_export(qtbot, window, tmp_path):
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
+    window.tabs.setCurrentWidget(window.table)
+    window.table.selectRow(0)
+    window.table.setFocus()
+    row_index = window.selected_rows()[0]
+    QTest.keyClick(window.table, Qt.Key.Key_3)  # the third class: MONOCYTE
+    row = window.results.row(row_index)
+    assert row.verified == 2 and row.reviewed
+    window.table.selectRow(1)
+    second = window.selected_rows()[0]
+    QTest.keyClick(window.table, Qt.Key.Key_R)
+    assert window.results.row(second).reviewed and window.results.row(second).verified is None
+    assert window.results.data(window.results.index(row_index, 3 + len(CLASSES))) == "MONOCYTE"
+
+    csv_path, pdf_path = tmp_path / "out.csv", tmp_path / "out.pdf"
+    assert window.export_csv(csv_path) and window.export_pdf(pdf_path)
+    rows = {r["path"]: r for r in csv.DictReader(csv_path.open(encoding="utf-8"))}
+    exported = rows[str(row.path)]
+    assert exported["verified"] == "MONOCYTE" and exported["reviewed"] == "yes"
+    assert exported["model"] == "tiny test model" and len(exported["model_sha256"]) == 64
+    assert {f"p_{c}" for c in CLASSES} <= set(exported)
+    document = PdfReader(pdf_path)
+    assert len(document.pages) == 1
+    text = " ".join(unicodedata.normalize("NFKC", document.pages[0].extract_text()).split())
+    assert "BloodCell differential" in text and "tiny test model" in text
+    assert all(name in text for name in CLASSES)
+
+
+def test_a_failed_export_leaves_the_previous_file(qtbot, window, tmp_path, monkeypatch):
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
+    target = tmp_path / "out.csv"
+    target.write_text("previous export\n")
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("model.atomic.os.fsync", disk_full)
+    assert not window.export_csv(target)
+    assert target.read_text() == "previous export\n"
+    assert "No space left" in window.last_error
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
+
+
+def test_clicking_a_heatmap_cell_filters_the_views(qtbot, window):
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE"])
+    matrix = window.heatmap.matrix
+    true_index, predicted_index = max(
+        ((i, j) for i in range(4) for j in range(4)), key=lambda cell: matrix[cell[0]][cell[1]]
+    )
+    center = window.heatmap.cell_rect(true_index, predicted_index).center().toPoint()
+    qtbot.mouseClick(window.heatmap, Qt.MouseButton.LeftButton, pos=center)
+    assert window.grid_filter.rowCount() == matrix[true_index][predicted_index]
+    assert window.table_filter.rowCount() == matrix[true_index][predicted_index]
+    assert window.filter_bar.isVisibleTo(window)
+    window.show_all.click()
+    assert window.grid_filter.rowCount() == 71
+
+
+def test_clicking_a_class_in_the_differential_filters(qtbot, window):
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE"])
+    counts = window.results.session.counts()
+    index = max(range(4), key=counts.__getitem__)
+    qtbot.mouseClick(window.differential, Qt.MouseButton.LeftButton, pos=QPoint(50, 4 + 30 * index + 15))
+    assert window.table_filter.rowCount() == counts[index]
+
+
+def test_cancel_keeps_the_results_so_far(qtbot, window):
+    with qtbot.waitSignal(window.classificationFinished, timeout=300_000):
+        drop(window, [real_data() / "TEST"])
+        qtbot.waitUntil(lambda: window.results.rowCount() > 0, timeout=60_000)
+        window.cancel_button.click()
+    kept = window.results.rowCount()
+    assert 0 < kept < 2487
+    qtbot.wait(200)
+    assert window.results.rowCount() == kept
+
+
+def test_a_bad_model_file_leaves_the_current_model_loaded(qtbot, window, tmp_path):
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x80\x04K\x01.")  # a pickle
+    before = window.loaded
+    window.load_model(bad)
+    qtbot.waitUntil(lambda: window.model_worker is None, timeout=60_000)
+    assert window.loaded is before
+    assert "broken.safetensors" in window.last_error and "pickle" in window.last_error
+    assert "tiny test model" in window.model_label.text()
+
+
+def test_settings_persist(qtbot, window, tiny_model):
+    window.threshold.setValue(0.65)
+    window.close()
+    from bloodcell_gui.main_window import MainWindow
+
+    again = MainWindow(window.settings)
+    qtbot.addWidget(again)
+    assert again.threshold.value() == pytest.approx(0.65)
+    assert again.recent_models()[0] == str(tiny_model)

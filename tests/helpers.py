@@ -1,0 +1,45 @@
+"""Helpers shared by the tests: the development data, and driving the main window."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+if TYPE_CHECKING:
+    from bloodcell_gui.main_window import MainWindow
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("BLOODCELL_DATA", REPO.parent / "shared" / "data" / "blood-cells"))
+CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+
+
+def real_data() -> Path:
+    if not (DATA / "TRAIN").is_dir():
+        pytest.fail(f"the blood-cells data set is expected at {DATA} (set BLOODCELL_DATA)")
+    return DATA
+
+
+def drop(widget, paths: list[Path]) -> QDropEvent:
+    """What the window receives when files are dragged from a file manager and dropped."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    where = QPointF(widget.width() / 2, widget.height() / 2)
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(where, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted(), "the window refused the drag"
+    event = QDropEvent(where, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(widget, event)
+    return event
+
+
+def classify_and_wait(qtbot, main: MainWindow, paths: list[Path], timeout: int = 300_000) -> None:
+    with qtbot.waitSignal(main.classificationFinished, timeout=timeout):
+        event = drop(main, paths)
+        assert event.isAccepted()
