@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from bloodcell_gui.main_window import MainWindow
 from bloodcell_gui.style import style_sheet
+from bloodcell_gui.workers import Worker
 from model.resources import resources_dir
 
 
@@ -57,6 +58,8 @@ def run_gui() -> int:
     if report:
         first_paint = FirstPaint(started, quit_after=report == "quit")
         window.installEventFilter(first_paint)
+    # Quitting while the engine still loads must wait for that thread, not destroy it.
+    app.aboutToQuit.connect(Worker.stop_all)
     window.show()
     QTimer.singleShot(0, window.start)
     seconds = os.environ.get("BLOODCELL_QUIT_AFTER")

@@ -180,12 +180,8 @@ class ConfusionHeatmap(QWidget):
         painter.setFont(font)
         painter.setPen(QPen(QColor("#9aa5b1"), 1))
         for k in range(n + 1):
-            painter.drawLine(
-                int(grid.left() + k * width), grid.top(), int(grid.left() + k * width), grid.bottom()
-            )
-            painter.drawLine(
-                grid.left(), int(grid.top() + k * height), grid.right(), int(grid.top() + k * height)
-            )
+            painter.drawLine(int(grid.left() + k * width), grid.top(), int(grid.left() + k * width), grid.bottom())
+            painter.drawLine(grid.left(), int(grid.top() + k * height), grid.right(), int(grid.top() + k * height))
         if self.selected is not None:
             painter.setPen(QPen(QColor("#d55e00"), 3))
             painter.drawRect(self.cell_rect(*self.selected).adjusted(1.5, 1.5, -1.5, -1.5))

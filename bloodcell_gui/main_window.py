@@ -97,9 +97,7 @@ class MainWindow(QMainWindow):
 
         self.heatmap = ConfusionHeatmap()
         self.heatmap.cellClicked.connect(self._filter_cell)
-        self.accuracy = QLabel(
-            "Drop a folder with class subfolders (EOSINOPHIL/, …) to compare with ground truth."
-        )
+        self.accuracy = QLabel("Drop a folder with class subfolders (EOSINOPHIL/, …) to compare with ground truth.")
         self.accuracy.setWordWrap(True)
         truth_box = QGroupBox("Ground truth")
         truth_layout = QVBoxLayout(truth_box)
@@ -193,9 +191,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self.open_files_action = file_menu.addAction("Open files…", QKeySequence.StandardKey.Open)
         self.open_files_action.triggered.connect(self.open_files_dialog)
-        file_menu.addAction("Open folder…", QKeySequence("Ctrl+Shift+O")).triggered.connect(
-            self.open_folder_dialog
-        )
+        file_menu.addAction("Open folder…", QKeySequence("Ctrl+Shift+O")).triggered.connect(self.open_folder_dialog)
         file_menu.addSeparator()
         self.export_csv_action = file_menu.addAction("Export CSV…", QKeySequence("Ctrl+E"))
         self.export_csv_action.triggered.connect(self.export_csv_dialog)
@@ -218,9 +214,7 @@ class MainWindow(QMainWindow):
         self.mark_reviewed_action = QAction("Mark reviewed", self, shortcut=QKeySequence("R"))
         self.mark_reviewed_action.triggered.connect(lambda: self._mark_selected_reviewed(True))
         self.clear_verified_action = QAction("Clear my class", self, shortcut=QKeySequence("0"))
-        self.clear_verified_action.triggered.connect(
-            lambda: self._reclassify_rows(self.selected_rows(), None)
-        )
+        self.clear_verified_action.triggered.connect(lambda: self._reclassify_rows(self.selected_rows(), None))
         self.addAction(self.mark_reviewed_action)
         self.addAction(self.clear_verified_action)
         self._rebuild_review_menu([])
@@ -234,9 +228,7 @@ class MainWindow(QMainWindow):
             action = QAction(f"Reclassify as {name}", self)
             if i < 9:
                 action.setShortcut(QKeySequence(str(i + 1)))
-            action.triggered.connect(
-                lambda checked=False, index=i: self._reclassify_rows(self.selected_rows(), index)
-            )
+            action.triggered.connect(lambda checked=False, index=i: self._reclassify_rows(self.selected_rows(), index))
             self.class_actions.addAction(action)
             self.addAction(action)
             self.review_menu.addAction(action)
@@ -276,9 +268,7 @@ class MainWindow(QMainWindow):
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in self.recent_models():
-            self.recent_menu.addAction(path).triggered.connect(
-                lambda checked=False, p=path: self.load_model(Path(p))
-            )
+            self.recent_menu.addAction(path).triggered.connect(lambda checked=False, p=path: self.load_model(Path(p)))
         self.recent_menu.setEnabled(bool(self.recent_models()))
 
     def _remember_folder(self, key: str, path: Path) -> None:
@@ -313,11 +303,7 @@ class MainWindow(QMainWindow):
 
     def _model_loaded(self, loaded: LoadedClassifier) -> None:
         previous = self.loaded
-        if (
-            self.results is not None
-            and self.results.classes != loaded.classifier.classes
-            and self.results.rowCount()
-        ):
+        if self.results is not None and self.results.classes != loaded.classifier.classes and self.results.rowCount():
             answer = QMessageBox.question(
                 self,
                 "Different classes",
@@ -341,9 +327,7 @@ class MainWindow(QMainWindow):
             return
         info = self.loaded.classifier.info
         accuracy = info.test_accuracy
-        accuracy_text = (
-            f" · TEST accuracy {accuracy:.1%}" if accuracy is not None else " · no test accuracy recorded"
-        )
+        accuracy_text = f" · TEST accuracy {accuracy:.1%}" if accuracy is not None else " · no test accuracy recorded"
         self.model_label.setText(f"Model: {info.name}{accuracy_text}")
         self.model_label.setToolTip(str(self.loaded.path))
         self.device_label.setText(f" · Device: {self.loaded.device_name}")
@@ -394,12 +378,13 @@ class MainWindow(QMainWindow):
             self._remember_folder("models", Path(path).parent)
             self.load_model(Path(path))
 
-    def open_training_wizard(self) -> None:
+    def open_training_wizard(self):
         from bloodcell_gui.wizard.training_wizard import TrainingWizard
 
         wizard = TrainingWizard(self.settings, parent=self)
         wizard.modelSaved.connect(lambda path, use_now: self.load_model(Path(path)) if use_now else None)
         wizard.open()
+        return wizard
 
     # ----------------------------------------------------------------- input
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -581,9 +566,7 @@ class MainWindow(QMainWindow):
 
     def _filter_cell(self, true_index: int, predicted_index: int) -> None:
         cell = (true_index, predicted_index)
-        self._apply_filter(
-            ViewFilter() if self.grid_filter.view_filter.cell == cell else ViewFilter(cell=cell)
-        )
+        self._apply_filter(ViewFilter() if self.grid_filter.view_filter.cell == cell else ViewFilter(cell=cell))
         self.tabs.setCurrentWidget(self.grid)
 
     def _apply_filter(self, view_filter: ViewFilter) -> None:
@@ -617,9 +600,7 @@ class MainWindow(QMainWindow):
         evaluation = session.evaluation()
         if evaluation is None:
             self.heatmap.clear()
-            self.accuracy.setText(
-                "Drop a folder with class subfolders (EOSINOPHIL/, …) to compare with ground truth."
-            )
+            self.accuracy.setText("Drop a folder with class subfolders (EOSINOPHIL/, …) to compare with ground truth.")
         else:
             self.heatmap.set_data(session.classes, evaluation.confusion.tolist())
             self.accuracy.setText(

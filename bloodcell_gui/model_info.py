@@ -44,9 +44,7 @@ def model_info_html(info: ModelInfo, path: Path, sha256: str) -> str:
         rows.append(("Training data", f"{train.get('root')}: {counts}"))
     if info.notes:
         rows.append(("Notes", info.notes))
-    body = "".join(
-        f"<tr><th align='left' valign='top'>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in rows
-    )
+    body = "".join(f"<tr><th align='left' valign='top'>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in rows)
     metrics = []
     for split, values in info.metrics.items():
         if isinstance(values, dict) and values.get("accuracy") is not None:

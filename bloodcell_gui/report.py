@@ -16,11 +16,13 @@ from model.review import ReviewSession
 HEATMAP_URL = QUrl("bloodcell://heatmap.png")
 
 
-def heatmap_image(classes: list[str], confusion: list[list[int]], size: QSize = QSize(900, 760)) -> QImage:  # noqa: B008
+def heatmap_image(classes: list[str], confusion: list[list[int]], size: QSize = QSize(480, 420)) -> QImage:  # noqa: B008
+    """The heatmap widget painted at twice `size` pixels, for print."""
     widget = ConfusionHeatmap()
     widget.set_data(classes, confusion)
     widget.resize(size)
-    image = QImage(size, QImage.Format.Format_ARGB32)
+    image = QImage(size * 2, QImage.Format.Format_RGB32)
+    image.setDevicePixelRatio(2)
     image.fill(0xFFFFFFFF)
     painter = QPainter(image)
     widget.paint_into(painter)
@@ -54,25 +56,30 @@ def report_html(session: ReviewSession, model_name: str, model_sha256: str, when
     ]
     evaluation = session.evaluation()
     if evaluation is not None:
+        metrics = "".join(
+            f"<tr><td>{esc(name)}</td><td align='right'>{m['precision']:.1%}</td>"
+            f"<td align='right'>{m['recall']:.1%}</td><td align='right'>{m['f1']:.3f}</td>"
+            f"<td align='right'>{m['support']}</td></tr>"
+            for name, m in evaluation.per_class().items()
+        )
         parts.append(
             f"<h3>Against folder ground truth: accuracy {evaluation.accuracy:.1%} "
             f"({evaluation.total} images)</h3>"
-            f"<img src='{HEATMAP_URL.toString()}' width='420'>"
+            f"<img src='{HEATMAP_URL.toString()}' width='520'>"
+            "<table border='1' cellspacing='0' cellpadding='4' width='60%'><tr><th align='left'>Class</th>"
+            "<th align='right'>Precision</th><th align='right'>Recall</th><th align='right'>F1</th>"
+            f"<th align='right'>Images</th></tr>{metrics}</table>"
         )
     return "".join(parts)
 
 
-def render_pdf(
-    session: ReviewSession, model_name: str, model_sha256: str, when: datetime | None = None
-) -> bytes:
+def render_pdf(session: ReviewSession, model_name: str, model_sha256: str, when: datetime | None = None) -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     writer = QPdfWriter(buffer)
     writer.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait, QMarginsF(15, 15, 15, 15)
-        )
+        QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait, QMarginsF(15, 15, 15, 15))
     )
     writer.setResolution(150)
     writer.setTitle("BloodCell differential")

@@ -49,9 +49,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.save()
         if option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(option.rect, option.palette.highlight())
-        image_rect = QRect(
-            rect.left() + (rect.width() - IMAGE.width()) // 2, rect.top(), IMAGE.width(), IMAGE.height()
-        )
+        image_rect = QRect(rect.left() + (rect.width() - IMAGE.width()) // 2, rect.top(), IMAGE.width(), IMAGE.height())
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         if pixmap is not None:
             scaled = pixmap.size().scaled(IMAGE, Qt.AspectRatioMode.KeepAspectRatio)
@@ -60,9 +58,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawPixmap(target, pixmap)
         else:
             painter.fillRect(image_rect, QColor("#eeeeee"))
-        band = QRect(
-            rect.left(), image_rect.bottom() + 3, rect.width(), rect.bottom() - image_rect.bottom() - 3
-        )
+        band = QRect(rect.left(), image_rect.bottom() + 3, rect.width(), rect.bottom() - image_rect.bottom() - 3)
         final = row.final
         if final is not None:
             color = class_color(final)
@@ -74,9 +70,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             name = self.results.classes[final][:10]
             mark = "✓" if row.reviewed else ("!" if self.results.session.needs_review(row) else "")
             confidence = f"{row.confidence:.0%}" if row.verified is None else "by hand"
-            painter.drawText(
-                band.adjusted(4, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, f"{name} {confidence}"
-            )
+            painter.drawText(band.adjusted(4, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, f"{name} {confidence}")
             painter.drawText(
                 band.adjusted(4, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, mark
             )

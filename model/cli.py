@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from model.train import TrainConfig
+    from model.config import TrainConfig
 
     parser = argparse.ArgumentParser(prog="bloodcell", description="Classify white blood cell images.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -45,9 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("--valid", type=Path, help="a separate validation folder")
     train.add_argument("--test", type=Path, help="a test folder, evaluated after training and recorded")
     defaults = TrainConfig(data=Path("."))
-    train.add_argument(
-        "--arch", default=defaults.arch, help=f"{', '.join(ARCHITECTURES)} (default {defaults.arch})"
-    )
+    train.add_argument("--arch", default=defaults.arch, help=f"{', '.join(ARCHITECTURES)} (default {defaults.arch})")
     train.add_argument("--weights", type=Path, help="initial ResNet weights (torchvision .pth/.safetensors)")
     train.add_argument("--size", default=f"{defaults.width}x{defaults.height}", help="input WIDTHxHEIGHT")
     train.add_argument("--epochs", type=int, default=defaults.epochs)
@@ -89,11 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from model.data import Augmentation
+    from model.config import Augmentation, TrainConfig
     from model.evaluate import evaluate_folder
     from model.infer import Classifier
     from model.modelfile import save
-    from model.train import TrainConfig, fit
+    from model.train import fit
 
     width, height = parse_size(args.size)
     config = TrainConfig(

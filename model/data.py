@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastai.vision.all import (
@@ -15,29 +15,12 @@ from fastai.vision.all import (
     PILImage,
     RandomSplitter,
     Transform,
-    aug_transforms,
 )
 
+from model.config import Augmentation
 from model.images import load_rgb
 from model.preprocess import InputPolicy, fit_to_input
 from model.scan import DatasetScan
-
-
-@dataclass(frozen=True)
-class Augmentation:
-    """fastai `aug_transforms` settings; the defaults are the seed article's."""
-
-    flip_vert: bool = True
-    max_lighting: float = 0.1
-    max_zoom: float = 1.05
-    max_rotate: float = 10.0
-    max_warp: float = 0.0
-
-    def transforms(self) -> list:
-        return aug_transforms(**asdict(self))
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 class FitToInput(Transform):

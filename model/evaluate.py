@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from model.infer import Classifier, Result
 
 
-
 @dataclass
 class Evaluation:
     """Counts of (true, predicted) pairs over `classes`, and the metrics they imply."""

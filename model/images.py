@@ -61,8 +61,7 @@ def load_rgb(path: Path | str) -> Image.Image:
                 if min(width, height) < MIN_SIDE:
                     raise ImageError(
                         path,
-                        f"the image is too small ({width}x{height} pixels; "
-                        f"at least {MIN_SIDE}x{MIN_SIDE} is needed)",
+                        f"the image is too small ({width}x{height} pixels; at least {MIN_SIDE}x{MIN_SIDE} is needed)",
                     )
                 image.load()
                 return _to_rgb(ImageOps.exif_transpose(image))

@@ -101,8 +101,7 @@ class Classifier:
         batches = _batched(expand_inputs(inputs), batch_size)
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool:
             submit = lambda batch: [  # noqa: E731
-                item if isinstance(item, BadFile) else (item, pool.submit(_decode, item, self.policy))
-                for item in batch
+                item if isinstance(item, BadFile) else (item, pool.submit(_decode, item, self.policy)) for item in batch
             ]
             ahead = submit(next(batches, []))
             while ahead and not should_stop():
@@ -114,8 +113,7 @@ class Classifier:
 
     def _finish(self, batch: list[BadFile | tuple[Path, Future]]) -> Iterator[Result]:
         decoded: list[tuple[Path, np.ndarray | str]] = [
-            (item.path, item.reason) if isinstance(item, BadFile) else (item[0], item[1].result())
-            for item in batch
+            (item.path, item.reason) if isinstance(item, BadFile) else (item[0], item[1].result()) for item in batch
         ]
         good = [pixels for _, pixels in decoded if isinstance(pixels, np.ndarray)]
         probabilities = iter(self.probabilities(np.stack(good)) if good else [])

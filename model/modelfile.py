@@ -81,8 +81,7 @@ class ModelInfo:
         version = data.get("format_version")
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise ValueError(
-                f"format version {version!r} is newer than this app understands ({FORMAT_VERSION}); "
-                "update BloodCell"
+                f"format version {version!r} is newer than this app understands ({FORMAT_VERSION}); update BloodCell"
             )
         classes = data["classes"]
         if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)):

@@ -125,9 +125,7 @@ class ReviewSession:
                 ]
             )
             for row in self.rows:
-                probabilities = (
-                    [f"{p:.6f}" for p in row.probabilities] if row.ok else [""] * len(self.classes)
-                )
+                probabilities = [f"{p:.6f}" for p in row.probabilities] if row.ok else [""] * len(self.classes)
                 writer.writerow(
                     [
                         str(row.path),

@@ -95,9 +95,7 @@ def _drain(failures: list[BadFile]) -> Iterator[BadFile]:
 
 def class_folders(root: Path) -> list[str]:
     """Names of `root`'s subfolders, which name the classes, sorted."""
-    return sorted(
-        entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith(".")
-    )
+    return sorted(entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith("."))
 
 
 def scan_dataset(
@@ -116,9 +114,7 @@ def scan_dataset(
     if not root.is_dir():
         raise NotADirectoryError(f"{root}: not a folder")
     scan = DatasetScan(root=root, classes=class_folders(root))
-    candidates = [
-        (path, label) for label in scan.classes for path in walk_images(root / label, scan.bad_files.append)
-    ]
+    candidates = [(path, label) for label in scan.classes for path in walk_images(root / label, scan.bad_files.append)]
     if not verify:
         scan.files = candidates
         return scan

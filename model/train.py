@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -20,7 +20,8 @@ from fastai.vision.all import (
 )
 
 from model.arch import build_model
-from model.data import Augmentation, LabelledImage, build_dataloaders
+from model.config import TrainConfig
+from model.data import LabelledImage, build_dataloaders
 from model.devices import resolve_device
 from model.events import BatchProgress, EpochEnd, ScanProgress, TrainEvent
 from model.modelfile import LoadedModel, ModelInfo
@@ -34,35 +35,6 @@ class TrainingError(RuntimeError):
     def __init__(self, message: str, *, out_of_memory: bool = False) -> None:
         super().__init__(message)
         self.out_of_memory = out_of_memory
-
-
-@dataclass
-class TrainConfig:
-    data: Path
-    valid: Path | None = None
-    valid_pct: float = 0.2
-    seed: int = 42
-    arch: str = "seed-deep"
-    weights_file: Path | None = None
-    width: int = 160
-    height: int = 120
-    augmentation: Augmentation = field(default_factory=lambda: Augmentation(max_lighting=0.2, max_zoom=1.1))
-    batch_size: int = 64
-    epochs: int = 24
-    lr: float = 4e-3
-    patience: int = 6
-    device: str = "auto"
-    mixed_precision: bool = True
-    num_workers: int = 0
-
-    @property
-    def policy(self) -> InputPolicy:
-        return InputPolicy(width=self.width, height=self.height)
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data["augmentation"] = self.augmentation.to_json()
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
 
 
 @dataclass
@@ -81,6 +53,7 @@ class TrainedModel:
     seconds: float
     device: str
     valid_items: list[LabelledImage] = field(default_factory=list)
+    learner: Learner | None = field(default=None, repr=False)
 
     def model_info(self, *, name: str, notes: str = "", test_metrics: dict | None = None) -> ModelInfo:
         """The metadata a model file records: data, settings, history and metrics."""
@@ -123,15 +96,18 @@ def fit(
     config: TrainConfig,
     on_event: Callable[[TrainEvent], None] = lambda event: None,
     should_stop: Callable[[], bool] = NO_STOP,
+    scanned: tuple[DatasetScan, DatasetScan | None] | None = None,
 ) -> TrainedModel:
     """Scan, build DataLoaders and a Learner, `fit_one_cycle`, and return the best weights.
 
     `should_stop` is polled after every batch; when it turns true, training ends within
     one batch and the best epoch so far (or the current weights, before any epoch ended)
-    is returned with `stopped_early` set.
+    is returned with `stopped_early` set. `scanned` skips checking data already checked.
     """
     started = time.monotonic()
-    train_scan, valid_scan = scan_training_data(config, on_event, should_stop)
+    train_scan, valid_scan = scanned or scan_training_data(config, on_event, should_stop)
+    if train_scan.problems():
+        raise TrainingError("; ".join(train_scan.problems()))
     learn = make_learner(config, train_scan, valid_scan)
     keep_best = KeepBestCallback()
     reporter = ProgressReporter(on_event, started, keep_best)
@@ -144,8 +120,7 @@ def fit(
             learn.fit_one_cycle(config.epochs, config.lr, cbs=callbacks)
     except torch.cuda.OutOfMemoryError:
         raise TrainingError(
-            f"The GPU ran out of memory at batch size {config.batch_size}; "
-            f"try {max(1, config.batch_size // 2)}.",
+            f"The GPU ran out of memory at batch size {config.batch_size}; try {max(1, config.batch_size // 2)}.",
             out_of_memory=True,
         ) from None
     module = learn.model.eval().cpu().float()
@@ -169,6 +144,7 @@ def fit(
         seconds=time.monotonic() - started,
         device=str(learn.dls.device),
         valid_items=list(learn.dls.valid_ds.items),
+        learner=learn,
     )
 
 
@@ -193,9 +169,7 @@ def scan_training_data(
     return train_scan, valid_scan
 
 
-def make_learner(
-    config: TrainConfig, train_scan: DatasetScan, valid_scan: DatasetScan | None = None
-) -> Learner:
+def make_learner(config: TrainConfig, train_scan: DatasetScan, valid_scan: DatasetScan | None = None) -> Learner:
     set_seed(config.seed, reproducible=True)
     device = resolve_device(config.device)
     dls = build_dataloaders(
@@ -217,10 +191,12 @@ def make_learner(
 
 
 def find_learning_rate(
-    config: TrainConfig, should_stop: Callable[[], bool] = NO_STOP
+    config: TrainConfig,
+    should_stop: Callable[[], bool] = NO_STOP,
+    scanned: tuple[DatasetScan, DatasetScan | None] | None = None,
 ) -> tuple[list[float], list[float], float]:
     """fastai's `lr_find`: the learning rates tried, the smoothed losses, and the suggestion."""
-    train_scan, valid_scan = scan_training_data(config, lambda event: None, should_stop)
+    train_scan, valid_scan = scanned or scan_training_data(config, lambda event: None, should_stop)
     learn = make_learner(config, train_scan, valid_scan)
     with learn.no_bar(), learn.no_logging():
         suggestion = learn.lr_find(cbs=[CancelOnRequest(should_stop)], show_plot=False)
@@ -271,9 +247,7 @@ class ProgressReporter(Callback):
 
     order = KeepBestCallback.order + 1
 
-    def __init__(
-        self, on_event: Callable[[TrainEvent], None], started: float, keep_best: KeepBestCallback
-    ) -> None:
+    def __init__(self, on_event: Callable[[TrainEvent], None], started: float, keep_best: KeepBestCallback) -> None:
         self.on_event = on_event
         self.started = started
         self.keep_best = keep_best

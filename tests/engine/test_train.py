@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from model.data import Augmentation
+from model.config import Augmentation, TrainConfig
 from model.evaluate import evaluate_folder
 from model.events import BatchProgress, EpochEnd, ScanProgress
 from model.infer import Classifier
 from model.modelfile import load, save
-from model.train import TrainConfig, TrainingError, fit
+from model.train import TrainingError, fit
 
 
 def quick_config(data, **overrides) -> TrainConfig:

@@ -1,0 +1,163 @@
+"""Small charts painted by Qt: class balance bars, and line charts for training curves."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from bloodcell_gui.style import class_color
+
+
+class BarChart(QWidget):
+    """One labelled bar per class, with its count on top."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.labels: list[str] = []
+        self.values: list[int] = []
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_values(self, labels: Sequence[str], values: Sequence[int]) -> None:
+        self.labels, self.values = list(labels), list(values)
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(420, 200)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        if not self.values:
+            painter.setPen(self.palette().placeholderText().color())
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Choose a folder to see its classes")
+            return
+        metrics = painter.fontMetrics()
+        area = QRectF(self.rect()).adjusted(8, metrics.height() + 6, -8, -(metrics.height() + 8))
+        top = max(self.values) or 1
+        slot = area.width() / len(self.values)
+        for i, (label, value) in enumerate(zip(self.labels, self.values, strict=True)):
+            height = area.height() * value / top
+            bar = QRectF(area.left() + i * slot + slot * 0.15, area.bottom() - height, slot * 0.7, height)
+            painter.fillRect(bar, class_color(i))
+            painter.setPen(self.palette().windowText().color())
+            painter.drawText(
+                QRectF(bar.left() - 20, bar.top() - metrics.height() - 2, bar.width() + 40, metrics.height()),
+                Qt.AlignmentFlag.AlignCenter,
+                str(value),
+            )
+            painter.drawText(
+                QRectF(area.left() + i * slot, area.bottom() + 4, slot, metrics.height()),
+                Qt.AlignmentFlag.AlignCenter,
+                metrics.elidedText(label, Qt.TextElideMode.ElideRight, int(slot) - 4),
+            )
+
+
+@dataclass
+class Series:
+    name: str
+    color: str
+    points: list[tuple[float, float]] = field(default_factory=list)
+    dashed: bool = False
+
+
+class LineChart(QWidget):
+    """Series of (x, y) points on shared axes, with a legend; `log_x` for learning rates."""
+
+    def __init__(self, title: str, x_label: str, log_x: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title, self.x_label, self.log_x = title, x_label, log_x
+        self.series: dict[str, Series] = {}
+        self.marker_x: float | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def add_series(self, name: str, color: str, dashed: bool = False) -> None:
+        self.series[name] = Series(name, color, dashed=dashed)
+
+    def add_point(self, name: str, x: float, y: float) -> None:
+        if math.isfinite(x) and math.isfinite(y):
+            self.series[name].points.append((x, y))
+            self.update()
+
+    def set_points(self, name: str, points: Sequence[tuple[float, float]]) -> None:
+        self.series[name].points = [(x, y) for x, y in points if math.isfinite(x) and math.isfinite(y)]
+        self.update()
+
+    def clear(self) -> None:
+        for series in self.series.values():
+            series.points.clear()
+        self.marker_x = None
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(420, 240)
+
+    def _x(self, value: float) -> float:
+        return math.log10(value) if self.log_x else value
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        metrics = painter.fontMetrics()
+        text = self.palette().windowText().color()
+        plot = QRectF(self.rect()).adjusted(48, metrics.height() + 10, -10, -(metrics.height() * 2 + 10))
+        painter.setPen(text)
+        painter.drawText(QRectF(0, 2, self.width(), metrics.height()), Qt.AlignmentFlag.AlignCenter, self.title)
+        points = [p for s in self.series.values() for p in s.points]
+        painter.setPen(QPen(QColor("#9aa5b1"), 1))
+        painter.drawRect(plot)
+        if not points:
+            return
+        xs = [self._x(x) for x, _ in points]
+        ys = [y for _, y in points]
+        x0, x1 = min(xs), max(xs)
+        y0, y1 = min(0.0, min(ys)), max(ys)
+        x1 = x1 if x1 > x0 else x0 + 1
+        y1 = y1 if y1 > y0 else y0 + 1
+
+        def to_screen(x: float, y: float) -> QPointF:
+            return QPointF(
+                plot.left() + (self._x(x) - x0) / (x1 - x0) * plot.width(),
+                plot.bottom() - (y - y0) / (y1 - y0) * plot.height(),
+            )
+
+        painter.setPen(text)
+        for fraction in (0.0, 0.5, 1.0):
+            y = y0 + fraction * (y1 - y0)
+            at = plot.bottom() - fraction * plot.height()
+            painter.drawText(QRectF(0, at - 8, 44, 16), Qt.AlignmentFlag.AlignRight, f"{y:.2g}")
+        for fraction in (0.0, 0.5, 1.0):
+            x = x0 + fraction * (x1 - x0)
+            label = f"{10**x:.0e}" if self.log_x else f"{x:.3g}"
+            at = plot.left() + fraction * plot.width()
+            painter.drawText(
+                QRectF(at - 30, plot.bottom() + 2, 60, metrics.height()), Qt.AlignmentFlag.AlignCenter, label
+            )
+        painter.drawText(
+            QRectF(plot.left(), plot.bottom() + metrics.height() + 2, plot.width(), metrics.height()),
+            Qt.AlignmentFlag.AlignCenter,
+            self.x_label,
+        )
+        legend_x = plot.left() + 6
+        for series in self.series.values():
+            if not series.points:
+                continue
+            pen = QPen(QColor(series.color), 2, Qt.PenStyle.DashLine if series.dashed else Qt.PenStyle.SolidLine)
+            painter.setPen(pen)
+            path = QPainterPath(to_screen(*series.points[0]))
+            for point in series.points[1:]:
+                path.lineTo(to_screen(*point))
+            painter.drawPath(path)
+            if len(series.points) == 1:
+                painter.drawEllipse(to_screen(*series.points[0]), 3, 3)
+            painter.drawLine(QPointF(legend_x, plot.top() + 10), QPointF(legend_x + 16, plot.top() + 10))
+            painter.setPen(text)
+            painter.drawText(QPointF(legend_x + 20, plot.top() + 14), series.name)
+            legend_x += 28 + metrics.horizontalAdvance(series.name)
+        if self.marker_x is not None:
+            painter.setPen(QPen(QColor("#d55e00"), 1, Qt.PenStyle.DashLine))
+            x = to_screen(self.marker_x, y0).x()
+            painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))

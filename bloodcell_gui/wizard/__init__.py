@@ -1,0 +1,1 @@
+"""The "Train model" wizard: data, augmentation preview, settings, training, evaluation, save."""

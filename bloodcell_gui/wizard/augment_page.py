@@ -1,0 +1,142 @@
+"""Wizard page 2: the augmentation controls and a grid of augmented training images."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from bloodcell_gui.wizard.tasks import preview_batch
+from bloodcell_gui.workers import Worker
+from model.config import Augmentation
+
+TILES = 16
+
+
+def spin(minimum: float, maximum: float, step: float, value: float, decimals: int = 2) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(minimum, maximum)
+    box.setSingleStep(step)
+    box.setDecimals(decimals)
+    box.setValue(value)
+    return box
+
+
+class AugmentPage(QWizardPage):
+    def __init__(self, data_page, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Augmentation preview")
+        self.setSubTitle(
+            "Training shows the network randomly flipped, turned, zoomed and re-lit copies of each image. "
+            "These are 16 images of a real training batch, exactly as the network will see them."
+        )
+        self.data_page = data_page
+        self.seed = 0
+        self.worker: Worker | None = None
+        self.stale = False
+        self.generation = 0
+        defaults = Augmentation()
+        self.flip_vert = QCheckBox("Flip vertically as well as horizontally")
+        self.flip_vert.setChecked(defaults.flip_vert)
+        self.max_lighting = spin(0.0, 0.9, 0.05, defaults.max_lighting)
+        self.max_zoom = spin(1.0, 2.0, 0.05, defaults.max_zoom)
+        self.max_rotate = spin(0.0, 180.0, 5.0, defaults.max_rotate, decimals=0)
+        self.max_warp = spin(0.0, 0.5, 0.05, defaults.max_warp)
+        form = QFormLayout()
+        form.addRow(self.flip_vert)
+        form.addRow("Max lighting change", self.max_lighting)
+        form.addRow("Max zoom", self.max_zoom)
+        form.addRow("Max rotation (degrees)", self.max_rotate)
+        form.addRow("Max perspective warp", self.max_warp)
+        self.shuffle = QPushButton("Shuffle")
+        self.shuffle.clicked.connect(self.reshuffle)
+        self.status = QLabel()
+        form.addRow(self.shuffle, self.status)
+        self.debounce = QTimer(self, singleShot=True, interval=250)
+        self.debounce.timeout.connect(self.regenerate)
+        self.flip_vert.toggled.connect(self.debounce.start)
+        for box in (self.max_lighting, self.max_zoom, self.max_rotate, self.max_warp):
+            box.valueChanged.connect(self.debounce.start)
+
+        grid = QGridLayout()
+        grid.setSpacing(4)
+        self.tiles: list[QLabel] = []
+        self.captions: list[QLabel] = []
+        for i in range(TILES):
+            tile = QLabel()
+            tile.setFixedSize(160, 120)
+            tile.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            tile.setStyleSheet("background: #eee")
+            caption = QLabel()
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            cell = QVBoxLayout()
+            cell.setSpacing(0)
+            cell.addWidget(tile)
+            cell.addWidget(caption)
+            grid.addLayout(cell, i // 4, i % 4)
+            self.tiles.append(tile)
+            self.captions.append(caption)
+        layout = QHBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(grid, 1)
+
+    def augmentation(self) -> Augmentation:
+        return Augmentation(
+            flip_vert=self.flip_vert.isChecked(),
+            max_lighting=self.max_lighting.value(),
+            max_zoom=self.max_zoom.value(),
+            max_rotate=self.max_rotate.value(),
+            max_warp=self.max_warp.value(),
+        )
+
+    def initializePage(self) -> None:
+        self.regenerate()
+
+    def reshuffle(self) -> None:
+        self.seed += 1
+        self.regenerate()
+
+    def regenerate(self) -> None:
+        """Start a preview; a change during one runs again as soon as it ends."""
+        scanned = self.data_page.scanned
+        if scanned is None:
+            return
+        if self.worker is not None:
+            self.stale = True
+            return
+        self.stale = False
+        self.generation += 1
+        width, height = self.wizard().input_size() if self.wizard() else (160, 120)
+        self.status.setText("Making a batch…")
+        worker = Worker(preview_batch, scanned.train, width, height, self.augmentation(), self.seed, parent=self)
+        worker.succeeded.connect(self._show)
+        worker.failed.connect(lambda message: self.status.setText(f"Preview failed: {message}"))
+        worker.finished.connect(self._done)
+        self.worker = worker.start()
+
+    def _done(self) -> None:
+        self.worker = None
+        if self.stale:
+            self.regenerate()
+
+    def _show(self, tiles) -> None:
+        for label, caption, tile in zip(self.tiles, self.captions, tiles, strict=False):
+            height, width, _ = tile.pixels.shape
+            image = QImage(tile.pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+            label.setPixmap(QPixmap.fromImage(image).scaled(label.size(), Qt.AspectRatioMode.KeepAspectRatio))
+            caption.setText(tile.label)
+        self.status.setText(f"Batch {self.generation} (shuffle seed {self.seed})")
+
+    def cleanupPage(self) -> None:
+        self.stale = False

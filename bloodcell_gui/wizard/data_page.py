@@ -1,0 +1,216 @@
+"""Wizard page 1: choose the data, and see what is in it before training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from bloodcell_gui.charts import BarChart
+from bloodcell_gui.wizard.tasks import ScannedData, scan_folders
+from bloodcell_gui.workers import Worker
+
+IMBALANCE_RATIO = 1.5
+TINY_CLASS = 20
+
+
+def folder_row(edit: QLineEdit, on_browse) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    browse = QPushButton("Browse…")
+    browse.clicked.connect(on_browse)
+    layout.addWidget(browse)
+    return row
+
+
+def data_warnings(counts: dict[str, int]) -> list[str]:
+    """Imbalance and tiny classes, in plain words."""
+    warnings = []
+    present = {k: v for k, v in counts.items() if v > 0}
+    if len(present) >= 2:
+        largest = max(present, key=present.get)
+        smallest = min(present, key=present.get)
+        ratio = present[largest] / present[smallest]
+        if ratio > IMBALANCE_RATIO:
+            warnings.append(
+                f"Classes are imbalanced: {largest} has {ratio:.1f}× as many images as {smallest}. "
+                "The model may favour the larger classes."
+            )
+    warnings += [
+        f"{name} has only {n} images; at least {TINY_CLASS} are needed to learn it reliably."
+        for name, n in present.items()
+        if n < TINY_CLASS
+    ]
+    return warnings
+
+
+class DataPage(QWizardPage):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Training data")
+        self.setSubTitle(
+            "Choose (or drop here) a folder with one subfolder per class. A validation and a test folder are optional."
+        )
+        self.setAcceptDrops(True)
+        self.scanned: ScannedData | None = None
+        self.worker: Worker | None = None
+        self.train_edit = QLineEdit()
+        self.valid_edit = QLineEdit()
+        self.valid_edit.setPlaceholderText("optional: otherwise a random share of the training folder")
+        self.test_edit = QLineEdit()
+        self.test_edit.setPlaceholderText("optional: evaluated after training, recorded in the model")
+        self._scanned_folders: tuple[Path | None, Path | None] | None = None
+        for edit in (self.train_edit, self.valid_edit):
+            edit.editingFinished.connect(self._folders_edited)
+        self.test_edit.editingFinished.connect(self.completeChanged)
+        form = QFormLayout()
+        form.addRow("Training folder", folder_row(self.train_edit, lambda: self._browse(self.train_edit)))
+        form.addRow("Validation folder", folder_row(self.valid_edit, lambda: self._browse(self.valid_edit)))
+        form.addRow("Test folder", folder_row(self.test_edit, lambda: self._browse(self.test_edit)))
+        self.chart = BarChart()
+        self.progress = QProgressBar()
+        self.progress.hide()
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.problems = QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet("color: #b3261e")
+        self.warnings = QLabel()
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet("color: #9a6700")
+        self.bad_files = QListWidget()
+        self.bad_files.setMaximumHeight(110)
+        self.bad_label = QLabel()
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.chart, 1)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.problems)
+        layout.addWidget(self.warnings)
+        layout.addWidget(self.bad_label)
+        layout.addWidget(self.bad_files)
+
+    # -- input
+    def _browse(self, edit: QLineEdit) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text() or str(Path.home()))
+        if folder:
+            edit.setText(folder)
+            edit.editingFinished.emit()
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        folders = [Path(u.toLocalFile()) for u in event.mimeData().urls() if Path(u.toLocalFile()).is_dir()]
+        if folders:
+            self.set_folders(folders[0])
+            event.acceptProposedAction()
+
+    def set_folders(self, train: Path, valid: Path | None = None, test: Path | None = None) -> None:
+        self.train_edit.setText(str(train))
+        self.valid_edit.setText(str(valid) if valid else "")
+        self.test_edit.setText(str(test) if test else "")
+        self.rescan()
+
+    def folder(self, edit: QLineEdit) -> Path | None:
+        text = edit.text().strip()
+        return Path(text) if text else None
+
+    # -- scanning
+    def _folders_edited(self) -> None:
+        """Focus leaving an unchanged field also 'finishes editing': rescan only on a change."""
+        if (self.folder(self.train_edit), self.folder(self.valid_edit)) != self._scanned_folders:
+            self.rescan()
+
+    def rescan(self) -> None:
+        self._scanned_folders = (self.folder(self.train_edit), self.folder(self.valid_edit))
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker.wait()
+        self.scanned = None
+        self.completeChanged.emit()
+        train = self.folder(self.train_edit)
+        self.problems.clear()
+        self.warnings.clear()
+        if train is None:
+            return
+        missing = [str(p) for p in (train, self.folder(self.valid_edit)) if p is not None and not p.is_dir()]
+        if missing:
+            self.problems.setText(f"Not a folder: {', '.join(missing)}")
+            return
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.summary.setText("Checking every image…")
+        worker = Worker(scan_folders, train, self.folder(self.valid_edit), parent=self)
+        worker.progress.connect(self._scan_progress)
+        worker.succeeded.connect(self._scanned)
+        worker.failed.connect(self._scan_failed)
+        worker.finished.connect(self._worker_done)
+        self.worker = worker.start()
+
+    def _worker_done(self) -> None:
+        self.worker = None
+        self.progress.hide()
+
+    def _scan_progress(self, event) -> None:
+        self.progress.setRange(0, event.total)
+        self.progress.setValue(event.done)
+        self.summary.setText(f"Checking the {event.what}: {event.done} / {event.total} images")
+
+    def _scan_failed(self, message: str) -> None:
+        self.summary.clear()
+        self.problems.setText(message)
+
+    def _scanned(self, scanned: ScannedData) -> None:
+        if self.sender() is not self.worker:
+            return
+        train = scanned.train
+        counts = train.counts
+        self.chart.set_values(list(counts), list(counts.values()))
+        sizes = ", ".join(f"{size} ({n})" for size, n in list(train.summary()["image_sizes"].items())[:4])
+        self.summary.setText(
+            f"{sum(counts.values())} usable images in {len(counts)} classes. Image sizes: {sizes or 'none'}."
+            + (f" Validation folder: {sum(scanned.valid.counts.values())} images." if scanned.valid else "")
+        )
+        problems = train.problems()
+        if scanned.valid is not None:
+            unknown = sorted(set(scanned.valid.classes) - set(train.classes))
+            if unknown:
+                problems.append(f"the validation folder has classes the training folder lacks: {', '.join(unknown)}")
+        self.problems.setText("Cannot train: " + "; ".join(problems) if problems else "")
+        self.warnings.setText("\n".join(data_warnings(counts)))
+        bad = train.bad_files + (scanned.valid.bad_files if scanned.valid else [])
+        self.bad_files.clear()
+        for item in bad:
+            self.bad_files.addItem(f"{item.path} — {item.reason}")
+        self.bad_label.setText(f"{len(bad)} unreadable file(s), left out:" if bad else "No unreadable files.")
+        self.scanned = None if problems else scanned
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        test = self.folder(self.test_edit)
+        return self.scanned is not None and (test is None or test.is_dir())
+
+    def cleanupPage(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    @property
+    def random_split(self) -> bool:
+        return self.folder(self.valid_edit) is None

@@ -1,0 +1,77 @@
+"""Wizard page 6: name the model, write it (atomically), and optionally use it right away."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QWidget,
+    QWizardPage,
+)
+
+from bloodcell_gui.wizard.data_page import folder_row
+
+
+class SavePage(QWizardPage):
+    def __init__(self, training_page, evaluation_page, default_folder: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Save the model")
+        self.setSubTitle("The file records the data summary, the settings and the metrics shown before.")
+        self.training_page = training_page
+        self.evaluation_page = evaluation_page
+        self.name = QLineEdit(f"BloodCell model {date.today().isoformat()}")
+        self.notes = QPlainTextEdit()
+        self.notes.setPlaceholderText("Optional: what this model is for, which stain or scanner, who trained it…")
+        self.path = QLineEdit(str(Path(default_folder) / f"bloodcell-{date.today().isoformat()}.safetensors"))
+        self.use_now = QCheckBox("Use this model now in the main window")
+        self.use_now.setChecked(True)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b3261e")
+        form = QFormLayout(self)
+        form.addRow("Name", self.name)
+        form.addRow("Notes", self.notes)
+        form.addRow("File", folder_row(self.path, self._browse))
+        form.addRow(self.use_now)
+        form.addRow(self.error)
+        self.saved_path: Path | None = None
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save model", self.path.text(), "BloodCell model (*.safetensors)")
+        if path:
+            self.path.setText(path)
+
+    def target(self) -> Path:
+        path = Path(self.path.text().strip())
+        return path if path.suffix == ".safetensors" else path.with_suffix(path.suffix + ".safetensors")
+
+    def validatePage(self) -> bool:
+        """Write the file when Finish is pressed; a failure keeps the wizard open and says why."""
+        from bloodcell_gui.wizard.tasks import save_model
+
+        trained = self.training_page.trained
+        result = self.evaluation_page.result
+        if trained is None:
+            self.error.setText("There is no trained model to save.")
+            return False
+        try:
+            # A model file is a few megabytes: writing it is quicker than a worker round trip.
+            self.saved_path = save_model(
+                None,
+                trained,
+                self.target(),
+                self.name.text().strip() or "BloodCell model",
+                self.notes.toPlainText().strip(),
+                result.test if result else None,
+            )
+        except OSError as error:
+            self.error.setText(f"Could not save {self.target()}: {error.strerror or error}")
+            return False
+        return True

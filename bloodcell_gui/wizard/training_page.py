@@ -1,0 +1,162 @@
+"""Wizard page 4: train, with live curves; Stop keeps the best epoch, Cancel discards the run."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from bloodcell_gui.charts import LineChart
+from bloodcell_gui.wizard.tasks import train
+from bloodcell_gui.workers import Worker
+from model.formatting import format_seconds
+
+
+class TrainingPage(QWizardPage):
+    def __init__(self, data_page, settings_page, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Training")
+        self.setSubTitle("Stop ends training and keeps the best epoch so far; Cancel discards this run.")
+        self.data_page = data_page
+        self.settings_page = settings_page
+        self.worker: Worker | None = None
+        self.trained = None
+        self.discard = False
+        self.batch_size_override: int | None = None
+        self.losses = LineChart("Loss", "epoch")
+        self.losses.add_series("batch loss", "#9aa5b1", dashed=True)
+        self.losses.add_series("training loss", "#0072B2")
+        self.losses.add_series("validation loss", "#D55E00")
+        self.accuracy = LineChart("Validation accuracy", "epoch")
+        self.accuracy.add_series("accuracy", "#009E73")
+        self.progress = QProgressBar()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.stop_button = QPushButton("Stop (keep best)")
+        self.stop_button.clicked.connect(self.stop)
+        self.cancel_button = QPushButton("Cancel training")
+        self.cancel_button.clicked.connect(self.cancel)
+        charts = QHBoxLayout()
+        charts.addWidget(self.losses, 1)
+        charts.addWidget(self.accuracy, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.progress, 1)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(charts, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+
+    def initializePage(self) -> None:
+        self.start()
+
+    def start(self) -> None:
+        self.trained = None
+        self.discard = False
+        self.losses.clear()
+        self.accuracy.clear()
+        config = self.settings_page.config()
+        if self.batch_size_override:
+            config.batch_size = self.batch_size_override
+        self.config = config
+        self.status.setText(
+            f"Starting {config.arch} at {config.width}×{config.height}, batch size {config.batch_size}…"
+        )
+        self.progress.setRange(0, 0)
+        self.stop_button.setEnabled(True)
+        self.cancel_button.setEnabled(True)
+        worker = Worker(train, config, self.data_page.scanned, parent=self)
+        worker.progress.connect(self._event)
+        worker.succeeded.connect(self._trained)
+        worker.failed.connect(self._failed)
+        worker.finished.connect(self._done)
+        self.worker = worker.start()
+        self.completeChanged.emit()
+
+    def is_running(self) -> bool:
+        return self.worker is not None
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.status.setText("Stopping after this batch; the best epoch so far is kept…")
+            self.worker.cancel()
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.discard = True
+            self.status.setText("Cancelling; nothing from this run will be kept…")
+            self.worker.cancel()
+
+    def _event(self, event) -> None:
+        from model.events import BatchProgress, EpochEnd
+
+        if isinstance(event, BatchProgress):
+            total = event.n_epochs * event.n_batches
+            done = event.epoch * event.n_batches + event.batch + 1
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.losses.add_point("batch loss", event.epoch + (event.batch + 1) / event.n_batches, event.loss)
+            self.status.setText(
+                f"Epoch {event.epoch + 1} of {event.n_epochs}, batch {event.batch + 1} of {event.n_batches}: "
+                f"loss {event.loss:.3f} · {format_seconds(event.elapsed)} elapsed, about "
+                f"{format_seconds(event.eta)} left"
+            )
+        elif isinstance(event, EpochEnd):
+            self.losses.add_point("training loss", event.epoch + 1, event.train_loss)
+            self.losses.add_point("validation loss", event.epoch + 1, event.valid_loss)
+            self.accuracy.add_point("accuracy", event.epoch + 1, event.accuracy)
+
+    def _trained(self, trained) -> None:
+        if self.discard:
+            self.status.setText("Training cancelled: nothing was kept. Go back to change settings, or close.")
+            return
+        self.trained = trained
+        best = trained.valid_metrics
+        how = "stopped early" if trained.stopped_early else "finished"
+        if best:
+            self.status.setText(
+                f"Training {how} after {trained.seconds / 60:.1f} min on {trained.device}. Best epoch "
+                f"{best['epoch']}: validation accuracy {best['accuracy']:.1%}. Next: evaluation."
+            )
+        else:
+            self.status.setText(f"Training {how} before any epoch ended; the model is not evaluated on validation yet.")
+
+    def _failed(self, message: str) -> None:
+        out_of_memory = "out of memory" in message.lower()
+        self.status.setText(f"Training failed: {message}")
+        if out_of_memory and self.config.batch_size > 1:
+            half = self.config.batch_size // 2
+            answer = QMessageBox.question(
+                self, "GPU out of memory", f"{message}\n\nTrain again with batch size {half}?"
+            )
+            if answer == QMessageBox.StandardButton.Yes:
+                self.batch_size_override = half
+                self._retry = True
+
+    def _done(self) -> None:
+        self.worker = None
+        self.stop_button.setEnabled(False)
+        self.cancel_button.setEnabled(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.completeChanged.emit()
+        if getattr(self, "_retry", False):
+            self._retry = False
+            self.start()
+
+    def isComplete(self) -> bool:
+        return self.worker is None and self.trained is not None
+
+    def cleanupPage(self) -> None:
+        self.cancel()
+        if self.worker is not None:
+            self.worker.wait()
+        self.trained = None

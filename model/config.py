@@ -1,0 +1,56 @@
+"""Training settings as plain data: importing this costs nothing (no torch, no fastai)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from model.preprocess import InputPolicy
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """fastai `aug_transforms` settings; the defaults are the seed article's."""
+
+    flip_vert: bool = True
+    max_lighting: float = 0.1
+    max_zoom: float = 1.05
+    max_rotate: float = 10.0
+    max_warp: float = 0.0
+
+    def transforms(self) -> list:
+        from fastai.vision.augment import aug_transforms
+
+        return aug_transforms(**asdict(self))
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainConfig:
+    data: Path
+    valid: Path | None = None
+    valid_pct: float = 0.2
+    seed: int = 42
+    arch: str = "seed-deep"
+    weights_file: Path | None = None
+    width: int = 160
+    height: int = 120
+    augmentation: Augmentation = field(default_factory=lambda: Augmentation(max_lighting=0.2, max_zoom=1.1))
+    batch_size: int = 64
+    epochs: int = 24
+    lr: float = 4e-3
+    patience: int = 6
+    device: str = "auto"
+    mixed_precision: bool = True
+    num_workers: int = 0
+
+    @property
+    def policy(self) -> InputPolicy:
+        return InputPolicy(width=self.width, height=self.height)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["augmentation"] = self.augmentation.to_json()
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}

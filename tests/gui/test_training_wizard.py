@@ -1,0 +1,146 @@
+"""The training wizard driven end to end on a small real subset, on the CPU."""
+
+import shutil
+
+import numpy as np
+import pytest
+from helpers import CLASSES, classify_and_wait, real_data
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QWizard
+
+from bloodcell_gui.wizard.training_wizard import TrainingWizard
+from model.modelfile import load
+
+
+@pytest.fixture
+def wizard(qtbot, window):
+    wizard = window.open_training_wizard()
+    assert isinstance(wizard, TrainingWizard)
+    yield wizard
+    wizard.reject()
+
+
+def pixels(label) -> np.ndarray:
+    image = label.pixmap().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    data = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
+    return data.reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3].copy()
+
+
+def fast_settings(wizard, epochs: int = 1) -> None:
+    page = wizard.settings_page
+    page.arch.setCurrentIndex(page.arch.findData("seed"))
+    page.width_box.setValue(64)
+    page.height_box.setValue(48)
+    page.batch_size.setValue(16)
+    page.epochs.setValue(epochs)
+    page.patience.setValue(0)
+
+
+def go_to_data(qtbot, wizard, train, test=None) -> None:
+    wizard.data_page.set_folders(train, test=test)
+    qtbot.waitUntil(wizard.data_page.isComplete, timeout=60_000)
+
+
+def test_end_to_end_train_evaluate_save_and_use(qtbot, window, wizard, real_train_subset, real_test_subset, tmp_path):
+    go_to_data(qtbot, wizard, real_train_subset, real_test_subset)
+    assert wizard.data_page.chart.values == [24, 24, 24, 24]
+    assert wizard.data_page.chart.labels == CLASSES
+
+    fast_settings(wizard)
+    wizard.next()
+    augment = wizard.augment_page
+    qtbot.waitUntil(lambda: augment.captions[0].text() != "" and augment.worker is None, timeout=60_000)
+    first = pixels(augment.tiles[0])
+    assert first.std() > 10, "the preview tile is blank"
+    assert all(caption.text() in CLASSES for caption in augment.captions)
+    augment.shuffle.click()
+    qtbot.waitUntil(lambda: augment.worker is None and augment.status.text().endswith("seed 1)"), timeout=60_000)
+    assert not np.array_equal(first, pixels(augment.tiles[0]))
+
+    wizard.next()  # settings
+    wizard.next()  # training starts
+    training = wizard.training_page
+    qtbot.waitUntil(lambda: training.worker is None, timeout=120_000)
+    assert training.isComplete(), training.status.text()
+    assert len(training.accuracy.series["accuracy"].points) == 1
+    assert training.losses.series["batch loss"].points
+
+    wizard.next()
+    evaluation = wizard.evaluation_page
+    qtbot.waitUntil(lambda: evaluation.worker is None, timeout=120_000)
+    assert evaluation.isComplete(), evaluation.summary.text()
+    validation = evaluation.result.validation.evaluation
+    assert sum(map(sum, evaluation.valid_heatmap.matrix)) == validation.total == 19  # 20% of 96
+    assert sum(map(sum, evaluation.test_heatmap.matrix)) == 32
+    assert evaluation.gallery.count() > 0
+    assert "random" in evaluation.caution.text()
+
+    wizard.next()
+    target = tmp_path / "wizard-model.safetensors"
+    wizard.save_page.path.setText(str(target))
+    assert wizard.currentPage() is wizard.save_page
+    finish = wizard.button(QWizard.WizardButton.FinishButton)
+    assert finish.isEnabled() and finish.isVisible(), (finish.isEnabled(), finish.isVisible())
+    with qtbot.waitSignal(window.modelLoaded, timeout=60_000):
+        finish.click()
+        assert wizard.save_page.error.text() == ""
+    info = load(target).info
+    assert info.metrics["test"]["images"] == 32
+    assert info.training["settings"]["arch"] == "seed"
+    assert window.loaded.path == target
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
+    assert window.results.session.classified == 4
+
+
+def test_stop_keeps_the_best_model_and_cancel_keeps_nothing(qtbot, wizard, real_train_subset, tmp_path):
+    go_to_data(qtbot, wizard, real_train_subset)
+    fast_settings(wizard, epochs=30)
+    wizard.next()
+    wizard.next()
+    wizard.next()
+    training = wizard.training_page
+    qtbot.waitUntil(
+        lambda: len(training.accuracy.series["accuracy"].points) >= 1 or training.worker is None, timeout=120_000
+    )
+    assert training.accuracy.series["accuracy"].points, training.status.text()
+    training.stop_button.click()
+    qtbot.waitUntil(lambda: training.worker is None, timeout=60_000)
+    assert training.trained is not None and training.trained.stopped_early
+    assert training.trained.best_epoch is not None
+
+    wizard.back()
+    wizard.next()  # a new run
+    qtbot.waitUntil(lambda: bool(training.losses.series["batch loss"].points), timeout=120_000)
+    training.cancel_button.click()
+    qtbot.waitUntil(lambda: training.worker is None, timeout=60_000)
+    assert training.trained is None
+    assert not training.isComplete()
+    assert "nothing was kept" in training.status.text()
+    assert list(tmp_path.rglob("*.safetensors")) == []
+
+
+def test_bad_data_shows_the_reason(qtbot, wizard, tmp_path, bad_corpus):
+    one = tmp_path / "one"
+    (one / "EOSINOPHIL").mkdir(parents=True)
+    go_to = wizard.data_page
+    go_to.set_folders(one)
+    qtbot.waitUntil(lambda: go_to.worker is None, timeout=60_000)
+    assert "at least two class" in go_to.problems.text() and not go_to.isComplete()
+
+    empty = tmp_path / "empty"
+    (empty / "A").mkdir(parents=True)
+    (empty / "B").mkdir()
+    shutil.copy(bad_corpus["good.jpeg"][0], empty / "A" / "a.jpeg")
+    go_to.set_folders(empty)
+    qtbot.waitUntil(lambda: go_to.worker is None, timeout=60_000)
+    assert "'B' has no usable images" in go_to.problems.text() and not go_to.isComplete()
+
+    mixed = tmp_path / "mixed-classes"
+    shutil.copytree(bad_corpus["good.jpeg"][0].parent, mixed / "A", symlinks=True)
+    shutil.copytree(bad_corpus["good.jpeg"][0].parent, mixed / "B", symlinks=True)
+    go_to.set_folders(mixed)
+    qtbot.waitUntil(lambda: go_to.worker is None, timeout=60_000)
+    bad = sum(not ok for _, ok in bad_corpus.values())
+    assert go_to.bad_files.count() == 2 * bad
+    assert "truncated" in " ".join(go_to.bad_files.item(i).text() for i in range(go_to.bad_files.count()))
+    assert go_to.isComplete()
