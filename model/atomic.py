@@ -20,6 +20,8 @@ def atomic_writer(path: Path | str, mode: str = "w", **open_args) -> Iterator[IO
     path = Path(path)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        # mkstemp makes a private file; the result should get the usual permissions.
+        os.fchmod(descriptor, 0o666 & ~_umask())
         with os.fdopen(descriptor, mode, **open_args) as stream:
             yield stream
             stream.flush()
@@ -29,6 +31,12 @@ def atomic_writer(path: Path | str, mode: str = "w", **open_args) -> Iterator[IO
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:

@@ -1,7 +1,7 @@
 """Render the screens shown in the README (offscreen): `python scripts/screenshots.py OUTDIR`.
 
-Classifies the TEST_SIMPLE and part of the TEST folders of the development data with the
-shipped default model, selects an image, and saves the main window as PNG.
+Classifies the TEST folder of the development data with the shipped default model and saves
+the main window; then runs the training wizard on part of TRAIN and saves its pages.
 """
 
 from __future__ import annotations
@@ -55,9 +55,55 @@ def main_window_screenshot(out: Path, inputs: list[Path]) -> None:
     (out / "screenshot-settings.ini").unlink(missing_ok=True)
 
 
+def linked_subset(source: Path, target: Path, per_class: int) -> Path:
+    for folder in sorted(p for p in source.iterdir() if p.is_dir()):
+        (target / folder.name).mkdir(parents=True, exist_ok=True)
+        for file in sorted(folder.iterdir())[:per_class]:
+            link = target / folder.name / file.name
+            if not link.exists():
+                link.symlink_to(file)
+    return target
+
+
+def wizard_screenshots(out: Path) -> None:
+    """The augmentation preview and the training page after a short run on part of TRAIN."""
+    import tempfile
+
+    settings = QSettings(str(out / "screenshot-settings.ini"), QSettings.Format.IniFormat)
+    settings.clear()
+    window = MainWindow(settings)
+    window.start()
+    wait_until(lambda: window.loaded is not None)
+    wizard = window.open_training_wizard()
+    with tempfile.TemporaryDirectory() as scratch:
+        train = linked_subset(DATA / "TRAIN", Path(scratch) / "train", per_class=150)
+        test = linked_subset(DATA / "TEST", Path(scratch) / "test", per_class=60)
+        wizard.data_page.set_folders(train, test=test)
+        wait_until(wizard.data_page.isComplete)
+        wizard.data_page.grab().save(str(out / "wizard-data.png"))
+        wizard.next()
+        wait_until(lambda: wizard.augment_page.worker is None and wizard.augment_page.captions[0].text() != "")
+        settle()
+        wizard.grab().save(str(out / "wizard-preview.png"))
+        wizard.settings_page.epochs.setValue(6)
+        wizard.next()
+        wizard.next()
+        wait_until(lambda: wizard.training_page.worker is None, timeout_s=900)
+        settle()
+        wizard.grab().save(str(out / "wizard-training.png"))
+        wizard.next()
+        wait_until(lambda: wizard.evaluation_page.worker is None, timeout_s=300)
+        settle()
+        wizard.grab().save(str(out / "wizard-evaluation.png"))
+        wizard.reject()
+    window.close()
+    (out / "screenshot-settings.ini").unlink(missing_ok=True)
+
+
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else REPO / "docs")
     target.mkdir(parents=True, exist_ok=True)
     make_application()
     main_window_screenshot(target, [DATA / "TEST"])
-    print(f"wrote {target / 'main-window.png'}")
+    wizard_screenshots(target)
+    print(f"wrote the screenshots to {target}")

@@ -7,8 +7,10 @@ from collections import Counter
 import pytest
 from helpers import CLASSES, classify_and_wait, drop, real_data
 from pypdf import PdfReader
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 
 def cli_counts(paths, model, tmp_path) -> Counter:
@@ -160,3 +162,35 @@ def test_settings_persist(qtbot, window, tiny_model):
     qtbot.addWidget(again)
     assert again.threshold.value() == pytest.approx(0.65)
     assert again.recent_models()[0] == str(tiny_model)
+
+
+def test_dragging_thumbnails_onto_a_class_reclassifies_them(qtbot, window):
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
+    proxy = window.grid_filter
+    indexes = [proxy.index(0, 0), proxy.index(1, 0)]
+    mime = proxy.mimeData(indexes)
+    rows = proxy.source_rows(indexes)
+    target = QPoint(60, 4 + 30 * 1 + 15)  # LYMPHOCYTE
+    enter = QDragEnterEvent(
+        target, Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(window.differential, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(
+        QPointF(target), Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(window.differential, event)
+    assert all(window.results.row(r).verified == 1 for r in rows)
+    qtbot.waitUntil(lambda: window.differential.counts[1] >= 2)
+
+
+def test_model_information_shows_the_metadata(qtbot, window):
+    from bloodcell_gui.model_info import ModelInfoDialog
+
+    window.show_model_info()
+    dialog = window.findChild(ModelInfoDialog)
+    assert dialog is not None
+    text = dialog.text.toPlainText()
+    assert "tiny test model" in text and "EOSINOPHIL, LYMPHOCYTE, MONOCYTE, NEUTROPHIL" in text
+    assert "80×60" in text and window.loaded.sha256 in text
+    dialog.close()

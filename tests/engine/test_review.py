@@ -1,0 +1,59 @@
+import csv
+from pathlib import Path
+
+from model.infer import Result
+from model.interpret import validation_caution
+from model.review import ReviewSession
+
+CLASSES = ["A", "B", "C"]
+
+
+def session_with_rows() -> ReviewSession:
+    session = ReviewSession(classes=CLASSES, threshold=0.8)
+    session.add(Result(Path("/x/1.jpg"), probabilities=(0.9, 0.05, 0.05)), truth=0)
+    session.add(Result(Path("/x/2.jpg"), probabilities=(0.3, 0.6, 0.1)), truth=0)
+    session.add(Result(Path("/x/3.jpg"), error="the file is empty (0 bytes)"))
+    return session
+
+
+def test_differential_counts_the_technicians_class_first():
+    session = session_with_rows()
+    assert session.counts() == [1, 1, 0]
+    session.set_verified([1], 2)
+    assert session.counts() == [1, 0, 1]
+    assert session.rows[1].reviewed
+    session.set_verified([1], None)
+    assert session.counts() == [1, 1, 0]
+
+
+def test_review_bin_holds_low_confidence_unreviewed_images():
+    session = session_with_rows()
+    assert [session.needs_review(r) for r in session.rows] == [False, True, False]
+    session.set_reviewed([1])
+    assert session.review_count == 0
+    session.threshold = 0.95
+    assert session.review_count == 1
+
+
+def test_evaluation_uses_the_models_prediction_against_folder_truth():
+    evaluation = session_with_rows().evaluation()
+    assert evaluation.confusion.tolist() == [[1, 1, 0], [0, 0, 0], [0, 0, 0]]
+
+
+def test_csv_export_has_a_row_per_image_including_failures(tmp_path):
+    session = session_with_rows()
+    session.set_verified([1], 0)
+    out = tmp_path / "r.csv"
+    session.write_csv(out, model_name="m", model_sha256="abc")
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["predicted"] for r in rows] == ["A", "B", ""]
+    assert rows[1]["verified"] == "A" and rows[1]["reviewed"] == "yes"
+    assert rows[2]["error"] == "the file is empty (0 bytes)" and rows[2]["p_A"] == ""
+    assert rows[0]["model_sha256"] == "abc"
+
+
+def test_validation_caution_speaks_plainly():
+    assert "optimistic" in validation_caution(True, 0.99, None)
+    gap = validation_caution(False, 0.99, 0.88)
+    assert "88.0%" in gap and "99.0%" in gap
+    assert validation_caution(False, 0.9, 0.89) == ""
