@@ -615,25 +615,20 @@ class MainWindow(QMainWindow):
         return self.loaded.classifier.info.name, self.loaded.sha256
 
     def export_csv(self, path: Path) -> bool:
-        if self.results is None:
-            return False
-        try:
-            self.results.session.write_csv(
-                path, model_name=self._model_identity()[0], model_sha256=self._model_identity()[1]
-            )
-        except OSError as error:
-            self.report_error("Export failed", f"{path}: {error.strerror or error}\nNothing was overwritten.")
-            return False
-        self.statusBar().showMessage(f"Wrote {path}", 5000)
-        return True
+        name, sha256 = self._model_identity()
+        return self._export(path, lambda: self.results.session.write_csv(path, model_name=name, model_sha256=sha256))
 
     def export_pdf(self, path: Path) -> bool:
         from bloodcell_gui.report import write_pdf
 
+        return self._export(path, lambda: write_pdf(path, self.results.session, *self._model_identity()))
+
+    def _export(self, path: Path, write) -> bool:
+        """Run an (atomic) export; a failure is reported and leaves any earlier file as it was."""
         if self.results is None:
             return False
         try:
-            write_pdf(path, self.results.session, *self._model_identity())
+            write()
         except OSError as error:
             self.report_error("Export failed", f"{path}: {error.strerror or error}\nNothing was overwritten.")
             return False
@@ -641,20 +636,16 @@ class MainWindow(QMainWindow):
         return True
 
     def export_csv_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export CSV", self._folder("exports") + "/results.csv", "CSV (*.csv)"
-        )
-        if path:
-            self._remember_folder("exports", Path(path).parent)
-            self.export_csv(Path(path))
+        self._export_dialog("Export CSV", "results.csv", "CSV (*.csv)", self.export_csv)
 
     def export_pdf_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export PDF report", self._folder("exports") + "/report.pdf", "PDF (*.pdf)"
-        )
+        self._export_dialog("Export PDF report", "report.pdf", "PDF (*.pdf)", self.export_pdf)
+
+    def _export_dialog(self, title: str, name: str, pattern: str, export) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(self._folder("exports")) / name), pattern)
         if path:
             self._remember_folder("exports", Path(path).parent)
-            self.export_pdf(Path(path))
+            export(Path(path))
 
     def clear_results(self) -> None:
         if self.results is not None and not self.is_busy():
