@@ -7,18 +7,22 @@ classifier; then the ratios. On CPU the target is >= 0.9x forward-alone; on a GP
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import torch
 from _common import image_files, parser, report, timed
 
 
 def fastai_learner(loaded, files):
     """A fastai Learner around the same network with the same preprocessing as training."""
-    from fastai.vision.all import CategoryBlock, DataBlock, ImageBlock, Learner, Normalize
+    from fastai.vision.all import CategoryBlock, CrossEntropyLossFlat, DataBlock, ImageBlock, Learner, Normalize
 
     from model.data import FitToInput, LabelledImage, item_image, item_label
 
     policy = loaded.info.policy
-    items = [LabelledImage(f, loaded.info.classes[0]) for f in files[:8]]
+    classes = loaded.info.classes
+    items = [LabelledImage(f, classes[i % len(classes)]) for i, f in enumerate(files[:8])]
     block = DataBlock(
         blocks=(ImageBlock, CategoryBlock(vocab=loaded.info.classes)),
         get_x=item_image,
@@ -27,11 +31,28 @@ def fastai_learner(loaded, files):
         batch_tfms=Normalize.from_stats(policy.mean, policy.std),
     )
     dls = block.dataloaders(items, bs=64, device=torch.device("cuda" if torch.cuda.is_available() else "cpu"))
-    return Learner(dls, loaded.module, loss_func=torch.nn.CrossEntropyLoss())
+    return Learner(dls, loaded.module, loss_func=CrossEntropyLossFlat())
+
+
+def untrained_model(arch: str, size: str, folder: Path) -> Path:
+    """A model file with random weights: throughput does not depend on what was learnt."""
+    from model.arch import build_model
+    from model.modelfile import ModelInfo, save
+    from model.preprocess import InputPolicy
+
+    width, height = (int(v) for v in size.split("x"))
+    classes = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+    info = ModelInfo(arch=arch, classes=classes, policy=InputPolicy(width, height), name=f"untrained {arch}")
+    return save(folder / f"{arch}-{size}.safetensors", build_model(arch, 4), info)
 
 
 def main() -> None:
-    args = parser(__doc__).parse_args()
+    p = parser(__doc__)
+    p.add_argument("--untrained", metavar="ARCH@WxH", help="measure an untrained ARCH at WxH, e.g. seed@320x240")
+    args = p.parse_args()
+    if args.untrained:
+        arch, size = args.untrained.split("@")
+        args.model = untrained_model(arch, size, Path(tempfile.mkdtemp()))
     from model.infer import Classifier
     from model.modelfile import load
     from model.scan import BadFile  # noqa: F401

@@ -198,8 +198,8 @@ def find_learning_rate(
     """fastai's `lr_find`: the learning rates tried, the smoothed losses, and the suggestion."""
     train_scan, valid_scan = scanned or scan_training_data(config, lambda event: None, should_stop)
     learn = make_learner(config, train_scan, valid_scan)
-    with learn.no_bar(), learn.no_logging():
-        suggestion = learn.lr_find(cbs=[CancelOnRequest(should_stop)], show_plot=False)
+    with learn.no_bar(), learn.no_logging(), learn.added_cbs([CancelOnRequest(should_stop)]):
+        suggestion = learn.lr_find(show_plot=False)
     recorder = learn.recorder
     return [float(x) for x in recorder.lrs], [float(x) for x in recorder.losses], float(suggestion.valley)
 

@@ -113,3 +113,12 @@ def test_one_class_cannot_be_trained(tmp_path):
     (tmp_path / "ONLY").mkdir()
     with pytest.raises(TrainingError, match="at least two class"):
         fit(quick_config(tmp_path))
+
+
+def test_learning_rate_finder_suggests_a_rate_from_its_curve(synthetic_set):
+    from model.train import find_learning_rate
+
+    rates, losses, suggestion = find_learning_rate(quick_config(synthetic_set))
+    assert len(rates) == len(losses) > 10
+    assert rates == sorted(rates)
+    assert min(rates) <= suggestion <= max(rates)
