@@ -67,6 +67,8 @@ def main() -> None:
     report("event-loop stall, max", float(stalls.max()), "ms")
     report("event-loop stall, 99th percentile", float(np.percentile(stalls, 99)), "ms")
     report("event-loop stall, median", float(np.median(stalls)), "ms")
+    worst = np.argsort(stalls)[-5:][::-1]
+    print("worst stalls (ms after the drop: stall):", ", ".join(f"{ticks[i]}: {stalls[i]}" for i in worst))
     print(f"ratio GUI / engine rate   {len(files) / gui_seconds / engine_rate:6.3f}x   (target >= 0.9x)")
     window.close()
     app.processEvents()

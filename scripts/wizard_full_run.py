@@ -1,0 +1,53 @@
+"""Drive the Train-model wizard offscreen, with its default settings, on a data folder.
+
+`python scripts/wizard_full_run.py TRAIN_DIR TEST_DIR OUT.safetensors` prints the wall time of
+the training and the test accuracy the wizard shows, then saves the model through its last page.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QWizard  # noqa: E402
+
+from bloodcell_gui.app import make_application  # noqa: E402
+from bloodcell_gui.main_window import MainWindow  # noqa: E402
+from screenshots import wait_until  # noqa: E402
+
+
+def main(train: Path, test: Path, out: Path) -> None:
+    make_application()
+    settings = QSettings(str(out.with_suffix(".ini")), QSettings.Format.IniFormat)
+    window = MainWindow(settings)
+    window.start()
+    wait_until(lambda: window.loaded is not None)
+    wizard = window.open_training_wizard()
+    wizard.data_page.set_folders(train, test=test)
+    wait_until(wizard.data_page.isComplete, timeout_s=900)
+    wizard.next()
+    wizard.next()
+    config = wizard.settings_page.config()
+    print(f"settings: {config.to_json()}", flush=True)
+    started = time.perf_counter()
+    wizard.next()
+    wait_until(lambda: wizard.training_page.worker is None, timeout_s=6 * 3600)
+    minutes = (time.perf_counter() - started) / 60
+    print(f"training page: {minutes:.1f} min; {wizard.training_page.status.text()}", flush=True)
+    wizard.next()
+    wait_until(lambda: wizard.evaluation_page.worker is None, timeout_s=3600)
+    print(f"evaluation page: {wizard.evaluation_page.summary.text()}", flush=True)
+    wizard.next()
+    wizard.save_page.path.setText(str(out))
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    print(f"saved {out}", flush=True)
+    window.close()
+
+
+if __name__ == "__main__":
+    main(*(Path(a) for a in sys.argv[1:4]))
