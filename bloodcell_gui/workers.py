@@ -9,6 +9,8 @@ Workers never touch widgets; widgets never do work.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import traceback
 from collections.abc import Callable
@@ -29,6 +31,21 @@ class TaskState:
 
     def request_stop(self) -> None:
         self._stop.set()
+
+
+BACKGROUND_NICENESS = 10
+
+
+def lower_this_threads_priority() -> None:
+    """Let the GUI thread win the CPU over work threads.
+
+    On a two-core PC torch's compute threads would otherwise keep the GUI thread waiting
+    100 ms and more. On Linux niceness is per thread and is inherited by the threads this one
+    starts, such as torch's OpenMP pool, which libgomp makes per calling thread.
+    """
+    if hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
 
 
 class Worker(QThread):
@@ -56,13 +73,14 @@ class Worker(QThread):
 
     def start(self) -> Worker:  # type: ignore[override]
         Worker._running.add(self)
-        super().start()
+        super().start(QThread.Priority.LowPriority)  # honoured on Windows and macOS
         return self
 
     def cancel(self) -> None:
         self.state.request_stop()
 
     def run(self) -> None:
+        lower_this_threads_priority()
         try:
             result = self.function(self.state, *self.args)
         except Exception as error:  # noqa: BLE001 - every failure is reported, none escapes
