@@ -30,6 +30,7 @@ class TrainingPage(QWizardPage):
         self.trained = None
         self.discard = False
         self.batch_size_override: int | None = None
+        self._retry = False
         self.losses = LineChart("Loss", "epoch")
         self.losses.add_series("batch loss", "#9aa5b1", dashed=True)
         self.losses.add_series("training loss", "#0072B2")
@@ -148,7 +149,7 @@ class TrainingPage(QWizardPage):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.completeChanged.emit()
-        if getattr(self, "_retry", False):
+        if self._retry:
             self._retry = False
             self.start()
 
