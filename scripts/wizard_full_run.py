@@ -15,10 +15,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QWizard  # noqa: E402
+from screenshots import wait_until  # noqa: E402
 
 from bloodcell_gui.app import make_application  # noqa: E402
 from bloodcell_gui.main_window import MainWindow  # noqa: E402
-from screenshots import wait_until  # noqa: E402
 
 
 def main(train: Path, test: Path, out: Path) -> None:
