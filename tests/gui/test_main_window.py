@@ -172,7 +172,7 @@ def test_dragging_thumbnails_onto_a_class_reclassifies_them(qtbot, window):
     rows = proxy.source_rows(indexes)
     target = QPoint(60, 4 + 30 * 1 + 15)  # LYMPHOCYTE
     enter = QDragEnterEvent(
-        QPointF(target), Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        target, Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     )
     QApplication.sendEvent(window.differential, enter)
     assert enter.isAccepted()
