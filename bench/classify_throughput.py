@@ -55,7 +55,6 @@ def main() -> None:
         args.model = untrained_model(arch, size, Path(tempfile.mkdtemp()))
     from model.infer import Classifier
     from model.modelfile import load
-    from model.scan import BadFile  # noqa: F401
 
     files = image_files(args.data / "TEST")
     loaded = load(args.model)

@@ -63,10 +63,10 @@ def classify_inputs(state: TaskState, classifier: Classifier, inputs: list[Path]
     """
     from model.evaluate import ground_truth
     from model.infer import Result
-    from model.scan import BadFile, class_folders, expand_inputs
+    from model.scan import BadFile, expand_inputs
 
     started = time.monotonic()
-    roots = [p for p in inputs if p.is_dir() and _has_class_folders(p, classifier.classes, class_folders)]
+    roots = [p for p in inputs if p.is_dir() and _has_class_folders(p, classifier.classes)]
     items = list(expand_inputs(inputs))
     files = [item for item in items if isinstance(item, Path)]
     pending: list[tuple[Result, int | None]] = [
@@ -93,7 +93,9 @@ def classify_inputs(state: TaskState, classifier: Classifier, inputs: list[Path]
     return done
 
 
-def _has_class_folders(folder: Path, classes: list[str], class_folders) -> bool:
+def _has_class_folders(folder: Path, classes: list[str]) -> bool:
+    from model.scan import class_folders
+
     try:
         names = {name.casefold() for name in class_folders(folder)}
     except OSError:

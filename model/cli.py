@@ -14,7 +14,8 @@ from pathlib import Path
 from model.arch import ARCHITECTURES
 from model.atomic import atomic_writer
 from model.formatting import format_seconds
-from model.modelfile import ModelFileError, default_model_path, read_info
+from model.modelfile import ModelFileError, read_info
+from model.resources import default_model_path
 
 
 def main(argv: Sequence[str] | None = None) -> int:

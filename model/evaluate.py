@@ -81,11 +81,13 @@ class Evaluation:
 def ground_truth(path: Path, root: Path, classes: list[str]) -> int | None:
     """The class index named by the first folder below `root` on `path`, if it is a class."""
     try:
-        folder = path.relative_to(root).parts[0]
-    except (ValueError, IndexError):
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return None
+    if len(parts) < 2:
         return None
     lookup = {name.casefold(): i for i, name in enumerate(classes)}
-    return lookup.get(folder.casefold()) if len(path.relative_to(root).parts) > 1 else None
+    return lookup.get(parts[0].casefold())
 
 
 def evaluate_folder(

@@ -100,9 +100,13 @@ class Classifier:
         threads = decode_threads or max(1, min(4, (os.cpu_count() or 2) - 1))
         batches = _batched(expand_inputs(inputs), batch_size)
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool:
-            submit = lambda batch: [  # noqa: E731
-                item if isinstance(item, BadFile) else (item, pool.submit(_decode, item, self.policy)) for item in batch
-            ]
+
+            def submit(batch: list) -> list:
+                return [
+                    item if isinstance(item, BadFile) else (item, pool.submit(_decode, item, self.policy))
+                    for item in batch
+                ]
+
             ahead = submit(next(batches, []))
             while ahead and not should_stop():
                 current, ahead = ahead, submit(next(batches, []))

@@ -21,7 +21,6 @@ from safetensors.torch import save as serialize_tensors
 from model import __version__
 from model.atomic import atomic_write_bytes
 from model.preprocess import InputPolicy
-from model.resources import default_model_path, resources_dir  # noqa: F401 - re-exported
 
 FORMAT = "bloodcell-model"
 FORMAT_VERSION = 1
