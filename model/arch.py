@@ -53,7 +53,7 @@ def _resnet(factory: Callable[..., nn.Module]) -> Callable[[int, Path | None], n
             load_backbone_weights(backbone, weights_file)
         body = create_body(backbone, pretrained=False, cut=-2)
         n_features = backbone.fc.in_features
-        return nn.Sequential(body, create_head(n_features * 2, n_classes))
+        return nn.Sequential(body, create_head(n_features, n_classes))
 
     return build
 
