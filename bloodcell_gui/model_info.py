@@ -24,7 +24,7 @@ def model_info_html(info: ModelInfo, path: Path, sha256: str) -> str:
         ("SHA-256", sha256),
         ("Classes", ", ".join(info.classes)),
         ("Architecture", info.arch),
-        ("Input", f"{policy.width}×{policy.height} pixels, scaled to fit and padded with black"),
+        ("Input", policy.describe()),
         ("Created", info.created),
         ("App version", info.app_version),
     ]

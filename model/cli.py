@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from model.config import TrainConfig
+    from model.preprocess import FRAMINGS
 
     parser = argparse.ArgumentParser(prog="bloodcell", description="Classify white blood cell images.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -49,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--arch", default=defaults.arch, help=f"{', '.join(ARCHITECTURES)} (default {defaults.arch})")
     train.add_argument("--weights", type=Path, help="initial ResNet weights (torchvision .pth/.safetensors)")
     train.add_argument("--size", default=f"{defaults.width}x{defaults.height}", help="input WIDTHxHEIGHT")
+    train.add_argument(
+        "--framing",
+        choices=list(FRAMINGS),
+        default=defaults.framing,
+        help=f"cell: centre on the stained cell; whole: the whole image (default {defaults.framing})",
+    )
     train.add_argument("--epochs", type=int, default=defaults.epochs)
     train.add_argument("--bs", type=int, default=defaults.batch_size, help="batch size")
     train.add_argument("--lr", type=float, default=defaults.lr, help="peak one-cycle learning rate")
@@ -104,6 +111,7 @@ def run_train(args: argparse.Namespace) -> int:
         weights_file=args.weights,
         width=width,
         height=height,
+        framing=args.framing,
         augmentation=Augmentation(
             max_rotate=args.max_rotate,
             max_lighting=args.max_lighting,

@@ -7,40 +7,93 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from PIL import Image
 
+from model.cell_locator import locate_stained_cell
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+WHOLE_IMAGE = "whole"
+STAINED_CELL = "cell"
+FRAMINGS = {
+    WHOLE_IMAGE: "The whole image, scaled to fit and padded with black",
+    STAINED_CELL: "Centred on the stained cell",
+}
+_METHODS = {WHOLE_IMAGE: "fit-and-pad-black", STAINED_CELL: "stained-cell-crop"}
+
+
 @dataclass(frozen=True)
 class InputPolicy:
-    """Images are scaled to fit `width` x `height` keeping their aspect, then padded with black.
+    """How any image becomes a `width` x `height` network input.
 
-    The training data are 320x240, so at 4:3 sizes nothing is padded; other shapes are
-    letterboxed rather than distorted, because a stretched nucleus would change its shape.
+    Framing "whole": the image is scaled to fit keeping its aspect, then padded with black
+    (letterboxed rather than distorted, because a stretched nucleus would change its shape).
+    Framing "cell": a window `crop_fraction` of the shorter side, centred on the stained
+    leukocyte, is cut out first and then fitted the same way. The cell then fills the input
+    at close to the photo's own resolution, and the red cells around it, which differ from
+    photo to photo and let a network memorise individual photos, mostly fall outside.
     """
 
     width: int = 160
     height: int = 120
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    framing: str = WHOLE_IMAGE
+    crop_fraction: float = 0.6
+
+    def __post_init__(self) -> None:
+        if self.framing not in FRAMINGS:
+            raise ValueError(f"unknown framing {self.framing!r}; choose one of {', '.join(FRAMINGS)}")
+
+    def describe(self) -> str:
+        if self.framing == STAINED_CELL:
+            share = f"{self.crop_fraction:.0%} of the shorter side"
+            return f"{self.width}×{self.height} pixels, centred on the stained cell (window {share})"
+        return f"{self.width}×{self.height} pixels, the whole image scaled to fit and padded with black"
 
     def to_json(self) -> dict:
-        return {"method": "fit-and-pad-black", **asdict(self)}
+        data = {"method": _METHODS[self.framing], **asdict(self)}
+        del data["framing"]
+        if self.framing == WHOLE_IMAGE:
+            del data["crop_fraction"]
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> InputPolicy:
-        if data.get("method", "fit-and-pad-black") != "fit-and-pad-black":
-            raise ValueError(f"unknown resize method {data.get('method')!r}")
+        method = data.get("method", _METHODS[WHOLE_IMAGE])
+        framing = next((key for key, value in _METHODS.items() if value == method), None)
+        if framing is None:
+            raise ValueError(f"unknown resize method {method!r}")
         return cls(
             width=int(data["width"]),
             height=int(data["height"]),
             mean=tuple(float(v) for v in data["mean"]),
             std=tuple(float(v) for v in data["std"]),
+            framing=framing,
+            crop_fraction=float(data.get("crop_fraction", 0.6)),
         )
 
 
 def fit_to_input(image: Image.Image, policy: InputPolicy) -> Image.Image:
-    """Scale an RGB image into the policy's frame, centred on black."""
+    """The policy's view of an RGB image: cut around the cell if it says so, then fitted."""
+    if policy.framing == STAINED_CELL:
+        image = crop_around_cell(image, policy)
+    return _letterbox(image, policy)
+
+
+def crop_around_cell(image: Image.Image, policy: InputPolicy) -> Image.Image:
+    """A window of the input's aspect around the stained cell (the image centre if none is
+    found), moved inward rather than padded where the cell lies near an edge."""
+    width, height = image.size
+    window_height = max(1, min(height, round(policy.crop_fraction * min(width, height))))
+    window_width = max(1, min(width, round(window_height * policy.width / policy.height)))
+    centre = locate_stained_cell(image) or (width // 2, height // 2)
+    left = min(max(centre[0] - window_width // 2, 0), width - window_width)
+    top = min(max(centre[1] - window_height // 2, 0), height - window_height)
+    return image.crop((left, top, left + window_width, top + window_height))
+
+
+def _letterbox(image: Image.Image, policy: InputPolicy) -> Image.Image:
     width, height = image.size
     if (width, height) == (policy.width, policy.height):
         return image

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
@@ -19,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from bloodcell_gui.wizard.tasks import preview_batch
 from bloodcell_gui.workers import Worker
-from model.config import Augmentation
+from model.config import Augmentation, TrainConfig
 
 TILES = 16
 
@@ -117,9 +119,9 @@ class AugmentPage(QWizardPage):
             return
         self.stale = False
         self.generation += 1
-        width, height = self.wizard().input_size() if self.wizard() else (160, 120)
+        policy = self.wizard().input_policy() if self.wizard() else TrainConfig(data=Path(".")).policy
         self.status.setText("Making a batch…")
-        worker = Worker(preview_batch, scanned.train, width, height, self.augmentation(), self.seed, parent=self)
+        worker = Worker(preview_batch, scanned.train, policy, self.augmentation(), self.seed, parent=self)
         worker.succeeded.connect(self._show)
         worker.failed.connect(lambda message: self.status.setText(f"Preview failed: {message}"))
         worker.finished.connect(self._done)

@@ -25,6 +25,7 @@ from bloodcell_gui.wizard.data_page import folder_row
 from bloodcell_gui.wizard.tasks import find_learning_rate
 from bloodcell_gui.workers import Worker
 from model.config import TrainConfig
+from model.preprocess import FRAMINGS, InputPolicy
 
 ARCHITECTURES = {
     "seed-deep": "Seed CNN, four sets (default; fast on a CPU)",
@@ -68,6 +69,14 @@ class SettingsPage(QWizardPage):
         size_layout.addWidget(QLabel("×"))
         size_layout.addWidget(self.height_box)
         size_layout.addWidget(QLabel("pixels"))
+        self.framing = QComboBox()
+        for key, label in FRAMINGS.items():
+            self.framing.addItem(label, key)
+        self.framing.setCurrentIndex(list(FRAMINGS).index(defaults.framing))
+        self.framing.setToolTip(
+            "Centring on the stained cell cuts a window around the leukocyte before scaling, "
+            "so the network sees the cell at close to full resolution and little of the red cells around it."
+        )
         self.batch_size = int_spin(1, 1024, defaults.batch_size, 8)
         self.epochs = int_spin(1, 500, defaults.epochs)
         self.lr = QDoubleSpinBox()
@@ -94,6 +103,7 @@ class SettingsPage(QWizardPage):
         form.addRow("Architecture", self.arch)
         form.addRow("Initial weights", self.weights_row)
         form.addRow("Input size", size_row)
+        form.addRow("Framing", self.framing)
         form.addRow("Batch size", self.batch_size)
         form.addRow("Epochs", self.epochs)
         form.addRow("Learning rate", lr_row)
@@ -130,6 +140,10 @@ class SettingsPage(QWizardPage):
         if path:
             self.weights.setText(path)
 
+    def policy(self) -> InputPolicy:
+        """What the network will see; the augmentation preview shows it."""
+        return InputPolicy(self.width_box.value(), self.height_box.value(), framing=str(self.framing.currentData()))
+
     def config(self) -> TrainConfig:
         weights = self.weights.text().strip()
         return TrainConfig(
@@ -141,6 +155,7 @@ class SettingsPage(QWizardPage):
             weights_file=Path(weights) if weights and self.weights_row.isEnabled() else None,
             width=self.width_box.value(),
             height=self.height_box.value(),
+            framing=str(self.framing.currentData()),
             augmentation=self.augment_page.augmentation(),
             batch_size=self.batch_size.value(),
             epochs=self.epochs.value(),

@@ -28,11 +28,10 @@ def scan_folders(state: TaskState, train: Path, valid: Path | None) -> ScannedDa
     return ScannedData(scan(train, "training data"), scan(valid, "validation data") if valid else None)
 
 
-def preview_batch(state: TaskState, scan, width: int, height: int, augmentation, seed: int):
-    from model.preprocess import InputPolicy
+def preview_batch(state: TaskState, scan, policy, augmentation, seed: int):
     from model.preview import augmented_batch
 
-    return augmented_batch(scan, InputPolicy(width, height), augmentation, seed=seed)
+    return augmented_batch(scan, policy, augmentation, seed=seed)
 
 
 def find_learning_rate(state: TaskState, config, scanned: ScannedData):

@@ -14,6 +14,7 @@ from bloodcell_gui.wizard.save_page import SavePage
 from bloodcell_gui.wizard.settings_page import SettingsPage
 from bloodcell_gui.wizard.training_page import TrainingPage
 from bloodcell_gui.workers import Worker
+from model.preprocess import InputPolicy
 
 
 class TrainingWizard(QWizard):
@@ -47,8 +48,8 @@ class TrainingWizard(QWizard):
         if last:
             self.data_page.train_edit.setText(str(last))
 
-    def input_size(self) -> tuple[int, int]:
-        return self.settings_page.width_box.value(), self.settings_page.height_box.value()
+    def input_policy(self) -> InputPolicy:
+        return self.settings_page.policy()
 
     def _finished(self) -> None:
         path = self.save_page.saved_path
