@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from model.preprocess import InputPolicy
+from model.preprocess import STAINED_CELL, InputPolicy
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,12 @@ class TrainConfig:
     seed: int = 42
     arch: str = "seed-deep"
     weights_file: Path | None = None
-    width: int = 160
-    height: int = 120
+    width: int = 128
+    height: int = 128
+    framing: str = STAINED_CELL
     augmentation: Augmentation = field(default_factory=lambda: Augmentation(max_lighting=0.2, max_zoom=1.1))
     batch_size: int = 64
-    epochs: int = 24
+    epochs: int = 20
     lr: float = 4e-3
     patience: int = 6
     device: str = "auto"
@@ -48,7 +49,7 @@ class TrainConfig:
 
     @property
     def policy(self) -> InputPolicy:
-        return InputPolicy(width=self.width, height=self.height)
+        return InputPolicy(width=self.width, height=self.height, framing=self.framing)
 
     def to_json(self) -> dict:
         data = asdict(self)

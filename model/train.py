@@ -52,6 +52,7 @@ class TrainedModel:
     stopped_early: bool
     seconds: float
     device: str
+    train_items: list[LabelledImage] = field(default_factory=list)
     valid_items: list[LabelledImage] = field(default_factory=list)
     learner: Learner | None = field(default=None, repr=False)
 
@@ -143,6 +144,7 @@ def fit(
         stopped_early=cancel.cancelled,
         seconds=time.monotonic() - started,
         device=str(learn.dls.device),
+        train_items=list(learn.dls.train_ds.items),
         valid_items=list(learn.dls.valid_ds.items),
         learner=learn,
     )

@@ -1,7 +1,8 @@
 """Drive the Train-model wizard offscreen, with its default settings, on a data folder.
 
 `python scripts/wizard_full_run.py TRAIN_DIR TEST_DIR OUT.safetensors` prints the wall time of
-the training and the test accuracy the wizard shows, then saves the model through its last page.
+the training and the test accuracy the wizard shows, then saves the model through its last page;
+pictures of the training and evaluation pages are saved beside the model.
 """
 
 from __future__ import annotations
@@ -39,9 +40,15 @@ def main(train: Path, test: Path, out: Path) -> None:
     wait_until(lambda: wizard.training_page.worker is None, timeout_s=6 * 3600)
     minutes = (time.perf_counter() - started) / 60
     print(f"training page: {minutes:.1f} min; {wizard.training_page.status.text()}", flush=True)
+    wizard.resize(1200, 800)
+    wizard.grab().save(str(out.with_name("wizard-training-full.png")))
+    started = time.perf_counter()
     wizard.next()
     wait_until(lambda: wizard.evaluation_page.worker is None, timeout_s=3600)
-    print(f"evaluation page: {wizard.evaluation_page.summary.text()}", flush=True)
+    minutes = (time.perf_counter() - started) / 60
+    print(f"evaluation page ({minutes:.1f} min): {wizard.evaluation_page.summary.text()}", flush=True)
+    print(f"caution: {wizard.evaluation_page.caution.text() or '(none)'}", flush=True)
+    wizard.grab().save(str(out.with_name("wizard-evaluation-full.png")))
     wizard.next()
     wizard.save_page.path.setText(str(out))
     wizard.button(QWizard.WizardButton.FinishButton).click()

@@ -66,7 +66,8 @@ class EvaluationPage(QWizardPage):
     def initializePage(self) -> None:
         self.result = None
         self.summary.setText("Evaluating on the validation set" + (" and the test folder…" if self._test() else "…"))
-        worker = Worker(evaluate, self.training_page.trained, self._test(), self.data_page.random_split, parent=self)
+        worker = Worker(evaluate, self.training_page.trained, self._test(), parent=self)
+        worker.progress.connect(self._progress)
         worker.succeeded.connect(self._show)
         worker.failed.connect(lambda message: self.summary.setText(f"Evaluation failed: {message}"))
         worker.finished.connect(self._done)
@@ -75,6 +76,9 @@ class EvaluationPage(QWizardPage):
 
     def _test(self):
         return self.data_page.folder(self.data_page.test_edit)
+
+    def _progress(self, event) -> None:
+        self.summary.setText(f"Evaluated; now {event.what}: {event.done} of {event.total}…")
 
     def _done(self) -> None:
         self.worker = None

@@ -50,23 +50,34 @@ def train(state: TaskState, config, scanned: ScannedData):
 class EvaluationResult:
     validation: object  # model.interpret.ValidationReport
     test: object | None  # model.evaluate.Evaluation
+    copies: object  # model.near_duplicates.CopyCheck
     caution: str
 
 
-def evaluate(state: TaskState, trained, test_folder: Path | None, random_split: bool) -> EvaluationResult:
+def evaluate(state: TaskState, trained, test_folder: Path | None) -> EvaluationResult:
     from model.evaluate import evaluate_folder
+    from model.events import ScanProgress
     from model.infer import Classifier
     from model.interpret import interpret_validation, validation_caution
+    from model.near_duplicates import check_for_copies
 
     validation = interpret_validation(trained)
     test = None
     if test_folder is not None:
         classifier = Classifier(trained.loaded(), trained.config.device)
         test = evaluate_folder(classifier, test_folder, should_stop=state.should_stop)
-    caution = validation_caution(
-        random_split, validation.evaluation.accuracy, test.accuracy if test is not None and test.total else None
+    copies = check_for_copies(
+        [item.path for item in trained.valid_items],
+        [item.path for item in trained.train_items],
+        on_progress=lambda done, total: state.report(
+            ScanProgress("comparing validation and training images", done, total)
+        ),
+        should_stop=state.should_stop,
     )
-    return EvaluationResult(validation, test, caution)
+    caution = validation_caution(
+        copies, validation.evaluation.accuracy, test.accuracy if test is not None and test.total else None
+    )
+    return EvaluationResult(validation, test, copies, caution)
 
 
 def save_model(state: TaskState, trained, path: Path, name: str, notes: str, test) -> Path:

@@ -2,7 +2,6 @@ import csv
 from pathlib import Path
 
 from model.infer import Result
-from model.interpret import validation_caution
 from model.review import ReviewSession
 
 CLASSES = ["A", "B", "C"]
@@ -50,10 +49,3 @@ def test_csv_export_has_a_row_per_image_including_failures(tmp_path):
     assert rows[1]["verified"] == "A" and rows[1]["reviewed"] == "yes"
     assert rows[2]["error"] == "the file is empty (0 bytes)" and rows[2]["p_A"] == ""
     assert rows[0]["model_sha256"] == "abc"
-
-
-def test_validation_caution_speaks_plainly():
-    assert "optimistic" in validation_caution(True, 0.99, None)
-    gap = validation_caution(False, 0.99, 0.88)
-    assert "88.0%" in gap and "99.0%" in gap
-    assert validation_caution(False, 0.9, 0.89) == ""

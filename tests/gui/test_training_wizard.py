@@ -73,7 +73,9 @@ def test_end_to_end_train_evaluate_save_and_use(qtbot, window, wizard, real_trai
     assert sum(map(sum, evaluation.valid_heatmap.matrix)) == validation.total == 19  # 20% of 96
     assert sum(map(sum, evaluation.test_heatmap.matrix)) == 32
     assert evaluation.gallery.count() > 0
-    assert "random" in evaluation.caution.text()
+    copies = evaluation.result.copies
+    assert copies.checked == 19
+    assert ("optimistic" in evaluation.caution.text()) == (copies.share >= 0.05)
 
     wizard.next()
     target = tmp_path / "wizard-model.safetensors"
