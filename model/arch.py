@@ -39,9 +39,10 @@ def seed_cnn(n_classes: int) -> nn.Module:
 def seed_deep_cnn(n_classes: int) -> nn.Module:
     """The seed with a fourth set of 3 ConvLayers (128 filters).
 
-    At 160x120 input the seed's three stride-2 sets end at 20x15, where a unit still sees
-    less than a whole cell; the fourth set sees the whole cell and its neighbours for about
-    a third more compute. This is the shipped default model's architecture.
+    After the seed's three stride-2 sets a unit still sees less than a whole cell (at 160x120
+    whole-image input they end at 20x15; at 128x128 cell-centred input at 16x16, with the
+    cell at nearly full resolution); the fourth set sees the whole cell and its neighbours for
+    about a third more compute. This is the shipped default model's architecture.
     """
     return nn.Sequential(*_conv_stages((16, 32, 64, 128), 3), *_pooled_head(128, n_classes, 0.25))
 

@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     split = train.add_mutually_exclusive_group()
     split.add_argument("--valid-pct", type=float, default=0.2, help="random validation share (default 0.2)")
     split.add_argument("--valid", type=Path, help="a separate validation folder")
+    train.add_argument(
+        "--split-by-cell",
+        action="store_true",
+        help="draw the random validation share as whole cells (copies of one cell stay together)",
+    )
     train.add_argument("--test", type=Path, help="a test folder, evaluated after training and recorded")
     defaults = TrainConfig(data=Path("."))
     train.add_argument("--arch", default=defaults.arch, help=f"{', '.join(ARCHITECTURES)} (default {defaults.arch})")
@@ -106,6 +111,7 @@ def run_train(args: argparse.Namespace) -> int:
         data=args.data,
         valid=args.valid,
         valid_pct=args.valid_pct,
+        split_by_cell=args.split_by_cell,
         seed=args.seed,
         arch=args.arch,
         weights_file=args.weights,
@@ -149,7 +155,7 @@ class TerminalProgress:
         from model.events import BatchProgress, EpochEnd, ScanProgress
 
         if isinstance(event, ScanProgress) and event.done == event.total:
-            print(f"checked {event.total} images of the {event.what}")
+            print(f"{event.what}: {event.total} images")
         elif isinstance(event, BatchProgress) and self.interactive:
             print(
                 f"\repoch {event.epoch + 1}/{event.n_epochs} batch {event.batch + 1}/{event.n_batches} "

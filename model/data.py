@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from fastai.vision.all import (
     CategoryBlock,
     DataBlock,
@@ -59,15 +60,20 @@ def build_dataloaders(
     valid: DatasetScan | None = None,
     valid_pct: float = 0.2,
     seed: int = 42,
+    cell_groups: np.ndarray | None = None,
     device: str | None = None,
     num_workers: int = 0,
 ) -> DataLoaders:
-    """DataLoaders from scanned files: a seeded random split, or `valid` as validation set.
+    """DataLoaders from scanned files: a seeded random split (of whole cells when `cell_groups`
+    numbers each training file's cell), or `valid` as validation set.
 
     Labels are the class folder names of `train`; a validation folder must use the same names.
     """
     items = [LabelledImage(path, label) for path, label in train.files]
-    if valid is None:
+    if valid is None and cell_groups is not None:
+        labels = [label for _, label in train.files]
+        splitter = IndexSplitter(split_whole_groups(cell_groups, labels, valid_pct, seed))
+    elif valid is None:
         splitter = RandomSplitter(valid_pct=valid_pct, seed=seed)
     else:
         unknown = sorted({label for _, label in valid.files} - set(train.classes))
@@ -84,3 +90,25 @@ def build_dataloaders(
         batch_tfms=[*augmentation.transforms(), Normalize.from_stats(policy.mean, policy.std)],
     )
     return block.dataloaders(items, bs=batch_size, device=device, num_workers=num_workers)
+
+
+def split_whole_groups(groups: np.ndarray, labels: list[str], valid_pct: float, seed: int) -> list[int]:
+    """Indices of a validation set made of whole groups, drawn at random within each class;
+    a group goes in when at least half of it fits under `valid_pct` of its class, and each
+    class keeps at least one group for training. Raises ValueError when no group goes in."""
+    rng = np.random.default_rng(seed)
+    labels_array = np.asarray(labels)
+    chosen: list[np.ndarray] = []
+    for label in sorted(set(labels)):
+        members = np.flatnonzero(labels_array == label)
+        class_groups, sizes = np.unique(groups[members], return_counts=True)
+        target, count, taken = valid_pct * len(members), 0, []
+        for index in rng.permutation(len(class_groups))[: len(class_groups) - 1]:
+            if count + sizes[index] / 2 <= target:
+                taken.append(class_groups[index])
+                count += sizes[index]
+        chosen.append(members[np.isin(groups[members], taken)])
+    indices = np.sort(np.concatenate(chosen)) if chosen else np.array([], dtype=int)
+    if len(indices) == 0:
+        raise ValueError("the images cannot be split by cell: in every class they all look like copies of one cell")
+    return indices.tolist()

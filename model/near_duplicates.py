@@ -1,5 +1,6 @@
-"""Finding validation images that are copies of training images: the same cell rotated,
-flipped or shifted, as in augmented data sets, where a random split puts one cell on both sides.
+"""Finding images that are copies of one another: the same cell rotated, flipped or shifted,
+as in augmented data sets, where a random split puts one cell on both sides. Used to warn
+about such validation sets, and to split by cell instead.
 
 Each image gets a signature that such copies share: the stain and red-channel intensities
 sampled on rings around the stained cell, reduced to the magnitudes of their angular Fourier
@@ -17,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from scipy.ndimage import map_coordinates
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from model.cell_locator import locate_stained_cell
 from model.images import ImageError, load_rgb
@@ -117,3 +120,35 @@ def check_for_copies(
     readable = ~np.isnan(valid_signatures).any(axis=1)
     distances = nearest_distances(valid_signatures[readable], train_signatures)
     return CopyCheck(copies=int((distances < COPY_DISTANCE).sum()), checked=int(readable.sum()))
+
+
+def group_copies(signatures_: np.ndarray, distance: float = COPY_DISTANCE, chunk: int = 1024) -> np.ndarray:
+    """A group number per image: images linked by chains of copies share one, which on
+    augmented data means one group per photographed cell. Unreadable images stand alone."""
+    readable = np.flatnonzero(~np.isnan(signatures_).any(axis=1))
+    vectors = signatures_[readable]
+    norms = (vectors**2).sum(axis=1)
+    rows, columns = [], []
+    for start in range(0, len(vectors), chunk):
+        block = vectors[start : start + chunk]
+        squared = norms[start : start + chunk, None] + norms[None, :] - 2 * block @ vectors.T
+        near_rows, near_columns = np.nonzero(squared < distance**2)
+        rows.append(near_rows + start)
+        columns.append(near_columns)
+    links = coo_matrix(
+        (np.ones(sum(map(len, rows)), dtype=np.int8), (np.concatenate(rows or [[]]), np.concatenate(columns or [[]]))),
+        shape=(len(vectors), len(vectors)),
+    )
+    _, linked_groups = connected_components(links, directed=False)
+    groups = np.arange(len(signatures_)) + len(vectors)
+    groups[readable] = linked_groups
+    return groups
+
+
+def cell_groups(
+    paths: Sequence[Path],
+    on_progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> np.ndarray:
+    """`group_copies` of the images at `paths`."""
+    return group_copies(signatures(paths, on_progress, should_stop))

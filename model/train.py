@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from fastai.vision.all import (
     Callback,
@@ -25,6 +26,7 @@ from model.data import LabelledImage, build_dataloaders
 from model.devices import resolve_device
 from model.events import BatchProgress, EpochEnd, ScanProgress, TrainEvent
 from model.modelfile import LoadedModel, ModelInfo
+from model.near_duplicates import cell_groups
 from model.preprocess import InputPolicy
 from model.scan import DatasetScan, scan_dataset
 
@@ -109,7 +111,8 @@ def fit(
     train_scan, valid_scan = scanned or scan_training_data(config, on_event, should_stop)
     if train_scan.problems():
         raise TrainingError("; ".join(train_scan.problems()))
-    learn = make_learner(config, train_scan, valid_scan)
+    groups = group_cells(train_scan, on_event, should_stop) if config.split_by_cell and not valid_scan else None
+    learn = make_learner(config, train_scan, valid_scan, groups)
     keep_best = KeepBestCallback()
     reporter = ProgressReporter(on_event, started, keep_best)
     cancel = CancelOnRequest(should_stop)
@@ -137,7 +140,7 @@ def fit(
         config=config,
         data_summary={
             "train": train_scan.summary(),
-            "valid": valid_scan.summary() if valid_scan else f"random {config.valid_pct:.0%} of train",
+            "valid": valid_scan.summary() if valid_scan else describe_split(config, groups),
         },
         history=[{k: float(v) if k != "epoch" else v for k, v in row.items()} for row in history],
         best_epoch=keep_best.best_epoch,
@@ -171,7 +174,34 @@ def scan_training_data(
     return train_scan, valid_scan
 
 
-def make_learner(config: TrainConfig, train_scan: DatasetScan, valid_scan: DatasetScan | None = None) -> Learner:
+def group_cells(
+    train_scan: DatasetScan,
+    on_event: Callable[[TrainEvent], None],
+    should_stop: Callable[[], bool],
+) -> np.ndarray:
+    """Which training images show the same cell, for a validation split by cell."""
+    try:
+        return cell_groups(
+            [path for path, _ in train_scan.files],
+            on_progress=lambda done, total: on_event(ScanProgress("grouping copies of each cell", done, total)),
+            should_stop=should_stop,
+        )
+    except InterruptedError:
+        raise TrainingError("Training was cancelled while copies of each cell were being grouped.") from None
+
+
+def describe_split(config: TrainConfig, groups: np.ndarray | None) -> str:
+    if groups is None:
+        return f"random {config.valid_pct:.0%} of train"
+    return f"random {config.valid_pct:.0%} of train, by cell ({len(np.unique(groups))} cells found)"
+
+
+def make_learner(
+    config: TrainConfig,
+    train_scan: DatasetScan,
+    valid_scan: DatasetScan | None = None,
+    groups: np.ndarray | None = None,
+) -> Learner:
     set_seed(config.seed, reproducible=True)
     device = resolve_device(config.device)
     dls = build_dataloaders(
@@ -182,6 +212,7 @@ def make_learner(config: TrainConfig, train_scan: DatasetScan, valid_scan: Datas
         valid=valid_scan,
         valid_pct=config.valid_pct,
         seed=config.seed,
+        cell_groups=groups,
         device=device,
         num_workers=config.num_workers,
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -23,6 +24,30 @@ def real_data() -> Path:
     if not (DATA / "TRAIN").is_dir():
         pytest.fail(f"the blood-cells data set is expected at {DATA} (set BLOODCELL_DATA)")
     return DATA
+
+
+def augmented_copy(image: Image.Image, angle: float, flip: bool, shift: tuple[int, int]) -> Image.Image:
+    """What the data set's augmentation did: rotate (black corners), flip, shift; the cell stays in view."""
+    from model.cell_locator import locate_stained_cell
+
+    copy = image.rotate(angle, resample=Image.Resampling.BILINEAR, center=locate_stained_cell(image), translate=shift)
+    return copy.transpose(Image.Transpose.FLIP_TOP_BOTTOM) if flip else copy
+
+
+def cells_inside_the_frame(paths: list[Path], count: int) -> list[Path]:
+    """The first `count` photos whose cell lies well inside the frame, so that a turned copy
+    still shows all of it (as the data set's own copies do)."""
+    from model.cell_locator import locate_stained_cell
+    from model.images import load_rgb
+
+    inside = []
+    for path in paths:
+        x, y = locate_stained_cell(load_rgb(path))
+        if 60 <= x <= 260 and 60 <= y <= 180:
+            inside.append(path)
+            if len(inside) == count:
+                break
+    return inside
 
 
 def drop(widget, paths: list[Path]) -> QDropEvent:

@@ -97,9 +97,13 @@ class TrainingPage(QWizardPage):
             self.worker.cancel()
 
     def _event(self, event) -> None:
-        from model.events import BatchProgress, EpochEnd
+        from model.events import BatchProgress, EpochEnd, ScanProgress
 
-        if isinstance(event, BatchProgress):
+        if isinstance(event, ScanProgress):
+            self.progress.setRange(0, event.total)
+            self.progress.setValue(event.done)
+            self.status.setText(f"Before the first epoch, {event.what}: {event.done} of {event.total} images…")
+        elif isinstance(event, BatchProgress):
             total = event.n_epochs * event.n_batches
             done = event.epoch * event.n_batches + event.batch + 1
             self.progress.setRange(0, total)

@@ -1,29 +1,24 @@
-import numpy as np
-from helpers import real_data
-from PIL import Image
+from pathlib import Path
 
-from model.cell_locator import locate_stained_cell
+import numpy as np
+import pytest
+from helpers import augmented_copy, cells_inside_the_frame, real_data
+
+from model.data import split_whole_groups
 from model.images import load_rgb
 from model.interpret import validation_caution
-from model.near_duplicates import COPY_DISTANCE, CopyCheck, cell_signature, check_for_copies, nearest_distances
+from model.near_duplicates import (
+    COPY_DISTANCE,
+    CopyCheck,
+    cell_groups,
+    cell_signature,
+    check_for_copies,
+    nearest_distances,
+)
 
 
-def augmented_copy(image: Image.Image, angle: float, flip: bool, shift: tuple[int, int]) -> Image.Image:
-    """What the data set's augmentation did: rotate (black corners), flip, shift; the cell stays in view."""
-    centre = locate_stained_cell(image)
-    copy = image.rotate(angle, resample=Image.Resampling.BILINEAR, center=centre, translate=shift)
-    return copy.transpose(Image.Transpose.FLIP_TOP_BOTTOM) if flip else copy
-
-
-def originals(count: int) -> list:
-    """Unaugmented photos whose cell lies well inside the frame, so that a turned copy still
-    shows all of it (as the data set's own copies do)."""
-    inside = []
-    for path in sorted((real_data() / "TEST_SIMPLE").glob("*/*.jpeg")):
-        x, y = locate_stained_cell(load_rgb(path))
-        if 60 <= x <= 260 and 60 <= y <= 180:
-            inside.append(path)
-    return inside[:count]
+def originals(count: int) -> list[Path]:
+    return cells_inside_the_frame(sorted((real_data() / "TEST_SIMPLE").glob("*/*.jpeg")), count)
 
 
 def test_rotated_flipped_and_shifted_copies_keep_their_signature():
@@ -63,3 +58,35 @@ def test_caution_speaks_plainly():
     gap = validation_caution(None, 0.99, 0.88)
     assert "88.0%" in gap and "99.0%" in gap
     assert validation_caution(None, 0.9, 0.89) == ""
+
+
+def test_copies_of_each_cell_form_one_group(tmp_path):
+    paths = []
+    for index, path in enumerate(originals(5)):
+        paths.append(path)
+        for turn in range(2):
+            copy = tmp_path / f"{index}-{turn}.png"
+            augmented_copy(load_rgb(path), angle=50 + 70 * turn, flip=turn == 1, shift=(turn * 6, 3)).save(copy)
+            paths.append(copy)
+    groups = cell_groups(paths)
+    assert [len(set(groups[i : i + 3])) for i in range(0, 15, 3)] == [1] * 5
+    assert len(set(groups)) == 5
+
+
+def test_a_split_by_cell_takes_whole_groups_from_every_class():
+    groups = np.repeat(np.arange(20), 5)  # 20 cells of 5 copies, 10 cells per class
+    labels = ["A"] * 50 + ["B"] * 50
+    valid = split_whole_groups(groups, labels, valid_pct=0.2, seed=3)
+    train = sorted(set(range(100)) - set(valid))
+    assert not set(groups[valid]) & set(groups[train])
+    assert sum(labels[i] == "A" for i in valid) == sum(labels[i] == "B" for i in valid) == 10
+    assert split_whole_groups(groups, labels, 0.2, seed=3) == valid
+    assert split_whole_groups(groups, labels, 0.2, seed=4) != valid
+
+
+def test_a_split_by_cell_keeps_a_class_of_one_cell_for_training():
+    groups = np.array([0, 0, 0, 1, 1, 2, 2])
+    valid = split_whole_groups(groups, ["A", "A", "A", "B", "B", "B", "B"], valid_pct=0.5, seed=0)
+    assert 0 not in groups[valid]
+    with pytest.raises(ValueError, match="cannot be split by cell"):
+        split_whole_groups(np.array([0, 0, 1, 1]), ["A", "A", "B", "B"], valid_pct=0.5, seed=0)

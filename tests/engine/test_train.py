@@ -1,10 +1,12 @@
 import numpy as np
 import pytest
 import torch
+from helpers import augmented_copy, cells_inside_the_frame, real_data
 
 from model.config import Augmentation, TrainConfig
 from model.evaluate import evaluate_folder
 from model.events import BatchProgress, EpochEnd, ScanProgress
+from model.images import load_rgb
 from model.infer import Classifier
 from model.modelfile import load, save
 from model.train import TrainingError, fit
@@ -122,3 +124,28 @@ def test_learning_rate_finder_suggests_a_rate_from_its_curve(synthetic_set):
     assert len(rates) == len(losses) > 10
     assert rates == sorted(rates)
     assert min(rates) <= suggestion <= max(rates)
+
+
+def test_split_by_cell_keeps_every_cell_on_one_side(tmp_path):
+    """Two classes of four cells, each photographed four times (the original and three turned copies)."""
+    for name in ("EOSINOPHIL", "NEUTROPHIL"):
+        (tmp_path / name).mkdir()
+        originals = cells_inside_the_frame(sorted((real_data() / "TEST_SIMPLE" / name).glob("*.jpeg")), 4)
+        for index, path in enumerate(originals):
+            image = load_rgb(path)
+            image.save(tmp_path / name / f"{index}-0.png")
+            for turn in (1, 2, 3):
+                augmented_copy(image, angle=40 * turn, flip=turn == 2, shift=(turn, -turn)).save(
+                    tmp_path / name / f"{index}-{turn}.png"
+                )
+    events = []
+    trained = fit(quick_config(tmp_path, epochs=1, split_by_cell=True, valid_pct=0.25), on_event=events.append)
+
+    def cell(item) -> tuple[str, str]:
+        return item.label, item.path.stem.split("-")[0]
+
+    valid_cells = {cell(item) for item in trained.valid_items}
+    assert len(trained.valid_items) == 8 and len(valid_cells) == 2
+    assert not valid_cells & {cell(item) for item in trained.train_items}
+    assert "by cell (8 cells found)" in trained.data_summary["valid"]
+    assert any(isinstance(e, ScanProgress) and e.what == "grouping copies of each cell" for e in events)
