@@ -73,7 +73,8 @@ def validation_caution(copies: CopyCheck | None, valid_accuracy: float, test_acc
             f"{copies.copies} of the {copies.checked} validation images ({copies.share:.0%}) look like copies "
             "of training images: the same cell rotated, flipped or shifted, as in augmented data sets. The "
             "model has seen those cells, so the validation accuracy shown is optimistic. Judge it on a "
-            "separate test folder of cells it has never seen."
+            "separate test folder of cells it has never seen, or train again with the validation split "
+            "by cell (on the settings page)."
         )
     if test_accuracy is not None and valid_accuracy - test_accuracy > OPTIMISM_GAP:
         lines.append(
