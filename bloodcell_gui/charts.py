@@ -64,6 +64,22 @@ class Series:
     dashed: bool = False
 
 
+def nice_ticks(low: float, high: float, most: int = 6) -> list[float]:
+    """Round values (steps of 1, 2 or 5 times a power of ten) from `low` to `high`, at most `most`."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        return [low] if math.isfinite(low) else []
+    raw = (high - low) / max(1, most - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step - 1e-9)
+    ticks = []
+    value = first * step
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 12))
+        value = (first + len(ticks)) * step
+    return ticks
+
+
 class LineChart(QWidget):
     """Series of (x, y) points on shared axes, with a legend; `log_x` for learning rates."""
 
@@ -124,15 +140,20 @@ class LineChart(QWidget):
                 plot.bottom() - (y - y0) / (y1 - y0) * plot.height(),
             )
 
-        painter.setPen(text)
-        for fraction in (0.0, 0.5, 1.0):
-            y = y0 + fraction * (y1 - y0)
-            at = plot.bottom() - fraction * plot.height()
-            painter.drawText(QRectF(0, at - 8, 44, 16), Qt.AlignmentFlag.AlignRight, f"{y:.2g}")
-        for fraction in (0.0, 0.5, 1.0):
-            x = x0 + fraction * (x1 - x0)
-            label = f"{10**x:.0e}" if self.log_x else f"{x:.3g}"
-            at = plot.left() + fraction * plot.width()
+        grid = QPen(QColor("#e3e7eb"), 1)
+        for y in nice_ticks(y0, y1):
+            at = plot.bottom() - (y - y0) / (y1 - y0) * plot.height()
+            painter.setPen(grid)
+            painter.drawLine(QPointF(plot.left() + 1, at), QPointF(plot.right() - 1, at))
+            painter.setPen(text)
+            painter.drawText(QRectF(0, at - 8, 44, 16), Qt.AlignmentFlag.AlignRight, f"{y:g}")
+        x_ticks = [float(e) for e in range(math.ceil(x0), math.floor(x1) + 1)] if self.log_x else nice_ticks(x0, x1)
+        for x in x_ticks:
+            label = f"1e{x:.0f}" if self.log_x else f"{x:g}"
+            at = plot.left() + (x - x0) / (x1 - x0) * plot.width()
+            painter.setPen(grid)
+            painter.drawLine(QPointF(at, plot.top() + 1), QPointF(at, plot.bottom() - 1))
+            painter.setPen(text)
             painter.drawText(
                 QRectF(at - 30, plot.bottom() + 2, 60, metrics.height()), Qt.AlignmentFlag.AlignCenter, label
             )
