@@ -3,7 +3,9 @@
 1. every shared library in the bundle finds the libraries it needs (inside it or on the system);
 2. the frozen `classify` on TEST_SIMPLE gives the same predictions as the unfrozen CLI;
 3. the frozen `evaluate` runs headless;
-4. the frozen GUI starts offscreen, paints its window, and exits cleanly after a few seconds;
+4. the frozen `train` runs an epoch on TEST_SIMPLE with the validation split by cell and
+   writes a model file (fastai, the cell locator and the copy grouping all made it in);
+5. the frozen GUI starts offscreen, paints its window, and exits cleanly after a few seconds;
 then prints the bundle size with its 10 largest parts and the time to the first window.
 """
 
@@ -102,6 +104,14 @@ def main() -> None:
         print(f"frozen classify: same {len(ours)} predictions as the source CLI")
     done = run([str(frozen), "evaluate", str(images)])
     print("frozen evaluate: " + done.stdout.splitlines()[0])
+    with tempfile.TemporaryDirectory() as scratch:
+        model = Path(scratch) / "smoke.safetensors"
+        started = time.perf_counter()
+        command = ["train", str(images), "--epochs", "1", "--split-by-cell", "--size", "64x64", "--out", str(model)]
+        run([str(frozen), *command])
+        if not model.is_file():
+            fail("the frozen train wrote no model file")
+        print(f"frozen train: one epoch split by cell, model written, {time.perf_counter() - started:.1f} s")
 
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BLOODCELL_REPORT_FIRST_WINDOW="1", BLOODCELL_QUIT_AFTER="6")
     with tempfile.TemporaryDirectory() as home:
