@@ -51,6 +51,11 @@ class TrainConfig:
     num_workers: int = 0
 
     @property
+    def validation_by_cell(self) -> bool:
+        """Validation is drawn as whole cells, so no validation image has a copy in training."""
+        return self.split_by_cell and self.valid is None
+
+    @property
     def policy(self) -> InputPolicy:
         return InputPolicy(width=self.width, height=self.height, framing=self.framing)
 

@@ -70,7 +70,7 @@ class InputPolicy:
             mean=tuple(float(v) for v in data["mean"]),
             std=tuple(float(v) for v in data["std"]),
             framing=framing,
-            crop_fraction=float(data.get("crop_fraction", 0.6)),
+            crop_fraction=float(data.get("crop_fraction", cls.crop_fraction)),
         )
 
 

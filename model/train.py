@@ -111,7 +111,7 @@ def fit(
     train_scan, valid_scan = scanned or scan_training_data(config, on_event, should_stop)
     if train_scan.problems():
         raise TrainingError("; ".join(train_scan.problems()))
-    groups = group_cells(train_scan, on_event, should_stop) if config.split_by_cell and not valid_scan else None
+    groups = group_cells(train_scan, on_event, should_stop) if config.validation_by_cell else None
     learn = make_learner(config, train_scan, valid_scan, groups)
     keep_best = KeepBestCallback()
     reporter = ProgressReporter(on_event, started, keep_best)

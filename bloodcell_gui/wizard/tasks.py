@@ -59,21 +59,24 @@ def evaluate(state: TaskState, trained, test_folder: Path | None) -> EvaluationR
     from model.events import ScanProgress
     from model.infer import Classifier
     from model.interpret import interpret_validation, validation_caution
-    from model.near_duplicates import check_for_copies
+    from model.near_duplicates import CopyCheck, check_for_copies
 
     validation = interpret_validation(trained)
     test = None
     if test_folder is not None:
         classifier = Classifier(trained.loaded(), trained.config.device)
         test = evaluate_folder(classifier, test_folder, should_stop=state.should_stop)
-    copies = check_for_copies(
-        [item.path for item in trained.valid_items],
-        [item.path for item in trained.train_items],
-        on_progress=lambda done, total: state.report(
-            ScanProgress("comparing validation and training images", done, total)
-        ),
-        should_stop=state.should_stop,
-    )
+    if trained.config.validation_by_cell:  # the split kept every copy of a cell on one side
+        copies = CopyCheck(copies=0, checked=len(trained.valid_items))
+    else:
+        copies = check_for_copies(
+            [item.path for item in trained.valid_items],
+            [item.path for item in trained.train_items],
+            on_progress=lambda done, total: state.report(
+                ScanProgress("comparing validation and training images", done, total)
+            ),
+            should_stop=state.should_stop,
+        )
     caution = validation_caution(
         copies, validation.evaluation.accuracy, test.accuracy if test is not None and test.total else None
     )
