@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
+from model.symmetry import VIEW_SETS
+
 if TYPE_CHECKING:
     from model.modelfile import ModelInfo
 
@@ -25,6 +27,7 @@ def model_info_html(info: ModelInfo, path: Path, sha256: str) -> str:
         ("Classes", ", ".join(info.classes)),
         ("Architecture", info.arch),
         ("Input", policy.describe()),
+        ("Classification", VIEW_SETS[info.test_time_views]),
         ("Created", info.created),
         ("App version", info.app_version),
     ]

@@ -21,6 +21,8 @@ from model.resources import default_model_path
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "train" and args.split_by_cell and args.valid:
+        parser.error("--split-by-cell splits the training folder; with --valid there is no split to make")
     try:
         return args.run(args)
     except ModelFileError as error:
@@ -70,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-lighting", type=float, default=augment.max_lighting)
     train.add_argument("--max-zoom", type=float, default=augment.max_zoom)
     train.add_argument("--max-warp", type=float, default=augment.max_warp)
+    train.add_argument(
+        "--no-tta",
+        dest="test_time_augmentation",
+        action="store_false",
+        help="classify with one view of each image instead of averaging its symmetric views (faster)",
+    )
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     train.add_argument("--workers", type=int, default=defaults.num_workers, help="data-loading processes")
@@ -130,6 +138,7 @@ def run_train(args: argparse.Namespace) -> int:
         patience=args.patience,
         device=args.device,
         num_workers=args.workers,
+        test_time_augmentation=args.test_time_augmentation,
     )
     trained = fit(config, on_event=TerminalProgress())
     print(f"\nbest epoch {trained.valid_metrics.get('epoch')}: {trained.valid_metrics}")

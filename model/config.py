@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from model.preprocess import STAINED_CELL, InputPolicy
+from model.symmetry import NONE, trained_symmetries
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,20 @@ class TrainConfig:
     patience: int = 6
     device: str = "auto"
     mixed_precision: bool = True
+    # Classify by averaging the symmetric views training augmentation covered (model.symmetry).
+    test_time_augmentation: bool = True
     num_workers: int = 0
 
     @property
     def validation_by_cell(self) -> bool:
         """Validation is drawn as whole cells, so no validation image has a copy in training."""
         return self.split_by_cell and self.valid is None
+
+    @property
+    def test_time_views(self) -> str:
+        if not self.test_time_augmentation:
+            return NONE
+        return trained_symmetries(self.augmentation.flip_vert, self.width, self.height)
 
     @property
     def policy(self) -> InputPolicy:

@@ -21,6 +21,7 @@ from safetensors.torch import save as serialize_tensors
 from model import __version__
 from model.atomic import atomic_write_bytes
 from model.preprocess import InputPolicy
+from model.symmetry import NONE, check_views
 
 FORMAT = "bloodcell-model"
 FORMAT_VERSION = 1
@@ -46,6 +47,9 @@ class ModelInfo:
     arch: str
     classes: list[str]
     policy: InputPolicy
+    # Which symmetric views of each image classification averages (model.symmetry); files
+    # written before this existed used one view.
+    test_time_views: str = NONE
     name: str = "BloodCell model"
     notes: str = ""
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
@@ -67,6 +71,7 @@ class ModelInfo:
             "architecture": self.arch,
             "classes": self.classes,
             "input": self.policy.to_json(),
+            "test_time_augmentation": self.test_time_views,
             "created": self.created,
             "app_version": self.app_version,
             "training": self.training,
@@ -89,6 +94,7 @@ class ModelInfo:
             arch=str(data["architecture"]),
             classes=list(classes),
             policy=InputPolicy.from_json(data["input"]),
+            test_time_views=check_views(str(data.get("test_time_augmentation", NONE))),
             name=str(data.get("name", "BloodCell model")),
             notes=str(data.get("notes", "")),
             created=str(data.get("created", "")),

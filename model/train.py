@@ -67,6 +67,7 @@ class TrainedModel:
             arch=self.arch,
             classes=self.classes,
             policy=self.policy,
+            test_time_views=self.config.test_time_views,
             name=name,
             notes=notes,
             training={

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from model.arch import build_model
-from model.modelfile import ModelInfo, save
+from model.modelfile import ModelInfo, read_info, save
 from model.preprocess import InputPolicy
 
 CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
@@ -27,6 +27,20 @@ def small_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "small.safetensors"
     save(path, build_model("seed", 4), ModelInfo(arch="seed", classes=CLASSES, policy=InputPolicy(80, 60)))
     return path
+
+
+def test_train_records_its_settings_and_refuses_a_split_it_cannot_make(real_train_subset, real_test_subset, tmp_path):
+    out = tmp_path / "cli.safetensors"
+    common = ["train", real_train_subset, "--arch", "seed", "--size", "48x48", "--bs", "16", "--epochs", "1"]
+    refused = bloodcell(*common, "--valid", real_test_subset, "--split-by-cell", "--out", out)
+    assert refused.returncode == 2 and "no split to make" in refused.stderr
+    assert not out.exists()
+    done = bloodcell(*common, "--valid", real_test_subset, "--no-tta", "--out", out)
+    assert done.returncode == 0, done.stderr
+    info = read_info(out)
+    assert info.test_time_views == "none"
+    assert info.training["settings"]["test_time_augmentation"] is False
+    assert info.policy.width == info.policy.height == 48
 
 
 def test_classify_writes_a_row_per_image_and_per_bad_file(bad_corpus, small_model, tmp_path):

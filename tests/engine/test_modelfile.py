@@ -35,6 +35,20 @@ def test_round_trip_keeps_metadata_and_predictions(tmp_path):
         assert torch.allclose(original.half().float()(batch), loaded.module(batch), atol=1e-3)
 
 
+def test_test_time_views_are_recorded_and_older_files_use_one_view(tmp_path):
+    path = tmp_path / "m.safetensors"
+    module = build_model("seed", len(CLASSES))
+    save(path, module, ModelInfo(arch="seed", classes=CLASSES, policy=InputPolicy(), test_time_views="quarter-turns"))
+    assert load(path).info.test_time_views == "quarter-turns"
+    older = ModelInfo(arch="seed", classes=CLASSES, policy=InputPolicy()).to_json()
+    del older["test_time_augmentation"]
+    save_file(module.state_dict(), path, metadata={"bloodcell": json.dumps(older)})
+    assert read_info(path).test_time_views == "none"
+    save_file(module.state_dict(), path, metadata={"bloodcell": json.dumps(older | {"test_time_augmentation": "x"})})
+    with pytest.raises(ModelFileError, match="unknown test-time view set 'x'"):
+        load(path)
+
+
 class Boom:
     def __reduce__(self):
         return (Path.touch, (Path(__file__).parent / "PWNED",))

@@ -89,6 +89,7 @@ def test_end_to_end_train_evaluate_save_and_use(qtbot, window, wizard, real_trai
     info = load(target).info
     assert info.metrics["test"]["images"] == 32
     assert info.training["settings"]["arch"] == "seed"
+    assert info.test_time_views == "flips"  # the default, for a 64x48 input trained with flips and turns
     assert window.loaded.path == target
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
     assert window.results.session.classified == 4
@@ -97,6 +98,7 @@ def test_end_to_end_train_evaluate_save_and_use(qtbot, window, wizard, real_trai
 def test_stop_keeps_the_best_model_and_cancel_keeps_nothing(qtbot, wizard, real_train_subset, tmp_path):
     go_to_data(qtbot, wizard, real_train_subset)
     fast_settings(wizard, epochs=30)
+    wizard.settings_page.test_time_augmentation.setChecked(False)
     wizard.next()
     wizard.next()
     wizard.next()
@@ -109,6 +111,7 @@ def test_stop_keeps_the_best_model_and_cancel_keeps_nothing(qtbot, wizard, real_
     qtbot.waitUntil(lambda: training.worker is None, timeout=60_000)
     assert training.trained is not None and training.trained.stopped_early
     assert training.trained.best_epoch is not None
+    assert training.trained.loaded().info.test_time_views == "none"
 
     wizard.back()
     wizard.next()  # a new run
