@@ -5,6 +5,7 @@ from model.infer import Classifier
 from model.modelfile import load
 from model.preprocess import STAINED_CELL
 from model.resources import default_model_path
+from model.symmetry import QUARTER_TURNS
 
 
 def test_the_shipped_model_is_small_and_says_how_it_was_made():
@@ -13,6 +14,7 @@ def test_the_shipped_model_is_small_and_says_how_it_was_made():
     info = load(path).info
     assert info.classes == CLASSES
     assert info.policy.framing == STAINED_CELL
+    assert info.test_time_views == QUARTER_TURNS
     assert info.training["settings"]["data"].endswith("TRAIN")
     assert info.test_accuracy is not None and info.test_accuracy >= 0.85
 
