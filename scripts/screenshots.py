@@ -87,6 +87,8 @@ def wizard_screenshots(out: Path) -> None:
         wizard.grab().save(str(out / "wizard-preview.png"))
         wizard.settings_page.epochs.setValue(6)
         wizard.next()
+        settle()
+        wizard.grab().save(str(out / "wizard-settings.png"))
         wizard.next()
         wait_until(lambda: wizard.training_page.worker is None, timeout_s=900)
         settle()
