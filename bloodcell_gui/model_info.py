@@ -16,20 +16,39 @@ if TYPE_CHECKING:
 
 def model_info_html(info: ModelInfo, path: Path, sha256: str) -> str:
     esc = html.escape
-    policy = info.policy
+
+    def table(rows: list[tuple[str, str]]) -> str:
+        body = "".join(f"<tr><th align='left' valign='top'>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in rows)
+        return f"<table cellpadding='3'>{body}</table>"
+
+    rows = [("Name", info.name), ("File", str(path)), ("SHA-256", sha256), ("Classes", ", ".join(info.classes))]
+    if info.is_ensemble:
+        rows.append(("Architecture", f"an ensemble of {len(info.members)} networks; their probabilities are averaged"))
+    else:
+        rows += network_rows(info)
+    rows += [("Created", info.created), ("App version", info.app_version)]
+    if info.notes:
+        rows.append(("Notes", info.notes))
+    sections = [table(rows)]
+    for number, member in enumerate(info.members, start=1):
+        member_rows = network_rows(member)
+        if member.test_accuracy is not None:
+            member_rows.append(("Test accuracy alone", f"{member.test_accuracy:.1%}"))
+        if member.notes:
+            member_rows.append(("Notes", member.notes))
+        sections.append(f"<h3>Network {number}: {esc(member.name)}</h3>{table(member_rows)}")
+    return "".join(sections) + metrics_html(info.metrics)
+
+
+def network_rows(info: ModelInfo) -> list[tuple[str, str]]:
+    """What one network records: architecture, input, views, training."""
     training = info.training
     settings = training.get("settings", {})
     data = training.get("data", {})
     rows = [
-        ("Name", info.name),
-        ("File", str(path)),
-        ("SHA-256", sha256),
-        ("Classes", ", ".join(info.classes)),
         ("Architecture", info.arch),
-        ("Input", policy.describe()),
+        ("Input", info.policy.describe()),
         ("Classification", VIEW_SETS[info.test_time_views]),
-        ("Created", info.created),
-        ("App version", info.app_version),
     ]
     if settings:
         rows.append(
@@ -45,11 +64,13 @@ def model_info_html(info: ModelInfo, path: Path, sha256: str) -> str:
     if isinstance(train, dict):
         counts = ", ".join(f"{k} {v}" for k, v in train.get("counts", {}).items())
         rows.append(("Training data", f"{train.get('root')}: {counts}"))
-    if info.notes:
-        rows.append(("Notes", info.notes))
-    body = "".join(f"<tr><th align='left' valign='top'>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in rows)
+    return rows
+
+
+def metrics_html(all_metrics: dict) -> str:
+    esc = html.escape
     metrics = []
-    for split, values in info.metrics.items():
+    for split, values in all_metrics.items():
         if isinstance(values, dict) and values.get("accuracy") is not None:
             metrics.append(f"<li>{esc(split)}: accuracy {values['accuracy']:.1%}</li>")
             per_class = values.get("per_class") or {}
@@ -64,8 +85,7 @@ def model_info_html(info: ModelInfo, path: Path, sha256: str) -> str:
                     )
                     + "</table>"
                 )
-    metrics_html = f"<h3>Metrics</h3><ul>{''.join(metrics)}</ul>" if metrics else ""
-    return f"<table cellpadding='3'>{body}</table>{metrics_html}"
+    return f"<h3>Metrics</h3><ul>{''.join(metrics)}</ul>" if metrics else ""
 
 
 class ModelInfoDialog(QDialog):

@@ -101,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", type=Path, help="also write the figures as JSON")
     evaluate.set_defaults(run=run_evaluate)
 
+    combine = commands.add_parser("combine", help="combine model files into one ensemble that averages them")
+    combine.add_argument("models", type=Path, nargs="+")
+    combine.add_argument("--test", type=Path, help="a test folder, evaluated and recorded")
+    combine.add_argument("--device", default="auto")
+    combine.add_argument("--name", default=None, help="a name recorded in the model file")
+    combine.add_argument("--notes", default="")
+    combine.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
+    combine.set_defaults(run=run_combine)
+
     info = commands.add_parser("info", help="show what a model file records")
     info.add_argument("model", type=Path, nargs="?")
     info.set_defaults(run=run_info)
@@ -151,6 +160,24 @@ def run_train(args: argparse.Namespace) -> int:
     info = trained.model_info(name=args.name or args.out.stem, notes=args.notes, test_metrics=test_metrics)
     save(args.out, trained.module, info)
     print(f"saved {args.out} ({trained.seconds / 60:.1f} min on {trained.device})")
+    return 0
+
+
+def run_combine(args: argparse.Namespace) -> int:
+    from model.ensemble import combine
+    from model.evaluate import evaluate_folder
+    from model.infer import Classifier
+    from model.modelfile import save
+
+    combined = combine(args.models, name=args.name or args.out.stem, notes=args.notes)
+    info = combined.info
+    if args.test:
+        print(f"evaluating on {args.test} ...")
+        evaluation = evaluate_folder(Classifier(combined, args.device), args.test)
+        print(evaluation.format_table())
+        info.metrics["test"] = {"folder": str(args.test), **evaluation.to_json()}
+    save(args.out, combined.module, info)
+    print(f"saved {args.out}: an ensemble of {len(info.members)} networks")
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,21 +51,43 @@ class Result:
         return max(self.probabilities)
 
 
+@dataclass
+class _Network:
+    """One network of a model on its device: its input (an index into Classifier.policies),
+    normalisation and test-time views."""
+
+    module: nn.Module
+    policy_index: int
+    mean: torch.Tensor
+    std: torch.Tensor
+    views: str
+
+
 class Classifier:
-    """A loaded model on a device, ready to classify files."""
+    """A loaded model on a device, ready to classify files. An ensemble's networks each see
+    the image their own way; their class probabilities are averaged."""
 
     def __init__(self, loaded: LoadedModel, device: str = "auto") -> None:
         self.info: ModelInfo = loaded.info
         self.path = loaded.path
         self.device = resolve_device(device)
-        network = fold_batch_norms(loaded.module)
-        self.module = network.to(self.device, memory_format=torch.channels_last)
-        policy = self.info.policy
-        self._mean = torch.tensor(policy.mean, device=self.device).view(1, 3, 1, 1)
-        self._std = torch.tensor(policy.std, device=self.device).view(1, 3, 1, 1)
         self._half = self.device.type == "cuda"
-        if self._half:
-            self.module = self.module.half()
+        modules = list(loaded.module) if self.info.is_ensemble else [loaded.module]
+        # Each distinct input policy is prepared once per image, however many networks share it.
+        self.policies: list[InputPolicy] = list(dict.fromkeys(network.policy for network in self.info.networks))
+        self._networks: list[_Network] = []
+        for module, network in zip(modules, self.info.networks, strict=True):
+            folded = fold_batch_norms(module).to(self.device, memory_format=torch.channels_last)
+            policy = network.policy
+            self._networks.append(
+                _Network(
+                    module=folded.half() if self._half else folded,
+                    policy_index=self.policies.index(policy),
+                    mean=torch.tensor(policy.mean, device=self.device).view(1, 3, 1, 1),
+                    std=torch.tensor(policy.std, device=self.device).view(1, 3, 1, 1),
+                    views=network.test_time_views,
+                )
+            )
 
     @classmethod
     def from_file(cls, path: Path | str, device: str = "auto") -> Classifier:
@@ -77,17 +99,29 @@ class Classifier:
 
     @property
     def policy(self) -> InputPolicy:
-        return self.info.policy
+        """The input policy of a single network (an ensemble's first)."""
+        return self.policies[0]
+
+    @property
+    def modules(self) -> list[nn.Module]:
+        """The networks as they run here (batch norms folded, on the device)."""
+        return [network.module for network in self._networks]
 
     @torch.inference_mode()
-    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        """Class probabilities for a batch of HWC uint8 images already in the policy's frame,
-        averaged over the symmetric views the model file asks for."""
-        batch = torch.from_numpy(pixels).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
-        batch = (batch.float().div_(255) - self._mean) / self._std
-        if self._half:
-            batch = batch.half()
-        return average_probabilities(self.module, batch, self.info.test_time_views).cpu().numpy()
+    def probabilities(self, pixels: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """Class probabilities for a batch of HWC uint8 images already in the policy's frame
+        (one stacked batch per entry of `policies`), averaged over each network's symmetric
+        views and over the networks."""
+        batches = [pixels] if isinstance(pixels, np.ndarray) else list(pixels)
+        total = None
+        for network in self._networks:
+            batch = torch.from_numpy(batches[network.policy_index]).to(self.device, non_blocking=True)
+            batch = (batch.permute(0, 3, 1, 2).float().div_(255) - network.mean) / network.std
+            if self._half:
+                batch = batch.half()
+            probabilities = average_probabilities(network.module, batch, network.views)
+            total = probabilities if total is None else total + probabilities
+        return (total / len(self._networks)).cpu().numpy()
 
     def classify(
         self,
@@ -108,7 +142,7 @@ class Classifier:
 
             def submit(batch: list) -> list:
                 return [
-                    item if isinstance(item, BadFile) else (item, pool.submit(_decode, item, self.policy))
+                    item if isinstance(item, BadFile) else (item, pool.submit(_decode, item, self.policies))
                     for item in batch
                 ]
 
@@ -121,16 +155,17 @@ class Classifier:
                     item[1].cancel()
 
     def _finish(self, batch: list[BadFile | tuple[Path, Future]]) -> Iterator[Result]:
-        decoded: list[tuple[Path, np.ndarray | str]] = [
+        decoded: list[tuple[Path, list[np.ndarray] | str]] = [
             (item.path, item.reason) if isinstance(item, BadFile) else (item[0], item[1].result()) for item in batch
         ]
-        good = [pixels for _, pixels in decoded if isinstance(pixels, np.ndarray)]
-        probabilities = iter(self.probabilities(np.stack(good)) if good else [])
-        for path, pixels in decoded:
-            if isinstance(pixels, np.ndarray):
-                yield Result(path, probabilities=tuple(float(p) for p in next(probabilities)))
+        good = [inputs for _, inputs in decoded if not isinstance(inputs, str)]
+        stacked = [np.stack(per_policy) for per_policy in zip(*good, strict=True)]
+        probabilities = iter(self.probabilities(stacked) if good else [])
+        for path, inputs in decoded:
+            if isinstance(inputs, str):
+                yield Result(path, error=inputs)
             else:
-                yield Result(path, error=pixels)
+                yield Result(path, probabilities=tuple(float(p) for p in next(probabilities)))
 
 
 def fold_batch_norms(module: nn.Module) -> nn.Module:
@@ -150,9 +185,11 @@ def fold_batch_norms(module: nn.Module) -> nn.Module:
     return folded
 
 
-def _decode(path: Path, policy: InputPolicy) -> np.ndarray | str:
+def _decode(path: Path, policies: list[InputPolicy]) -> list[np.ndarray] | str:
+    """The image as each policy prepares it, or why it cannot be read."""
     try:
-        return to_uint8_array(load_rgb(path), policy)
+        image = load_rgb(path)
+        return [to_uint8_array(image, policy) for policy in policies]
     except ImageError as error:
         return error.reason
     except Exception as error:  # noqa: BLE001 - a decoder bug must not end the whole run

@@ -24,7 +24,8 @@ from model.preprocess import InputPolicy
 from model.symmetry import NONE, check_views
 
 FORMAT = "bloodcell-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: ensembles (`members`); a single network is still written as version 1
+ENSEMBLE = "ensemble"
 METADATA_KEY = "bloodcell"
 SUFFIX = ".safetensors"
 MAX_HEADER_BYTES = 16 * 2**20
@@ -56,6 +57,18 @@ class ModelInfo:
     app_version: str = __version__
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
+    # An ensemble's networks, each described as a model of its own (arch ENSEMBLE); its
+    # classifications average theirs. Empty for a single network.
+    members: list[ModelInfo] = field(default_factory=list)
+
+    @property
+    def is_ensemble(self) -> bool:
+        return bool(self.members)
+
+    @property
+    def networks(self) -> list[ModelInfo]:
+        """What each network records: the members of an ensemble, or this model itself."""
+        return self.members or [self]
 
     @property
     def test_accuracy(self) -> float | None:
@@ -63,9 +76,22 @@ class ModelInfo:
         return test.get("accuracy")
 
     def to_json(self) -> dict:
+        if self.is_ensemble:
+            return {
+                "format": FORMAT,
+                "format_version": 2,
+                "name": self.name,
+                "notes": self.notes,
+                "architecture": ENSEMBLE,
+                "classes": self.classes,
+                "members": [member.to_json() for member in self.members],
+                "created": self.created,
+                "app_version": self.app_version,
+                "metrics": self.metrics,
+            }
         return {
             "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": 1,
             "name": self.name,
             "notes": self.notes,
             "architecture": self.arch,
@@ -90,6 +116,8 @@ class ModelInfo:
         classes = data["classes"]
         if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)):
             raise ValueError("the class list is missing or has fewer than two names")
+        if data["architecture"] == ENSEMBLE:
+            return cls._ensemble_from_json(data, classes)
         return cls(
             arch=str(data["architecture"]),
             classes=list(classes),
@@ -103,9 +131,30 @@ class ModelInfo:
             metrics=dict(data.get("metrics") or {}),
         )
 
+    @classmethod
+    def _ensemble_from_json(cls, data: dict, classes: list[str]) -> ModelInfo:
+        members = [cls.from_json(member) for member in data.get("members") or []]
+        if len(members) < 2:
+            raise ValueError("an ensemble needs at least two member networks")
+        if any(member.is_ensemble or member.classes != classes for member in members):
+            raise ValueError("every member of an ensemble must be a single network with the ensemble's classes")
+        return cls(
+            arch=ENSEMBLE,
+            classes=list(classes),
+            policy=members[0].policy,
+            name=str(data.get("name", "BloodCell model")),
+            notes=str(data.get("notes", "")),
+            created=str(data.get("created", "")),
+            app_version=str(data.get("app_version", "")),
+            metrics=dict(data.get("metrics") or {}),
+            members=members,
+        )
+
 
 @dataclass
 class LoadedModel:
+    """A network and its metadata; for an ensemble `module` is a ModuleList, one per member."""
+
     module: torch.nn.Module
     info: ModelInfo
     path: Path
@@ -138,7 +187,8 @@ def load(path: Path | str) -> LoadedModel:
     header = _read_header(path)
     info = _info_from_header(path, header)
     try:
-        module = build_model(info.arch, len(info.classes))
+        networks = [build_model(network.arch, len(info.classes)) for network in info.networks]
+        module = torch.nn.ModuleList(networks) if info.is_ensemble else networks[0]
     except ArchitectureError as error:
         raise ModelFileError(path, str(error)) from None
     try:

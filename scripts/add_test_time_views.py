@@ -23,6 +23,8 @@ from model.symmetry import NONE, VIEW_SETS, trained_symmetries
 def main(model_path: Path, test_folder: Path) -> None:
     loaded = load(model_path)
     info = loaded.info
+    if info.is_ensemble:
+        sys.exit(f"{model_path} is an ensemble: give its member files their views, then combine them again")
     if info.test_time_views != NONE:
         sys.exit(f"{model_path} already classifies with test-time augmentation ({info.test_time_views})")
     flip_vert = bool(info.training.get("settings", {}).get("augmentation", {}).get("flip_vert", False))

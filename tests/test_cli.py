@@ -79,6 +79,17 @@ def test_a_bad_model_file_is_a_clear_error(tmp_path, real_test_subset):
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_combine_writes_an_ensemble_with_its_test_figures(small_model, real_test_subset, tmp_path):
+    out = tmp_path / "ensemble.safetensors"
+    done = bloodcell("combine", small_model, small_model, "--test", real_test_subset, "--out", out)
+    assert done.returncode == 0, done.stderr
+    info = read_info(out)
+    assert info.is_ensemble and len(info.members) == 2
+    assert info.metrics["test"]["images"] == 32
+    refused = bloodcell("combine", small_model, "--out", tmp_path / "one.safetensors")
+    assert refused.returncode == 2 and "at least two" in refused.stderr
+
+
 def test_info_prints_the_metadata(small_model):
     done = bloodcell("info", small_model)
     assert done.returncode == 0

@@ -194,3 +194,23 @@ def test_model_information_shows_the_metadata(qtbot, window):
     assert "tiny test model" in text and "EOSINOPHIL, LYMPHOCYTE, MONOCYTE, NEUTROPHIL" in text
     assert "80×60" in text and window.loaded.sha256 in text
     dialog.close()
+
+
+def test_an_ensemble_loads_classifies_and_describes_each_network(qtbot, window, tiny_model, tmp_path):
+    from bloodcell_gui.model_info import ModelInfoDialog
+    from model.ensemble import combine
+    from model.modelfile import save
+
+    combined = combine([tiny_model, tiny_model], name="two tiny networks")
+    path = save(tmp_path / "ensemble.safetensors", combined.module, combined.info)
+    window.load_model(path)
+    qtbot.waitUntil(lambda: window.model_worker is None, timeout=60_000)
+    assert window.loaded.path == path, window.last_error
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
+    assert window.results.session.classified == 4
+    window.show_model_info()
+    dialog = window.findChild(ModelInfoDialog)
+    text = dialog.text.toPlainText()
+    assert "an ensemble of 2 networks" in text
+    assert "Network 1: tiny test model" in text and "Network 2: tiny test model" in text
+    dialog.close()
