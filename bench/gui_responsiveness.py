@@ -9,6 +9,8 @@ process (what `bloodcell classify` does). Targets: max stall <= 100 ms (50 ms), 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -29,7 +31,10 @@ def main() -> None:
     app = make_application()
     folder = args.data / "TEST"
     files = image_files(folder)
-    settings = QSettings(os.devnull, QSettings.Format.IniFormat)
+    # A throwaway settings file: QSettings saves by writing a new file and renaming it over
+    # the old one, which would replace a device such as /dev/null with a plain file.
+    scratch = tempfile.mkdtemp(prefix="bloodcell-bench-")
+    settings = QSettings(os.path.join(scratch, "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings)
     window.resize(1400, 900)
     window.show()
@@ -72,6 +77,7 @@ def main() -> None:
     print(f"ratio GUI / engine rate   {len(files) / gui_seconds / engine_rate:6.3f}x   (target >= 0.9x)")
     window.close()
     app.processEvents()
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
