@@ -43,6 +43,13 @@ def int_spin(minimum: int, maximum: int, value: int, step: int = 1) -> QSpinBox:
     return box
 
 
+def check_box(text: str, checked: bool, tooltip: str = "") -> QCheckBox:
+    box = QCheckBox(text)
+    box.setChecked(checked)
+    box.setToolTip(tooltip)
+    return box
+
+
 class SettingsPage(QWizardPage):
     def __init__(self, data_page, augment_page, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,24 +102,23 @@ class SettingsPage(QWizardPage):
         self.patience.setToolTip("Stop when the validation loss has not improved for this many epochs (0: never)")
         self.valid_pct = int_spin(5, 50, int(defaults.valid_pct * 100))
         self.valid_pct.setSuffix(" %")
-        self.split_by_cell = QCheckBox("Keep copies of one cell together (split by cell)")
-        self.split_by_cell.setChecked(defaults.split_by_cell)
-        self.split_by_cell.setToolTip(
+        self.split_by_cell = check_box(
+            "Keep copies of one cell together (split by cell)",
+            defaults.split_by_cell,
             "Augmented data sets hold many rotated or shifted copies of each cell. A plain random split puts "
             "copies of one cell on both sides, so validation accuracy looks better than it is. This finds the "
-            "copies first (a minute or two for 10,000 images) and draws whole cells."
+            "copies first (a minute or two for 10,000 images) and draws whole cells.",
         )
-        self.test_time_augmentation = QCheckBox("Classify by averaging rotated views (more accurate, 4x the compute)")
-        self.test_time_augmentation.setChecked(defaults.test_time_augmentation)
-        self.test_time_augmentation.setToolTip(
+        self.test_time_augmentation = check_box(
+            "Classify by averaging rotated views (more accurate, 4x the compute)",
+            defaults.test_time_augmentation,
             "A cell has no up or down, so the model is trained on flipped and turned copies. Averaging its "
             "answers for the 4 quarter turns of each image (the 4 flips for non-square inputs) corrects many "
-            "of its borderline mistakes; classifying takes about 4 times as long."
+            "of its borderline mistakes; classifying takes about 4 times as long.",
         )
         self.seed = int_spin(0, 2**31 - 1, defaults.seed)
         self.device = QComboBox()
-        self.mixed_precision = QCheckBox("Mixed precision on a GPU (faster, less memory)")
-        self.mixed_precision.setChecked(defaults.mixed_precision)
+        self.mixed_precision = check_box("Mixed precision on a GPU (faster, less memory)", defaults.mixed_precision)
         form = QFormLayout()
         form.addRow("Architecture", self.arch)
         form.addRow("Initial weights", self.weights_row)
