@@ -43,12 +43,13 @@ def fastai_learner(loaded, files):
 def one_view(loaded):
     """The same model classifying one view of each image, as fastai does."""
     from model.modelfile import LoadedModel
+    from model.symmetry import NONE
 
     info = loaded.info
     if info.is_ensemble:
-        info = replace(info, members=[replace(m, test_time_views="none") for m in info.members])
+        info = replace(info, members=[replace(m, test_time_views=NONE) for m in info.members])
     else:
-        info = replace(info, test_time_views="none")
+        info = replace(info, test_time_views=NONE)
     return LoadedModel(loaded.module, info, loaded.path)
 
 

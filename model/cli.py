@@ -14,7 +14,7 @@ from pathlib import Path
 from model.arch import ARCHITECTURES
 from model.atomic import atomic_writer
 from model.formatting import format_seconds
-from model.modelfile import ModelFileError, read_info
+from model.modelfile import LoadedModel, ModelFileError, read_info
 from model.resources import default_model_path
 
 
@@ -118,8 +118,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_train(args: argparse.Namespace) -> int:
     from model.config import Augmentation, TrainConfig
-    from model.evaluate import evaluate_folder
-    from model.infer import Classifier
     from model.modelfile import save
     from model.train import fit
 
@@ -151,12 +149,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
     trained = fit(config, on_event=TerminalProgress())
     print(f"\nbest epoch {trained.valid_metrics.get('epoch')}: {trained.valid_metrics}")
-    test_metrics = None
-    if args.test:
-        print(f"evaluating on {args.test} ...")
-        evaluation = evaluate_folder(Classifier(trained.loaded(), args.device), args.test)
-        print(evaluation.format_table())
-        test_metrics = {"folder": str(args.test), **evaluation.to_json()}
+    test_metrics = measure_on_test(trained.loaded(), args.test, args.device) if args.test else None
     info = trained.model_info(name=args.name or args.out.stem, notes=args.notes, test_metrics=test_metrics)
     save(args.out, trained.module, info)
     print(f"saved {args.out} ({trained.seconds / 60:.1f} min on {trained.device})")
@@ -165,20 +158,26 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_combine(args: argparse.Namespace) -> int:
     from model.ensemble import combine
-    from model.evaluate import evaluate_folder
-    from model.infer import Classifier
     from model.modelfile import save
 
     combined = combine(args.models, name=args.name or args.out.stem, notes=args.notes)
     info = combined.info
     if args.test:
-        print(f"evaluating on {args.test} ...")
-        evaluation = evaluate_folder(Classifier(combined, args.device), args.test)
-        print(evaluation.format_table())
-        info.metrics["test"] = {"folder": str(args.test), **evaluation.to_json()}
+        info.metrics["test"] = measure_on_test(combined, args.test, args.device)
     save(args.out, combined.module, info)
     print(f"saved {args.out}: an ensemble of {len(info.members)} networks")
     return 0
+
+
+def measure_on_test(loaded: LoadedModel, folder: Path, device: str) -> dict:
+    """Evaluate a model about to be saved on a test folder; print the table, return what the file records."""
+    from model.evaluate import evaluate_folder
+    from model.infer import Classifier
+
+    print(f"evaluating on {folder} ...")
+    evaluation = evaluate_folder(Classifier(loaded, device), folder)
+    print(evaluation.format_table())
+    return {"folder": str(folder), **evaluation.to_json()}
 
 
 class TerminalProgress:

@@ -102,26 +102,20 @@ class Classifier:
         """The input policy of a single network (an ensemble's first)."""
         return self.policies[0]
 
-    @property
-    def modules(self) -> list[nn.Module]:
-        """The networks as they run here (batch norms folded, on the device)."""
-        return [network.module for network in self._networks]
-
     @torch.inference_mode()
     def probabilities(self, pixels: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """Class probabilities for a batch of HWC uint8 images already in the policy's frame
         (one stacked batch per entry of `policies`), averaged over each network's symmetric
         views and over the networks."""
         batches = [pixels] if isinstance(pixels, np.ndarray) else list(pixels)
-        total = None
-        for network in self._networks:
-            batch = torch.from_numpy(batches[network.policy_index]).to(self.device, non_blocking=True)
-            batch = (batch.permute(0, 3, 1, 2).float().div_(255) - network.mean) / network.std
-            if self._half:
-                batch = batch.half()
-            probabilities = average_probabilities(network.module, batch, network.views)
-            total = probabilities if total is None else total + probabilities
-        return (total / len(self._networks)).cpu().numpy()
+        answers = [self._run(network, batches[network.policy_index]) for network in self._networks]
+        return torch.stack(answers).mean(0).cpu().numpy()
+
+    def _run(self, network: _Network, pixels: np.ndarray) -> torch.Tensor:
+        """One network's probabilities, averaged over its views."""
+        batch = torch.from_numpy(pixels).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
+        batch = (batch.float().div_(255) - network.mean) / network.std
+        return average_probabilities(network.module, batch.half() if self._half else batch, network.views)
 
     def classify(
         self,

@@ -58,7 +58,8 @@ class ModelInfo:
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     # An ensemble's networks, each described as a model of its own (arch ENSEMBLE); its
-    # classifications average theirs. Empty for a single network.
+    # classifications average theirs, and its own `policy` is its first member's. Empty for a
+    # single network.
     members: list[ModelInfo] = field(default_factory=list)
 
     @property
@@ -76,32 +77,23 @@ class ModelInfo:
         return test.get("accuracy")
 
     def to_json(self) -> dict:
-        if self.is_ensemble:
-            return {
-                "format": FORMAT,
-                "format_version": 2,
-                "name": self.name,
-                "notes": self.notes,
-                "architecture": ENSEMBLE,
-                "classes": self.classes,
-                "members": [member.to_json() for member in self.members],
-                "created": self.created,
-                "app_version": self.app_version,
-                "metrics": self.metrics,
-            }
-        return {
+        common = {
             "format": FORMAT,
-            "format_version": 1,
+            "format_version": FORMAT_VERSION if self.is_ensemble else 1,
             "name": self.name,
             "notes": self.notes,
             "architecture": self.arch,
             "classes": self.classes,
-            "input": self.policy.to_json(),
-            "test_time_augmentation": self.test_time_views,
             "created": self.created,
             "app_version": self.app_version,
-            "training": self.training,
             "metrics": self.metrics,
+        }
+        if self.is_ensemble:
+            return common | {"members": [member.to_json() for member in self.members]}
+        return common | {
+            "input": self.policy.to_json(),
+            "test_time_augmentation": self.test_time_views,
+            "training": self.training,
         }
 
     @classmethod
@@ -116,39 +108,33 @@ class ModelInfo:
         classes = data["classes"]
         if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)):
             raise ValueError("the class list is missing or has fewer than two names")
+        common = {
+            "classes": list(classes),
+            "name": str(data.get("name", "BloodCell model")),
+            "notes": str(data.get("notes", "")),
+            "created": str(data.get("created", "")),
+            "app_version": str(data.get("app_version", "")),
+            "metrics": dict(data.get("metrics") or {}),
+        }
         if data["architecture"] == ENSEMBLE:
-            return cls._ensemble_from_json(data, classes)
+            members = cls._members_from_json(data, classes)
+            return cls(arch=ENSEMBLE, policy=members[0].policy, members=members, **common)
         return cls(
             arch=str(data["architecture"]),
-            classes=list(classes),
             policy=InputPolicy.from_json(data["input"]),
             test_time_views=check_views(str(data.get("test_time_augmentation", NONE))),
-            name=str(data.get("name", "BloodCell model")),
-            notes=str(data.get("notes", "")),
-            created=str(data.get("created", "")),
-            app_version=str(data.get("app_version", "")),
             training=dict(data.get("training") or {}),
-            metrics=dict(data.get("metrics") or {}),
+            **common,
         )
 
     @classmethod
-    def _ensemble_from_json(cls, data: dict, classes: list[str]) -> ModelInfo:
+    def _members_from_json(cls, data: dict, classes: list[str]) -> list[ModelInfo]:
         members = [cls.from_json(member) for member in data.get("members") or []]
         if len(members) < 2:
             raise ValueError("an ensemble needs at least two member networks")
         if any(member.is_ensemble or member.classes != classes for member in members):
             raise ValueError("every member of an ensemble must be a single network with the ensemble's classes")
-        return cls(
-            arch=ENSEMBLE,
-            classes=list(classes),
-            policy=members[0].policy,
-            name=str(data.get("name", "BloodCell model")),
-            notes=str(data.get("notes", "")),
-            created=str(data.get("created", "")),
-            app_version=str(data.get("app_version", "")),
-            metrics=dict(data.get("metrics") or {}),
-            members=members,
-        )
+        return members
 
 
 @dataclass

@@ -71,9 +71,9 @@ def average_probabilities(
     times larger runs slower per image (it no longer fits the caches)."""
     import torch
 
-    total = None
-    for view in _VIEWS[views]:
-        logits = network(view(batch).contiguous(memory_format=torch.channels_last))
-        probabilities = torch.softmax(logits.float(), dim=1)
-        total = probabilities if total is None else total + probabilities
-    return total / len(_VIEWS[views])
+    return torch.stack(
+        [
+            torch.softmax(network(view(batch).contiguous(memory_format=torch.channels_last)).float(), dim=1)
+            for view in _VIEWS[views]
+        ]
+    ).mean(0)
