@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-zoom", type=float, default=augment.max_zoom)
     train.add_argument("--max-warp", type=float, default=augment.max_warp)
     train.add_argument(
+        "--mixup", type=float, default=defaults.mixup, help="MixUp alpha: blend pairs of images and labels (0: off)"
+    )
+    train.add_argument(
         "--no-tta",
         dest="test_time_augmentation",
         action="store_false",
@@ -143,6 +146,7 @@ def run_train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         lr=args.lr,
         patience=args.patience,
+        mixup=args.mixup,
         device=args.device,
         num_workers=args.workers,
         test_time_augmentation=args.test_time_augmentation,

@@ -47,6 +47,8 @@ class TrainConfig:
     epochs: int = 20
     lr: float = 4e-3
     patience: int = 6
+    # MixUp's Beta(alpha, alpha) blending of image pairs and their labels; 0 turns it off.
+    mixup: float = 0.0
     device: str = "auto"
     mixed_precision: bool = True
     # Classify by averaging the symmetric views training augmentation covered (model.symmetry).

@@ -15,6 +15,7 @@ from fastai.vision.all import (
     CrossEntropyLossFlat,
     EarlyStoppingCallback,
     Learner,
+    MixUp,
     TrackerCallback,
     accuracy,
     set_seed,
@@ -120,6 +121,8 @@ def fit(
     callbacks = [keep_best, reporter, cancel]
     if config.patience > 0:
         callbacks.append(EarlyStoppingCallback(monitor="valid_loss", patience=config.patience))
+    if config.mixup > 0:
+        callbacks.append(MixUp(config.mixup))
     try:
         with learn.no_bar(), learn.no_logging():
             learn.fit_one_cycle(config.epochs, config.lr, cbs=callbacks)

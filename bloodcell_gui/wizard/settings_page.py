@@ -100,6 +100,15 @@ class SettingsPage(QWizardPage):
         lr_layout.addWidget(self.find_lr)
         self.patience = int_spin(0, 100, defaults.patience)
         self.patience.setToolTip("Stop when the validation loss has not improved for this many epochs (0: never)")
+        self.mixup = QDoubleSpinBox()
+        self.mixup.setRange(0.0, 2.0)
+        self.mixup.setSingleStep(0.1)
+        self.mixup.setValue(defaults.mixup)
+        self.mixup.setSpecialValueText("off")
+        self.mixup.setToolTip(
+            "Train on blends of two images with correspondingly blended labels (fastai MixUp); the value is "
+            "the Beta distribution's alpha, 0.2 to 0.4 is usual. Discourages memorising individual cells."
+        )
         self.valid_pct = int_spin(5, 50, int(defaults.valid_pct * 100))
         self.valid_pct.setSuffix(" %")
         self.split_by_cell = check_box(
@@ -128,6 +137,7 @@ class SettingsPage(QWizardPage):
         form.addRow("Epochs", self.epochs)
         form.addRow("Learning rate", lr_row)
         form.addRow("Early-stopping patience", self.patience)
+        form.addRow("MixUp", self.mixup)
         form.addRow("Validation share", self.valid_pct)
         form.addRow(self.split_by_cell)
         form.addRow(self.test_time_augmentation)
@@ -185,6 +195,7 @@ class SettingsPage(QWizardPage):
             epochs=self.epochs.value(),
             lr=self.lr.value(),
             patience=self.patience.value(),
+            mixup=self.mixup.value(),
             device=str(self.device.currentData() or "auto"),
             mixed_precision=self.mixed_precision.isChecked(),
             test_time_augmentation=self.test_time_augmentation.isChecked(),

@@ -149,3 +149,21 @@ def test_split_by_cell_keeps_every_cell_on_one_side(tmp_path):
     assert not valid_cells & {cell(item) for item in trained.train_items}
     assert "by cell (8 cells found)" in trained.data_summary["valid"]
     assert any(isinstance(e, ScanProgress) and e.what == "grouping copies of each cell" for e in events)
+
+
+def test_mixup_blends_training_batches_only_when_asked(synthetic_set, monkeypatch):
+    import model.train as train_module
+
+    blend_weights = []
+
+    class RecordingMixUp(train_module.MixUp):
+        def before_batch(self) -> None:
+            super().before_batch()
+            blend_weights.append(float(self.lam.min()))
+
+    monkeypatch.setattr(train_module, "MixUp", RecordingMixUp)
+    fit(quick_config(synthetic_set, epochs=1))
+    assert blend_weights == []
+    trained = fit(quick_config(synthetic_set, epochs=1, mixup=0.4))
+    assert blend_weights and min(blend_weights) < 0.99
+    assert trained.model_info(name="m").training["settings"]["mixup"] == 0.4

@@ -47,6 +47,7 @@ def test_end_to_end_train_evaluate_save_and_use(qtbot, window, wizard, real_trai
     assert wizard.data_page.chart.labels == CLASSES
 
     fast_settings(wizard)
+    wizard.settings_page.mixup.setValue(0.2)
     wizard.next()
     augment = wizard.augment_page
     qtbot.waitUntil(lambda: augment.captions[0].text() != "" and augment.worker is None, timeout=60_000)
@@ -89,6 +90,7 @@ def test_end_to_end_train_evaluate_save_and_use(qtbot, window, wizard, real_trai
     info = load(target).info
     assert info.metrics["test"]["images"] == 32
     assert info.training["settings"]["arch"] == "seed"
+    assert info.training["settings"]["mixup"] == 0.2
     assert info.test_time_views == "flips"  # the default, for a 64x48 input trained with flips and turns
     assert window.loaded.path == target
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
