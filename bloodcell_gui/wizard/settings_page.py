@@ -54,7 +54,7 @@ class SettingsPage(QWizardPage):
     def __init__(self, data_page, augment_page, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Model and settings")
-        self.setSubTitle("The defaults are the settings that produced the shipped default model.")
+        self.setSubTitle("The defaults train like the first of the two networks in the shipped default model.")
         self.data_page = data_page
         self.augment_page = augment_page
         self.lr_worker: Worker | None = None

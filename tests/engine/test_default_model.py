@@ -13,9 +13,12 @@ def test_the_shipped_model_is_small_and_says_how_it_was_made():
     assert path.stat().st_size < 25 * 2**20
     info = load(path).info
     assert info.classes == CLASSES
-    assert info.policy.framing == STAINED_CELL
-    assert info.test_time_views == QUARTER_TURNS
-    assert info.training["settings"]["data"].endswith("TRAIN")
+    for network in info.networks:
+        assert network.policy.framing == STAINED_CELL
+        assert network.test_time_views == QUARTER_TURNS
+        settings = network.training["settings"]
+        assert settings["data"].endswith("TRAIN")
+        assert settings["split_by_cell"], "chosen on cells held out of training"
     assert info.test_accuracy is not None and info.test_accuracy >= 0.85
 
 
