@@ -124,9 +124,9 @@ def main() -> None:
     report("BloodCell classify, one view", ours_rate, "img/s")
     print(f"ratio BloodCell / forward alone   {ours_rate / one_view_forward_rate:6.2f}x   (CPU target >= 0.9x)")
     # fastai has no ensemble file: its way is one Learner per network, each run over the files.
-    members = [load(args.model)] if not loaded.info.is_ensemble else member_models(loaded)
+    members = member_models(loaded) if loaded.info.is_ensemble else [loaded]
     learners = [fastai_learner(member, files) for member in members]
-    sample = files[: min(len(files), 600)]
+    sample = files[:600]
 
     def get_preds_all() -> None:
         for learn in learners:

@@ -19,7 +19,7 @@ import numpy as np
 
 from model.data import split_whole_groups
 from model.infer import Classifier
-from model.modelfile import load
+from model.modelfile import read_info
 from model.near_duplicates import cell_groups
 from model.scan import scan_dataset
 
@@ -36,7 +36,7 @@ def held_out_images(data: Path, valid_pct: float, seed: int) -> tuple[list[Path]
 
 
 def trained_on_this_split(path: Path, valid_pct: float, seed: int) -> bool:
-    settings = load(path).info.training.get("settings", {})
+    settings = read_info(path).training.get("settings", {})
     return (
         bool(settings.get("split_by_cell"))
         and settings.get("valid") is None
