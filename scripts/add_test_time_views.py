@@ -1,11 +1,12 @@
-"""Give an existing model file test-time augmentation:
+"""Give an existing model file test-time augmentation, or another view set:
 `python scripts/add_test_time_views.py MODEL [TEST_FOLDER] [--views VIEWS]`.
 
 The weights are not touched. The file gets the view set its training augmentation covered
 (model.symmetry), or VIEWS; its test metrics are replaced by a new measurement on
-TEST_FOLDER, or dropped without one (they described the model with one view); its notes say
-so. The file is rewritten atomically. Models trained since test-time augmentation existed
-record it at training time and do not need this.
+TEST_FOLDER, or dropped without one (they described the model with its old views); its notes
+say so. The file is rewritten atomically. Models trained since test-time augmentation existed
+record it at training time; they need this only to trade views for speed (fewer views, fewer
+forward passes), which takes an explicit --views.
 """
 
 from __future__ import annotations
@@ -27,17 +28,19 @@ def main(model_path: Path, test_folder: Path | None, views: str | None) -> None:
     info = loaded.info
     if info.is_ensemble:
         sys.exit(f"{model_path} is an ensemble: give its member files their views, then combine them again")
-    if info.test_time_views != NONE:
-        sys.exit(f"{model_path} already classifies with test-time augmentation ({info.test_time_views})")
+    old_views = info.test_time_views
+    if old_views != NONE and views is None:
+        sys.exit(f"{model_path} already classifies with {VIEW_SETS[old_views]}: name --views to change that")
     if views is None:
         flip_vert = bool(info.training.get("settings", {}).get("augmentation", {}).get("flip_vert", False))
         views = trained_symmetries(flip_vert, info.policy.width, info.policy.height)
     info = replace(info, test_time_views=check_views(views))
     print(f"{model_path}: now {VIEW_SETS[views]}")
     before = (info.metrics.get("test") or {}).get("accuracy")
-    note = f"Test-time augmentation ({views}) added on {datetime.now(UTC).date().isoformat()}, weights unchanged"
+    today = datetime.now(UTC).date().isoformat()
+    note = f"Test-time views set to {views} (were {old_views}) on {today}, weights unchanged"
     if before is not None:
-        note += f"; test accuracy with one view was {before:.2%}"
+        note += f"; test accuracy with {old_views} was {before:.2%}"
     metrics = {k: v for k, v in info.metrics.items() if k != "test"}
     if test_folder is not None:
         evaluation = evaluate_folder(Classifier(LoadedModel(loaded.module, info, loaded.path)), test_folder)
