@@ -21,12 +21,11 @@ from model.data import split_whole_groups
 from model.infer import Classifier
 from model.modelfile import read_info
 from model.near_duplicates import cell_groups
-from model.scan import scan_dataset
+from model.scan import DatasetScan, scan_dataset
 
 
-def held_out_images(data: Path, valid_pct: float, seed: int) -> tuple[list[Path], np.ndarray, list[str], int]:
+def held_out_images(scan: DatasetScan, valid_pct: float, seed: int) -> tuple[list[Path], np.ndarray, list[str], int]:
     """The held-out paths, their class indices, the class names and how many cells they show."""
-    scan = scan_dataset(data)
     paths = [path for path, _ in scan.files]
     labels = [label for _, label in scan.files]
     groups = cell_groups(paths)
@@ -35,10 +34,14 @@ def held_out_images(data: Path, valid_pct: float, seed: int) -> tuple[list[Path]
     return [paths[i] for i in held_out], truth, scan.classes, len(np.unique(groups[held_out]))
 
 
-def trained_on_this_split(path: Path, valid_pct: float, seed: int) -> bool:
-    settings = read_info(path).training.get("settings", {})
+def trained_on_this_split(path: Path, scan: DatasetScan, valid_pct: float, seed: int) -> bool:
+    """Whether the model was trained with this split of this data: the same split settings, and
+    training data with the same images per class (its folder may have been named differently)."""
+    training = read_info(path).training
+    settings = training.get("settings", {})
     return (
-        bool(settings.get("split_by_cell"))
+        training.get("data", {}).get("train", {}).get("counts") == scan.counts
+        and bool(settings.get("split_by_cell"))
         and settings.get("valid") is None
         and settings.get("valid_pct") == valid_pct
         and settings.get("seed") == seed
@@ -63,12 +66,16 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--average", action="store_true", help="also score the average of all the models")
     args = parser.parse_args()
+    scan = scan_dataset(args.data)
     for path in args.models:
-        if not trained_on_this_split(path, args.valid_pct, args.seed):
-            print(f"{path} was not trained with --split-by-cell --valid-pct {args.valid_pct} --seed {args.seed}")
+        if not trained_on_this_split(path, scan, args.valid_pct, args.seed):
+            print(
+                f"{path} was not trained on {args.data} with --split-by-cell --valid-pct {args.valid_pct} "
+                f"--seed {args.seed}"
+            )
             return 2
     print("grouping copies of each cell ...", flush=True)
-    paths, truth, classes, cells = held_out_images(args.data, args.valid_pct, args.seed)
+    paths, truth, classes, cells = held_out_images(scan, args.valid_pct, args.seed)
     print(f"{len(paths)} held-out images of {cells} cells")
     everyone = []
     for path in args.models:
