@@ -40,7 +40,7 @@ def main(model_path: Path, test_folder: Path | None, views: str | None) -> None:
     today = datetime.now(UTC).date().isoformat()
     note = f"Test-time views set to {views} (were {old_views}) on {today}, weights unchanged"
     if before is not None:
-        note += f"; test accuracy with {old_views} was {before:.2%}"
+        note += f"; test accuracy when it classified with {VIEW_SETS[old_views]} was {before:.2%}"
     metrics = {k: v for k, v in info.metrics.items() if k != "test"}
     if test_folder is not None:
         evaluation = evaluate_folder(Classifier(LoadedModel(loaded.module, info, loaded.path)), test_folder)
