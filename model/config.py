@@ -5,24 +5,42 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from model.architectures import architecture
 from model.preprocess import STAINED_CELL, InputPolicy
 from model.symmetry import NONE, trained_symmetries
 
 
 @dataclass(frozen=True)
 class Augmentation:
-    """fastai `aug_transforms` settings; the defaults are the seed article's."""
+    """fastai `aug_transforms` settings (the defaults are the seed article's), plus colour
+    changes another lab's stain and camera bring (model.stain; 0 turns each off)."""
 
     flip_vert: bool = True
     max_lighting: float = 0.1
     max_zoom: float = 1.05
     max_rotate: float = 10.0
     max_warp: float = 0.0
+    # Below 1, zooms out too: another lab's magnification may show the cell smaller.
+    min_zoom: float = 1.0
+    # Stain re-mixing (HED jitter) strength, and fastai's hue and saturation ranges.
+    stain: float = 0.0
+    hue: float = 0.0
+    saturation: float = 0.0
 
     def transforms(self) -> list:
-        from fastai.vision.augment import aug_transforms
+        from fastai.vision.augment import Hue, Saturation, aug_transforms
 
-        return aug_transforms(**asdict(self))
+        from model.stain import HedJitter
+
+        geometric = {k: v for k, v in asdict(self).items() if k not in ("stain", "hue", "saturation")}
+        colour = []
+        if self.stain > 0:
+            colour.append(HedJitter(self.stain))
+        if self.hue > 0:
+            colour.append(Hue(max_hue=self.hue))
+        if self.saturation > 0:
+            colour.append(Saturation(max_lighting=self.saturation))
+        return [*aug_transforms(**geometric), *colour]
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -49,6 +67,12 @@ class TrainConfig:
     patience: int = 6
     # MixUp's Beta(alpha, alpha) blending of image pairs and their labels; 0 turns it off.
     mixup: float = 0.0
+    # Train BatchNorm layers' scale and shift but keep their running statistics as they are
+    # (ImageNet's, for a pretrained network), so one lab's colour statistics are not baked in.
+    frozen_norm_statistics: bool = False
+    # Train on at most this many copies of each photographed cell (0: all). Augmented data sets
+    # hold dozens of copies per cell; a few, with online augmentation, teach the same for less.
+    max_copies_per_cell: int = 0
     device: str = "auto"
     mixed_precision: bool = True
     # Classify by averaging the symmetric views training augmentation covered (model.symmetry).
@@ -67,8 +91,15 @@ class TrainConfig:
         return trained_symmetries(self.augmentation.flip_vert, self.width, self.height)
 
     @property
+    def needs_cell_groups(self) -> bool:
+        return self.validation_by_cell or self.max_copies_per_cell > 0
+
+    @property
     def policy(self) -> InputPolicy:
-        return InputPolicy(width=self.width, height=self.height, framing=self.framing)
+        network = architecture(self.arch)
+        return InputPolicy(
+            width=self.width, height=self.height, framing=self.framing, mean=network.mean, std=network.std
+        )
 
     def to_json(self) -> dict:
         data = asdict(self)

