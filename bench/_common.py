@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from model.dev_data import BLOOD_CELLS
+
 REPO = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("BLOODCELL_DATA", REPO.parent / "shared" / "data" / "blood-cells"))
+DATA = BLOOD_CELLS
 
 
 def parser(description: str) -> argparse.ArgumentParser:

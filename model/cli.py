@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -11,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from model.arch import ARCHITECTURES
+from model.architectures import ARCHITECTURES
 from model.atomic import atomic_writer
 from model.formatting import format_seconds
 from model.modelfile import LoadedModel, ModelFileError, read_info
@@ -121,8 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_train(args: argparse.Namespace) -> int:
     from model.config import Augmentation, TrainConfig
-    from model.modelfile import save
-    from model.train import fit
+    from model.run import TrainingRun
+    from model.task import TaskState
 
     width, height = parse_size(args.size)
     config = TrainConfig(
@@ -151,13 +150,25 @@ def run_train(args: argparse.Namespace) -> int:
         num_workers=args.workers,
         test_time_augmentation=args.test_time_augmentation,
     )
-    trained = fit(config, on_event=TerminalProgress())
-    print(f"\nbest epoch {trained.valid_metrics.get('epoch')}: {trained.valid_metrics}")
-    test_metrics = measure_on_test(trained.loaded(), args.test, args.device) if args.test else None
-    info = trained.model_info(name=args.name or args.out.stem, notes=args.notes, test_metrics=test_metrics)
-    save(args.out, trained.module, info)
-    print(f"saved {args.out} ({trained.seconds / 60:.1f} min on {trained.device})")
+    run = TrainingRun(config, test_folder=args.test)
+    state = TaskState(TerminalProgress())
+    run.scanned = run.scan(state)
+    run.trained = run.train(state)
+    print(f"\n{describe_end(run.trained)}")
+    if args.test:
+        print(f"evaluating on {args.test} ...")
+        run.evaluation = run.evaluate(state, review_validation=False)
+        print(run.evaluation.test.format_table())
+    run.save(args.out, name=args.name or args.out.stem, notes=args.notes)
+    print(f"saved {args.out} ({run.trained.seconds / 60:.1f} min on {run.trained.device})")
     return 0
+
+
+def describe_end(trained) -> str:
+    """How training ended, and the epoch kept."""
+    best = trained.valid_metrics
+    kept = f"best epoch {best['epoch']} kept: validation accuracy {best['accuracy']:.2%}" if best else "no epoch ended"
+    return f"{trained.ending}; {kept}"
 
 
 def run_combine(args: argparse.Namespace) -> int:
@@ -177,11 +188,12 @@ def measure_on_test(loaded: LoadedModel, folder: Path, device: str) -> dict:
     """Evaluate a model about to be saved on a test folder; print the table, return what the file records."""
     from model.evaluate import evaluate_folder
     from model.infer import Classifier
+    from model.run import RunEvaluation
 
     print(f"evaluating on {folder} ...")
-    evaluation = evaluate_folder(Classifier(loaded, device), folder)
-    print(evaluation.format_table())
-    return {"folder": str(folder), **evaluation.to_json()}
+    evaluation = RunEvaluation(evaluate_folder(Classifier(loaded, device), folder), Path(folder))
+    print(evaluation.test.format_table())
+    return evaluation.test_metrics() or {}
 
 
 class TerminalProgress:
@@ -213,32 +225,26 @@ class TerminalProgress:
 
 
 def run_classify(args: argparse.Namespace) -> int:
+    from model.export import CsvExport
+    from model.ground_truth import FolderTruth
+    from model.hashing import file_sha256
     from model.infer import Classifier
+    from model.review import ImageRow
 
-    classifier = Classifier.from_file(args.model or default_model_path(), args.device)
+    model_path = args.model or default_model_path()
+    classifier = Classifier.from_file(model_path, args.device)
     classes = classifier.classes
+    truth = FolderTruth(args.paths, classes)
     counts: Counter[str] = Counter()
     failures = 0
     started = time.monotonic()
-    with atomic_writer(args.csv, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["path", "predicted", "confidence", *(f"p_{c}" for c in classes), "error"])
+    with CsvExport(args.csv, classes, classifier.info.name, file_sha256(model_path)) as export:
         for result in classifier.classify(args.paths, batch_size=args.bs):
+            export.write(ImageRow(result.path, result.probabilities, result.error, truth(result.path)))
             if result.ok:
-                predicted = classes[result.predicted_index]
-                counts[predicted] += 1
-                writer.writerow(
-                    [
-                        result.path,
-                        predicted,
-                        f"{result.confidence:.6f}",
-                        *(f"{p:.6f}" for p in result.probabilities),
-                        "",
-                    ]
-                )
+                counts[classes[result.predicted_index]] += 1
             else:
                 failures += 1
-                writer.writerow([result.path, "", "", *([""] * len(classes)), result.error])
                 print(f"skipped {result.path}: {result.error}", file=sys.stderr)
     seconds = time.monotonic() - started
     total = sum(counts.values())

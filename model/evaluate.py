@@ -9,8 +9,29 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model.ground_truth import ground_truth
+
 if TYPE_CHECKING:
     from model.infer import Classifier, Result
+
+PER_CLASS_HEADER = ["Class", "Precision", "Recall", "F1", "Images"]
+
+
+def per_class_rows(per_class: dict[str, dict]) -> list[list[str]]:
+    """The per-class table every screen and report shows, as text: from `Evaluation.per_class()`
+    or a model file's recorded copy of it. An undefined figure (a class never predicted, or
+    with no images) shows as a dash, never as "nan"."""
+
+    def share(value) -> str:
+        return "—" if not isinstance(value, (int, float)) or np.isnan(value) else f"{value:.1%}"
+
+    def score(value) -> str:
+        return "—" if not isinstance(value, (int, float)) or np.isnan(value) else f"{value:.3f}"
+
+    return [
+        [name, share(m.get("precision")), share(m.get("recall")), score(m.get("f1")), str(m.get("support", ""))]
+        for name, m in per_class.items()
+    ]
 
 
 @dataclass
@@ -36,6 +57,19 @@ class Evaluation:
     def accuracy(self) -> float:
         return float(np.trace(self.confusion) / self.total) if self.total else float("nan")
 
+    @property
+    def balanced_accuracy(self) -> float:
+        """The mean of the per-class recalls, over the classes that have images: what accuracy
+        would be if every class were equally common (labs' class shares differ)."""
+        recalls = [m["recall"] for m in self.per_class().values() if m["support"] > 0]
+        return float(np.mean(recalls)) if recalls else float("nan")
+
+    @property
+    def macro_f1(self) -> float:
+        """The mean F1 over the classes that have images; a class never predicted counts 0."""
+        scores = [0.0 if np.isnan(m["f1"]) else m["f1"] for m in self.per_class().values() if m["support"] > 0]
+        return float(np.mean(scores)) if scores else float("nan")
+
     def per_class(self) -> dict[str, dict[str, float]]:
         correct = np.diag(self.confusion).astype(float)
         predicted = self.confusion.sum(axis=0)
@@ -57,6 +91,8 @@ class Evaluation:
     def to_json(self) -> dict:
         return {
             "accuracy": self.accuracy,
+            "balanced_accuracy": self.balanced_accuracy,
+            "macro_f1": self.macro_f1,
             "images": self.total,
             "bad_files": len(self.bad_files),
             "confusion": self.confusion.tolist(),
@@ -66,28 +102,19 @@ class Evaluation:
     def format_table(self) -> str:
         """A plain-text report: per-class metrics, then the confusion matrix."""
         width = max(9, *(len(c) for c in self.classes))
-        lines = [f"Accuracy: {self.accuracy:.2%} ({int(np.trace(self.confusion))}/{self.total} images)", ""]
+        lines = [
+            f"Accuracy: {self.accuracy:.2%} ({int(np.trace(self.confusion))}/{self.total} images)",
+            f"Balanced accuracy: {self.balanced_accuracy:.2%}   macro-F1: {self.macro_f1:.3f}",
+            "",
+        ]
         lines.append(f"{'class':<{width}}  precision  recall     F1  images")
-        for name, m in self.per_class().items():
-            scores = f"{m['precision']:9.1%}  {m['recall']:6.1%}  {m['f1']:5.3f}"
-            lines.append(f"{name:<{width}}  {scores}  {m['support']:6d}")
+        for name, precision, recall, f1, images in per_class_rows(self.per_class()):
+            lines.append(f"{name:<{width}}  {precision:>9}  {recall:>6}  {f1:>5}  {images:>6}")
         lines += ["", "Confusion matrix (rows: true class, columns: predicted)"]
         lines.append(" " * width + "  " + "  ".join(f"{c[:10]:>10}" for c in self.classes))
         for name, row in zip(self.classes, self.confusion, strict=True):
             lines.append(f"{name:<{width}}  " + "  ".join(f"{v:>10d}" for v in row))
         return "\n".join(lines)
-
-
-def ground_truth(path: Path, root: Path, classes: list[str]) -> int | None:
-    """The class index named by the first folder below `root` on `path`, if it is a class."""
-    try:
-        parts = path.relative_to(root).parts
-    except ValueError:
-        return None
-    if len(parts) < 2:
-        return None
-    lookup = {name.casefold(): i for i, name in enumerate(classes)}
-    return lookup.get(parts[0].casefold())
 
 
 def evaluate_folder(

@@ -27,7 +27,6 @@ FORMAT = "bloodcell-model"
 FORMAT_VERSION = 2  # 2: ensembles (`members`); a single network is still written as version 1
 ENSEMBLE = "ensemble"
 METADATA_KEY = "bloodcell"
-SUFFIX = ".safetensors"
 MAX_HEADER_BYTES = 16 * 2**20
 MAX_FILE_BYTES = 2 * 2**30
 

@@ -17,11 +17,14 @@ from fastai.vision.all import (
     Learner,
     MixUp,
     TrackerCallback,
+    TrainEvalCallback,
     accuracy,
     set_seed,
+    trainable_params,
 )
 
-from model.arch import build_model
+from model.arch import body_and_head, build_model
+from model.architectures import architecture
 from model.config import TrainConfig
 from model.data import LabelledImage, build_dataloaders
 from model.devices import resolve_device
@@ -52,7 +55,10 @@ class TrainedModel:
     data_summary: dict
     history: list[dict]
     best_epoch: int | None
-    stopped_early: bool
+    # The user asked it to stop (the wizard's Stop, a cancel), as opposed to:
+    stopped_by_user: bool
+    # early stopping ended it: the validation loss had not improved for `patience` epochs.
+    stopped_by_patience: bool
     seconds: float
     device: str
     train_items: list[LabelledImage] = field(default_factory=list)
@@ -76,7 +82,8 @@ class TrainedModel:
                 "settings": self.config.to_json(),
                 "history": self.history,
                 "best_epoch": None if self.best_epoch is None else self.best_epoch + 1,
-                "stopped_early": self.stopped_early,
+                "stopped_by_user": self.stopped_by_user,
+                "stopped_by_patience": self.stopped_by_patience,
                 "seconds": round(self.seconds, 1),
                 "device": self.device,
             },
@@ -85,6 +92,19 @@ class TrainedModel:
 
     def loaded(self) -> LoadedModel:
         return LoadedModel(module=self.module, info=self.model_info(name="unsaved"), path=Path("<unsaved>"))
+
+    @property
+    def ending(self) -> str:
+        """How training ended, in words."""
+        epochs = len(self.history)
+        if self.stopped_by_user:
+            return f"stopped on request after {epochs} of {self.config.epochs} epochs"
+        if self.stopped_by_patience:
+            return (
+                f"stopped early after {epochs} of {self.config.epochs} epochs: the validation loss had not "
+                f"improved for {self.config.patience}"
+            )
+        return f"finished all {epochs} epochs"
 
     @property
     def valid_metrics(self) -> dict:
@@ -107,13 +127,13 @@ def fit(
 
     `should_stop` is polled after every batch; when it turns true, training ends within
     one batch and the best epoch so far (or the current weights, before any epoch ended)
-    is returned with `stopped_early` set. `scanned` skips checking data already checked.
+    is returned with `stopped_by_user` set. `scanned` skips checking data already checked.
     """
     started = time.monotonic()
     train_scan, valid_scan = scanned or scan_training_data(config, on_event, should_stop)
     if train_scan.problems():
         raise TrainingError("; ".join(train_scan.problems()))
-    groups = group_cells(train_scan, on_event, should_stop) if config.validation_by_cell else None
+    groups = group_cells(train_scan, on_event, should_stop) if config.needs_cell_groups else None
     learn = make_learner(config, train_scan, valid_scan, groups)
     keep_best = KeepBestCallback()
     reporter = ProgressReporter(on_event, started, keep_best)
@@ -123,9 +143,11 @@ def fit(
         callbacks.append(EarlyStoppingCallback(monitor="valid_loss", patience=config.patience))
     if config.mixup > 0:
         callbacks.append(MixUp(config.mixup))
+    if config.frozen_norm_statistics:
+        callbacks.append(FreezeNormStatistics())
     try:
         with learn.no_bar(), learn.no_logging():
-            learn.fit_one_cycle(config.epochs, config.lr, cbs=callbacks)
+            learn.fit_one_cycle(config.epochs, learning_rates(config), cbs=callbacks)
     except torch.cuda.OutOfMemoryError:
         raise TrainingError(
             f"The GPU ran out of memory at batch size {config.batch_size}; try {max(1, config.batch_size // 2)}.",
@@ -148,7 +170,8 @@ def fit(
         },
         history=[{k: float(v) if k != "epoch" else v for k, v in row.items()} for row in history],
         best_epoch=keep_best.best_epoch,
-        stopped_early=cancel.cancelled,
+        stopped_by_user=cancel.cancelled,
+        stopped_by_patience=not cancel.cancelled and len(history) < config.epochs,
         seconds=time.monotonic() - started,
         device=str(learn.dls.device),
         train_items=list(learn.dls.train_ds.items),
@@ -195,7 +218,7 @@ def group_cells(
 
 
 def describe_split(config: TrainConfig, groups: np.ndarray | None) -> str:
-    if groups is None:
+    if groups is None or not config.validation_by_cell:
         return f"random {config.valid_pct:.0%} of train"
     return f"random {config.valid_pct:.0%} of train, by cell ({len(np.unique(groups))} cells found)"
 
@@ -217,14 +240,35 @@ def make_learner(
         valid_pct=config.valid_pct,
         seed=config.seed,
         cell_groups=groups,
+        split_by_cell=config.validation_by_cell,
+        max_copies_per_cell=config.max_copies_per_cell,
         device=device,
         num_workers=config.num_workers,
     )
-    model = build_model(config.arch, len(train_scan.classes), config.weights_file)
-    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, path=Path("."))
+    pretrained = architecture(config.arch).pretrained
+    model = build_model(config.arch, len(train_scan.classes), config.weights_file, pretrained=pretrained)
+    learn = Learner(
+        dls,
+        model,
+        loss_func=CrossEntropyLossFlat(),
+        metrics=accuracy,
+        path=Path("."),
+        splitter=body_and_head if pretrained else trainable_params,
+    )
     # channels-last is ~20% faster for these convolutions on CPU too; AMP only helps on CUDA.
     learn.to_channelslast(use_amp=device.type == "cuda" and config.mixed_precision)
     return learn
+
+
+# A pretrained body learns this many times slower than the new head (fastai's discriminative
+# learning rates), so the ImageNet features are adjusted, not overwritten.
+PRETRAINED_BODY_LR_FACTOR = 10
+
+
+def learning_rates(config: TrainConfig) -> float | slice:
+    if architecture(config.arch).pretrained:
+        return slice(config.lr / PRETRAINED_BODY_LR_FACTOR, config.lr)
+    return config.lr
 
 
 def find_learning_rate(
@@ -239,6 +283,18 @@ def find_learning_rate(
         suggestion = learn.lr_find(show_plot=False)
     recorder = learn.recorder
     return [float(x) for x in recorder.lrs], [float(x) for x in recorder.losses], float(suggestion.valley)
+
+
+class FreezeNormStatistics(Callback):
+    """Keeps every BatchNorm layer's running mean and variance as they were before training
+    (their scale and shift still learn): fastai's BnFreeze does this for frozen layers only."""
+
+    order = TrainEvalCallback.order + 1
+
+    def before_train(self) -> None:
+        for layer in self.model.modules():
+            if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm):
+                layer.eval()
 
 
 class CancelOnRequest(Callback):

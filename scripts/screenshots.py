@@ -16,9 +16,10 @@ from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 
 from bloodcell_gui.app import make_application  # noqa: E402
 from bloodcell_gui.main_window import MainWindow  # noqa: E402
+from model.dev_data import BLOOD_CELLS
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("BLOODCELL_DATA", REPO.parent / "shared" / "data" / "blood-cells"))
+DATA = BLOOD_CELLS
 
 
 def wait_until(condition, timeout_s: float = 600) -> None:

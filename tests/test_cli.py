@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from model.arch import build_model
+from model.export import header
 from model.modelfile import ModelInfo, read_info, save
 from model.preprocess import InputPolicy
 
@@ -50,7 +51,8 @@ def test_classify_writes_a_row_per_image_and_per_bad_file(bad_corpus, small_mode
     done = bloodcell("classify", folder, "--model", small_model, "--csv", out)
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    assert list(rows[0]) == ["path", "predicted", "confidence", *(f"p_{c}" for c in CLASSES), "error"]
+    assert list(rows[0]) == header(CLASSES)  # the one export schema (model.export)
+    assert all(len(row["model_sha256"]) == 64 and row["model"] for row in rows)
     by_name = {row["path"].rsplit("/", 1)[-1]: row for row in rows}
     assert set(by_name) == set(bad_corpus)
     for name, (_, ok) in bad_corpus.items():

@@ -3,7 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.evaluate import Evaluation, ground_truth
+from model.evaluate import Evaluation
+from model.ground_truth import ground_truth
 
 
 def test_metrics_from_a_known_confusion_matrix():
@@ -27,3 +28,18 @@ def test_ground_truth_comes_from_the_first_folder_below_the_root():
     assert ground_truth(root / "neutrophil" / "x" / "a.jpg", root, classes) == 1
     assert ground_truth(root / "OTHER" / "a.jpg", root, classes) is None
     assert ground_truth(root / "a.jpg", root, classes) is None
+
+
+def test_balanced_accuracy_and_macro_f1_weigh_classes_equally():
+    from model.evaluate import per_class_rows
+
+    # 90 of class A, all right; 10 of class B, all called A: accuracy 90 %, balanced 50 %.
+    evaluation = Evaluation.from_pairs(["A", "B"], [(0, 0)] * 90 + [(1, 0)] * 10)
+    assert evaluation.accuracy == 0.9
+    assert evaluation.balanced_accuracy == 0.5
+    a_f1 = 2 * 0.9 * 1.0 / 1.9
+    assert evaluation.macro_f1 == pytest.approx((a_f1 + 0.0) / 2)
+    rows = per_class_rows(evaluation.per_class())
+    assert rows[1] == ["B", "—", "0.0%", "—", "10"]  # never predicted: no precision, not "nan%"
+    assert "nan" not in evaluation.format_table()
+    assert evaluation.to_json()["balanced_accuracy"] == 0.5

@@ -101,7 +101,7 @@ def test_stop_request_ends_within_one_batch_and_keeps_a_usable_model(real_train_
         on_event=events.append,
         should_stop=two_batches_into_the_second_epoch,
     )
-    assert trained.stopped_early
+    assert trained.stopped_by_user
     ended = [i for i, e in enumerate(events) if isinstance(e, EpochEnd)]
     assert len(ended) == 1
     assert sum(isinstance(e, BatchProgress) for e in events[ended[0] :]) == 2
@@ -167,3 +167,19 @@ def test_mixup_blends_training_batches_only_when_asked(synthetic_set, monkeypatc
     trained = fit(quick_config(synthetic_set, epochs=1, mixup=0.4))
     assert blend_weights and min(blend_weights) < 0.99
     assert trained.model_info(name="m").training["settings"]["mixup"] == 0.4
+
+
+def test_at_most_the_asked_number_of_copies_of_each_cell_are_kept():
+    from pathlib import Path
+
+    import numpy as np
+
+    from model.data import LabelledImage, _cap_copies
+
+    items = [LabelledImage(Path(f"{i}.png"), "A") for i in range(10)]
+    groups = np.array([0, 0, 0, 0, 1, 1, 1, 2, 3, 3])
+    kept, valid = _cap_copies(items, [4, 5, 6], groups, most=2, seed=1)
+    kept_groups = [groups[int(item.path.stem)] for item in kept]
+    assert sorted(kept_groups) == [0, 0, 1, 1, 2, 3, 3]
+    assert [kept_groups[i] for i in valid] == [1, 1]  # validation keeps pointing at group 1's images
+    assert _cap_copies(items, [4], groups, most=0, seed=1) == (items, [4])

@@ -1,0 +1,112 @@
+"""The one row schema of every per-image export (the CLI's `--csv`, the app's Export CSV) and
+the one CSV cell writer they share.
+
+A spreadsheet runs a cell that begins with `=`, `+`, `-` or `@` (or a tab or carriage return
+followed by one) as a formula, and file and class names come from outside: such a cell is
+written with a leading apostrophe, as OWASP recommends for CSV injection, so it shows as text.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from model.atomic import atomic_writer
+
+if TYPE_CHECKING:
+    from model.review import ImageRow
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A value as CSV text that no spreadsheet evaluates."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def display_path(path: Path) -> str:
+    """A path as text, losslessly: bytes that are not valid UTF-8 in a file name (kept by
+    Python as surrogates) are written as \\xNN escapes instead of failing the whole export."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str  # what a person sees as the column's heading in the app
+
+
+def columns(classes: list[str]) -> list[Column]:
+    """The export's columns, in order; `key` is the CSV header."""
+    return [
+        Column("path", "File"),
+        Column("predicted", "Predicted"),
+        Column("confidence", "Confidence"),
+        *(Column(f"p_{name}", name) for name in classes),
+        Column("verified", "Verified"),
+        Column("reviewed", "Reviewed"),
+        Column("true_class", "True class"),
+        Column("error", "Error"),
+        Column("model", "Model"),
+        Column("model_sha256", "Model SHA-256"),
+    ]
+
+
+def header(classes: list[str]) -> list[str]:
+    return [column.key for column in columns(classes)]
+
+
+def row_values(row: ImageRow, classes: list[str], model_name: str, model_sha256: str) -> list[str]:
+    """One image's cells, in `columns` order, formatted as every export writes them."""
+
+    def name(index: int | None) -> str:
+        return "" if index is None else classes[index]
+
+    probabilities = [f"{p:.6f}" for p in row.probabilities] if row.ok else [""] * len(classes)
+    return [
+        display_path(row.path),
+        name(row.predicted),
+        "" if row.confidence is None else f"{row.confidence:.6f}",
+        *probabilities,
+        name(row.verified),
+        "yes" if row.reviewed else "no",
+        name(row.truth),
+        row.error or "",
+        model_name,
+        model_sha256,
+    ]
+
+
+class CsvExport:
+    """Rows written as they come to a file that appears whole, or not at all (model.atomic)."""
+
+    def __init__(self, path: Path | str, classes: list[str], model_name: str, model_sha256: str) -> None:
+        self.path = Path(path)
+        self.classes = list(classes)
+        self.model_name = model_name
+        self.model_sha256 = model_sha256
+
+    def __enter__(self) -> CsvExport:
+        self._context = atomic_writer(self.path, "w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._context.__enter__())
+        self._writer.writerow([csv_cell(key) for key in header(self.classes)])
+        return self
+
+    def write(self, row: ImageRow) -> None:
+        values = row_values(row, self.classes, self.model_name, self.model_sha256)
+        self._writer.writerow([csv_cell(value) for value in values])
+
+    def __exit__(self, *exc_info) -> bool | None:
+        return self._context.__exit__(*exc_info)
+
+
+def write_csv(
+    path: Path | str, rows: Iterable[ImageRow], classes: list[str], *, model_name: str, model_sha256: str
+) -> None:
+    with CsvExport(path, classes, model_name, model_sha256) as export:
+        for row in rows:
+            export.write(row)

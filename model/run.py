@@ -1,0 +1,182 @@
+"""One training run, from settings to a saved model file: scan -> fit -> evaluate -> save.
+
+`bloodcell train` drives all of it at once (`TrainingRun.run`); the training wizard drives the
+same stages one page at a time on one shared instance. Each stage is a task (`stage(state)`:
+progress through `state.report`, cancellation through `state.should_stop`) that returns its
+result; whoever drives the run keeps the result on it, so a stage that was superseded or
+cancelled changes nothing. Both drivers therefore record the same metrics in the same form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from model.config import TrainConfig
+from model.data_checks import training_problems
+from model.events import ScanProgress
+from model.task import TaskState
+
+if TYPE_CHECKING:
+    from model.evaluate import Evaluation
+    from model.interpret import ValidationReport
+    from model.modelfile import ModelInfo
+    from model.near_duplicates import CopyCheck
+    from model.scan import DatasetScan
+    from model.train import TrainedModel
+
+
+class RunError(RuntimeError):
+    """A stage cannot run: the one before it has not produced what it needs."""
+
+
+@dataclass(frozen=True)
+class ScannedData:
+    """The checked training (and validation) folders, and which folders they were."""
+
+    train: DatasetScan
+    valid: DatasetScan | None
+    folders: tuple[Path, Path | None]
+
+    def problems(self) -> list[str]:
+        return training_problems(self.train, self.valid)
+
+
+@dataclass
+class RunEvaluation:
+    """How the trained model did: on the test folder (recorded in the file) and, when asked
+    for, a look at its validation set (errors, copies of training images, a caution)."""
+
+    test: Evaluation | None = None
+    test_folder: Path | None = None
+    validation: ValidationReport | None = None
+    copies: CopyCheck | None = None
+    caution: str = ""
+
+    def test_metrics(self) -> dict | None:
+        """What a model file records about the test folder, or None without one."""
+        if self.test is None or not self.test.total or self.test_folder is None:
+            return None
+        return {"folder": str(self.test_folder), **self.test.to_json()}
+
+
+@dataclass
+class TrainingRun:
+    config: TrainConfig = field(default_factory=lambda: TrainConfig(data=Path(".")))
+    test_folder: Path | None = None
+    scanned: ScannedData | None = None
+    trained: TrainedModel | None = None
+    evaluation: RunEvaluation | None = None
+
+    # -- stages
+    def scan(self, state: TaskState) -> ScannedData:
+        """Check every image of the training (and validation) folder."""
+        from model.scan import scan_dataset
+
+        config = self.config
+
+        def scan(folder: Path, what: str) -> DatasetScan:
+            return scan_dataset(
+                folder,
+                on_progress=lambda done, total: state.report(ScanProgress(what, done, total)),
+                should_stop=state.should_stop,
+            )
+
+        train = scan(config.data, "training data")
+        valid = scan(config.valid, "validation data") if config.valid else None
+        return ScannedData(train, valid, (config.data, config.valid))
+
+    def checked_data(self) -> ScannedData:
+        """The scan of the folders the settings name, or why there is none to train on."""
+        config = self.config
+        if self.scanned is None or self.scanned.folders != (config.data, config.valid):
+            raise RunError("the training data have not been checked yet")
+        problems = self.scanned.problems()
+        if problems:
+            from model.train import TrainingError
+
+            raise TrainingError("; ".join(problems))
+        return self.scanned
+
+    def preview(self, state: TaskState, seed: int) -> list:
+        """16 images of a real training batch, augmented as training will."""
+        from model.preview import augmented_batch
+
+        config = self.config
+        return augmented_batch(self.checked_data().train, config.policy, config.augmentation, seed=seed)
+
+    def find_learning_rate(self, state: TaskState) -> tuple[list[float], list[float], float]:
+        from model.train import find_learning_rate
+
+        scanned = self.checked_data()
+        return find_learning_rate(self.config, state.should_stop, scanned=(scanned.train, scanned.valid))
+
+    def train(self, state: TaskState) -> TrainedModel:
+        from model.train import fit
+
+        scanned = self.checked_data()
+        scans = (scanned.train, scanned.valid)
+        return fit(self.config, on_event=state.report, should_stop=state.should_stop, scanned=scans)
+
+    def evaluate(self, state: TaskState, *, review_validation: bool = True) -> RunEvaluation:
+        """Test-folder metrics; with `review_validation`, also the validation set's errors and
+        whether it holds copies of training images (what the wizard shows)."""
+        from model.evaluate import evaluate_folder
+        from model.infer import Classifier
+
+        trained = self.trained_model()
+        evaluation = RunEvaluation(test_folder=self.test_folder)
+        if self.test_folder is not None:
+            classifier = Classifier(trained.loaded(), trained.config.device)
+            evaluation.test = evaluate_folder(classifier, self.test_folder, should_stop=state.should_stop)
+        if review_validation:
+            self._review_validation(state, trained, evaluation)
+        return evaluation
+
+    def model_info(self, *, name: str, notes: str = "") -> ModelInfo:
+        """What the model file records: data, settings, history, validation and test metrics."""
+        test = self.evaluation.test_metrics() if self.evaluation is not None else None
+        return self.trained_model().model_info(name=name, notes=notes, test_metrics=test)
+
+    def save(self, path: Path | str, *, name: str, notes: str = "") -> Path:
+        from model.modelfile import save
+
+        return save(path, self.trained_model().module, self.model_info(name=name, notes=notes))
+
+    def run(self, state: TaskState, out: Path, *, name: str, notes: str = "") -> Path:
+        """Every stage in turn, keeping each result: what `bloodcell train` does."""
+        self.scanned = self.scan(state)
+        self.trained = self.train(state)
+        self.evaluation = self.evaluate(state, review_validation=False)
+        return self.save(out, name=name, notes=notes)
+
+    # -- helpers
+    def trained_model(self) -> TrainedModel:
+        if self.trained is None:
+            raise RunError("there is no trained model yet")
+        return self.trained
+
+    @staticmethod
+    def _review_validation(state: TaskState, trained: TrainedModel, evaluation: RunEvaluation) -> None:
+        from model.interpret import interpret_validation, validation_caution
+        from model.near_duplicates import CopyCheck, check_for_copies
+
+        evaluation.validation = interpret_validation(trained)
+        if trained.config.validation_by_cell:  # the split kept every copy of a cell on one side
+            evaluation.copies = CopyCheck(copies=0, checked=len(trained.valid_items))
+        else:
+            evaluation.copies = check_for_copies(
+                [item.path for item in trained.valid_items],
+                [item.path for item in trained.train_items],
+                on_progress=lambda done, total: state.report(
+                    ScanProgress("comparing validation and training images", done, total)
+                ),
+                should_stop=state.should_stop,
+            )
+        test = evaluation.test
+        evaluation.caution = validation_caution(
+            evaluation.copies,
+            evaluation.validation.evaluation.accuracy,
+            test.accuracy if test is not None and test.total else None,
+        )

@@ -1,0 +1,21 @@
+"""What a long task may do while it runs (Orange3's TaskState): report partial results or
+progress, and ask whether it should stop. The engine's long functions take one; a terminal
+or a Qt worker provides it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+class TaskState:
+    def __init__(self, report: Callable[[Any], None] = lambda value: None) -> None:
+        self._stop = threading.Event()
+        self.report = report
+
+    def should_stop(self) -> bool:
+        return self._stop.is_set()
+
+    def request_stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,40 @@
+import csv
+from pathlib import Path
+
+import pytest
+
+from model.export import csv_cell, display_path, header, write_csv
+from model.review import ImageRow
+
+CLASSES = ["A", "B"]
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+cmd", "-2", "@SUM(A1)", "\t=x", "\r=x"])
+def test_cells_a_spreadsheet_would_run_are_written_as_text(text):
+    assert csv_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["plain.jpeg", "a=b", "", "0.5"])
+def test_ordinary_cells_are_unchanged(text):
+    assert csv_cell(text) == text
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_readably():
+    path = Path(b"/data/caf\xe9.jpeg".decode("utf-8", "surrogateescape"))
+    assert display_path(path) == "/data/caf\\xe9.jpeg"
+
+
+def test_one_row_per_image_in_the_schema_order(tmp_path):
+    rows = [
+        ImageRow(Path("/x/=evil.jpeg"), (0.25, 0.75), truth=1, verified=0, reviewed=True),
+        ImageRow(Path("/x/bad.jpeg"), error="truncated"),
+    ]
+    out = tmp_path / "out.csv"
+    write_csv(out, rows, CLASSES, model_name="m", model_sha256="abc")
+    written = list(csv.reader(out.open(encoding="utf-8")))
+    assert written[0] == header(CLASSES) == [
+        "path", "predicted", "confidence", "p_A", "p_B", "verified", "reviewed", "true_class", "error", "model",
+        "model_sha256",
+    ]
+    assert written[1] == ["/x/=evil.jpeg", "B", "0.750000", "0.250000", "0.750000", "A", "yes", "B", "", "m", "abc"]
+    assert written[2] == ["/x/bad.jpeg", "", "", "", "", "", "no", "", "truncated", "m", "abc"]
