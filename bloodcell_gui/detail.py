@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import html
+from pathlib import Path
+
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from bloodcell_gui.style import class_color
+from bloodcell_gui.style import ERROR_COLOR, LARGE_IMAGE_SIZE, class_color
+from bloodcell_gui.thumbnails import ThumbnailCache
 from model.review import ImageRow
 
 
@@ -46,8 +50,20 @@ class ProbabilityBars(QWidget):
             )
 
 
+def verdict_html(classes: list[str], row: ImageRow) -> str:
+    """The model's answer, the technician's and the folder's, as rich text (names escaped)."""
+    if not row.ok:
+        return f"<span style='color:{ERROR_COLOR}'>Unreadable: {html.escape(row.error or '')}</span>"
+    parts = [f"Predicted <b>{html.escape(classes[row.predicted])}</b> ({row.confidence:.1%})"]
+    if row.verified is not None:
+        parts.append(f"technician: <b>{html.escape(classes[row.verified])}</b>")
+    if row.truth is not None:
+        parts.append(f"folder: {html.escape(classes[row.truth])}")
+    return " · ".join(parts) + (" · reviewed" if row.reviewed else "")
+
+
 class DetailPanel(QWidget):
-    """Shows one row: the image (loaded off the GUI thread by the caller), its file, verdict."""
+    """Shows one row: the image, large (decoded off the GUI thread), its file and verdict."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,17 +83,32 @@ class DetailPanel(QWidget):
         layout.addWidget(self.verdict)
         layout.addWidget(self.bars)
         self._pixmap: QPixmap | None = None
+        self._path: Path | None = None
+        self.large_images = ThumbnailCache(LARGE_IMAGE_SIZE, capacity=40, parent=self)
+        self.large_images.ready.connect(self._image_ready)
 
-    def show_row(self, classes: list[str], row: ImageRow | None, verdict: str = "") -> None:
+    def show_row(self, classes: list[str], row: ImageRow | None) -> None:
         if row is None:
+            self._path = None
             self.title.clear()
             self.verdict.clear()
             self.bars.set_values([], (), None)
             self.set_pixmap(None)
             return
-        self.title.setText(f"<b>{row.path.name}</b><br><span style='color:#666'>{row.path.parent}</span>")
-        self.verdict.setText(verdict)
+        self._path = row.path
+        name, folder = html.escape(row.path.name), html.escape(str(row.path.parent))
+        self.title.setText(f"<b>{name}</b><br><span style='color:#666'>{folder}</span>")
+        self.verdict.setText(verdict_html(classes, row))
         self.bars.set_values(classes, row.probabilities or (), row.verified)
+        self.set_pixmap(self.large_images.pixmap(row.path, row.path) if row.ok else None)
+
+    def _image_ready(self, path: Path) -> None:
+        if path == self._path:
+            self.set_pixmap(self.large_images.pixmap(path, path))
+
+    def close_images(self) -> None:
+        self.large_images.clear()
+        self.large_images.wait()
 
     def set_pixmap(self, pixmap: QPixmap | None) -> None:
         self._pixmap = pixmap

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
+from bloodcell_gui.html_tables import accuracy_words, per_class_table_html
 from model.symmetry import VIEW_SETS
 
 if TYPE_CHECKING:
@@ -68,23 +69,13 @@ def network_rows(info: ModelInfo) -> list[tuple[str, str]]:
 
 
 def metrics_html(all_metrics: dict) -> str:
-    esc = html.escape
     metrics = []
     for split, values in all_metrics.items():
-        if isinstance(values, dict) and values.get("accuracy") is not None:
-            metrics.append(f"<li>{esc(split)}: accuracy {values['accuracy']:.1%}</li>")
-            per_class = values.get("per_class") or {}
-            if per_class:
-                metrics.append(
-                    "<table border='1' cellspacing='0' cellpadding='3'><tr><th>class</th><th>precision</th>"
-                    "<th>recall</th><th>F1</th><th>images</th></tr>"
-                    + "".join(
-                        f"<tr><td>{esc(name)}</td><td>{m['precision']:.1%}</td><td>{m['recall']:.1%}</td>"
-                        f"<td>{m['f1']:.3f}</td><td>{m['support']}</td></tr>"
-                        for name, m in per_class.items()
-                    )
-                    + "</table>"
-                )
+        if isinstance(values, dict) and isinstance(values.get("accuracy"), (int, float)):
+            metrics.append(f"<li>{html.escape(split)}: {accuracy_words(values)}</li>")
+            per_class = values.get("per_class")
+            if isinstance(per_class, dict) and per_class:
+                metrics.append(per_class_table_html(per_class))
     return f"<h3>Metrics</h3><ul>{''.join(metrics)}</ul>" if metrics else ""
 
 

@@ -10,6 +10,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSize, QUr
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument
 
 from bloodcell_gui.heatmap import ConfusionHeatmap
+from bloodcell_gui.html_tables import accuracy_words, per_class_table_html
 from model.atomic import atomic_write_bytes
 from model.review import ReviewSession
 
@@ -56,19 +57,11 @@ def report_html(session: ReviewSession, model_name: str, model_sha256: str, when
     ]
     evaluation = session.evaluation()
     if evaluation is not None:
-        metrics = "".join(
-            f"<tr><td>{esc(name)}</td><td align='right'>{m['precision']:.1%}</td>"
-            f"<td align='right'>{m['recall']:.1%}</td><td align='right'>{m['f1']:.3f}</td>"
-            f"<td align='right'>{m['support']}</td></tr>"
-            for name, m in evaluation.per_class().items()
-        )
         parts.append(
-            f"<h3>Against folder ground truth: accuracy {evaluation.accuracy:.1%} "
+            f"<h3>Against folder ground truth: {accuracy_words(evaluation.to_json())} "
             f"({evaluation.total} images)</h3>"
             f"<img src='{HEATMAP_URL.toString()}' width='520'>"
-            "<table border='1' cellspacing='0' cellpadding='4' width='60%'><tr><th align='left'>Class</th>"
-            "<th align='right'>Precision</th><th align='right'>Recall</th><th align='right'>F1</th>"
-            f"<th align='right'>Images</th></tr>{metrics}</table>"
+            + per_class_table_html(evaluation.per_class(), width="60%")
         )
     return "".join(parts)
 

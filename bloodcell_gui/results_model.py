@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
@@ -16,7 +17,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
-from bloodcell_gui.style import class_color
+from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, class_color
+from bloodcell_gui.thumbnails import ThumbnailCache
+from model.export import columns as export_columns
 from model.review import ImageRow, ReviewSession
 
 if TYPE_CHECKING:
@@ -30,15 +33,22 @@ ROWS_MIME = "application/x-bloodcell-rows"
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
+# Export columns the table does not show as such: its Status column says them in words.
+SHOWN_BY_STATUS = {"reviewed", "error", "model", "model_sha256"}
+
+
 class ResultsModel(QAbstractTableModel):
-    """One row per image: file, predicted class, confidence, each probability, verified, status."""
+    """One row per image: the export's columns (model.export) that a technician reads, then a
+    status. It makes its rows' thumbnails, off the GUI thread, as views ask for them."""
 
     changed = Signal()
 
     def __init__(self, classes: list[str], threshold: float, parent=None) -> None:
         super().__init__(parent)
         self.session = ReviewSession(classes=list(classes), threshold=threshold)
-        self.thumbnails = None  # set by the window: an object with pixmap(row) -> QPixmap | None
+        self.thumbnails = ThumbnailCache(parent=self)
+        self.thumbnails.ready.connect(self._thumbnail_ready)
+        self._path_rows: dict[Path, list[int]] = {}
 
     # -- structure
     @property
@@ -46,7 +56,8 @@ class ResultsModel(QAbstractTableModel):
         return self.session.classes
 
     def headers(self) -> list[str]:
-        return ["File", "Predicted", "Confidence", *self.classes, "Verified", "True class", "Status"]
+        shown = [column.title for column in export_columns(self.classes) if column.key not in SHOWN_BY_STATUS]
+        return [*shown, "Status"]
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.session.rows)
@@ -108,13 +119,13 @@ class ResultsModel(QAbstractTableModel):
             return self.status(row)
         if role == Qt.ItemDataRole.ToolTipRole:
             return str(row.path) if row.ok else f"{row.path}\n{row.error}"
-        if role == Qt.ItemDataRole.DecorationRole and column == 0 and self.thumbnails is not None:
-            return self.thumbnails.pixmap(index.row())
+        if role == Qt.ItemDataRole.DecorationRole and column == 0:
+            return self.thumbnails.pixmap(row.path, row.path)
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == 1 + 0 and row.predicted is not None:
                 return QBrush(class_color(row.predicted).darker(130))
             if column == len(self.headers()) - 1 and (not row.ok or self.session.needs_review(row)):
-                return QBrush(QColor("#b3261e") if not row.ok else QColor("#9a6700"))
+                return QBrush(QColor(ERROR_COLOR) if not row.ok else QColor(WARNING_COLOR))
         return None
 
     def _class_cell(self, index: int | None, sorting: bool):
@@ -128,16 +139,24 @@ class ResultsModel(QAbstractTableModel):
             return
         first = len(self.session.rows)
         self.beginInsertRows(QModelIndex(), first, first + len(results) - 1)
-        for result, truth in results:
+        for offset, (result, truth) in enumerate(results):
             self.session.add(result, truth)
+            self._path_rows.setdefault(result.path, []).append(first + offset)
         self.endInsertRows()
         self.changed.emit()
 
     def clear(self) -> None:
         self.beginResetModel()
         self.session.clear()
+        self._path_rows.clear()
+        self.thumbnails.clear()
         self.endResetModel()
         self.changed.emit()
+
+    def close(self) -> None:
+        """Stop making thumbnails and wait for those in progress (the window is closing)."""
+        self.thumbnails.clear()
+        self.thumbnails.wait()
 
     def set_verified(self, rows: list[int], class_index: int | None) -> None:
         self.session.set_verified(rows, class_index)
@@ -151,8 +170,9 @@ class ResultsModel(QAbstractTableModel):
         self.session.threshold = threshold
         self._rows_changed(list(range(len(self.session.rows))))
 
-    def refresh_row(self, row: int) -> None:
-        self.dataChanged.emit(self.index(row, 0), self.index(row, 0), [Qt.ItemDataRole.DecorationRole])
+    def _thumbnail_ready(self, path: Path) -> None:
+        for row in self._path_rows.get(path, []):
+            self.dataChanged.emit(self.index(row, 0), self.index(row, 0), [Qt.ItemDataRole.DecorationRole])
 
     def _rows_changed(self, rows: list[int]) -> None:
         if rows:

@@ -1,17 +1,31 @@
-"""Colours and the application style sheet."""
+"""Colours, sizes and the application style sheet: defined here once, used everywhere."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel
 
 from model.resources import resources_dir
 
 # Distinguishable for the common colour-vision deficiencies (Okabe-Ito).
 CLASS_COLORS = ["#E69F00", "#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+ERROR_COLOR = "#b3261e"
+WARNING_COLOR = "#9a6700"
+THUMBNAIL_SIZE = QSize(120, 90)
+LARGE_IMAGE_SIZE = QSize(640, 480)
 
 
 def class_color(index: int) -> QColor:
     return QColor(CLASS_COLORS[index % len(CLASS_COLORS)])
+
+
+def message_label(color: str) -> QLabel:
+    """A word-wrapped label for problems (ERROR_COLOR) or warnings (WARNING_COLOR)."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet(f"color: {color}")
+    return label
 
 
 def style_sheet() -> str:

@@ -7,10 +7,10 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from bloodcell_gui.results_model import ROW_ROLE, ResultsModel
-from bloodcell_gui.style import class_color
+from bloodcell_gui.style import THUMBNAIL_SIZE, class_color
 
 CELL = QSize(132, 128)
-IMAGE = QSize(120, 90)
+IMAGE = THUMBNAIL_SIZE
 
 
 def configure_thumbnail_view(view: QListView) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
+from bloodcell_gui.style import THUMBNAIL_SIZE
 from model.images import ImageError, load_rgb
 
 
@@ -46,7 +47,7 @@ class ThumbnailCache(QObject):
 
     ready = Signal(object)
 
-    def __init__(self, size: QSize = QSize(120, 90), capacity: int = 3000, parent=None) -> None:  # noqa: B008
+    def __init__(self, size: QSize = THUMBNAIL_SIZE, capacity: int = 3000, parent=None) -> None:
         super().__init__(parent)
         self.size = size
         self.capacity = capacity

@@ -1,9 +1,10 @@
-"""Run engine functions on QThreads, turning their plain callbacks into Qt signals.
+"""Run engine tasks on QThreads, turning their plain callbacks into Qt signals.
 
-An engine function is called as `function(state, *args)`; it reports through
-`state.report(value)` and polls `state.should_stop()` (Orange3's TaskState idea). The Worker
-emits started / progress / succeeded / failed / finished (as superqt's workers do), received
-on the GUI thread.
+An engine task is called as `task(state, *args)`; it reports through `state.report(value)` and
+polls `state.should_stop()` (Orange3's TaskState, `model.task`). A `Worker` is one such call
+on its own thread; a `TaskRunner` is what a widget owns to run its tasks (Orange3's
+ConcurrentWidgetMixin): starting a task supersedes the one before it, and progress, results
+and errors of a superseded or discarded task never reach the widget.
 Workers never touch widgets; widgets never do work.
 """
 
@@ -18,20 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-
-class TaskState:
-    """What a task running in a worker may do: report progress, and ask whether to stop."""
-
-    def __init__(self, report: Callable[[Any], None]) -> None:
-        self._stop = threading.Event()
-        self.report = report
-
-    def should_stop(self) -> bool:
-        return self._stop.is_set()
-
-    def request_stop(self) -> None:
-        self._stop.set()
-
+from model.task import TaskState
 
 BACKGROUND_NICENESS = 10
 
@@ -48,17 +36,23 @@ def lower_this_threads_priority() -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
 
 
+def describe_error(error: BaseException) -> str:
+    """An exception as a technician reads it: its message, else its kind."""
+    return str(error) or type(error).__name__
+
+
 class Worker(QThread):
     """One call of `function(state, *args)` on its own thread.
 
-    `succeeded` carries the return value, `failed` a message (the traceback is kept in
-    `error_details`); exactly one of them is emitted, then QThread's `finished`. The object
-    lives in the GUI thread, so every signal reaches GUI slots queued, never directly.
+    `succeeded` carries the return value, `failed` the exception (its traceback is kept in
+    `error_details`), so a receiver can tell kinds of failure apart; exactly one of them is
+    emitted, then QThread's `finished`. The object lives in the GUI thread, so every signal
+    reaches GUI slots queued, never directly.
     """
 
     progress = Signal(object)
     succeeded = Signal(object)
-    failed = Signal(str)
+    failed = Signal(object)
 
     _running: set[Worker] = set()
 
@@ -85,7 +79,7 @@ class Worker(QThread):
             result = self.function(self.state, *self.args)
         except Exception as error:  # noqa: BLE001 - every failure is reported, none escapes
             self.error_details = traceback.format_exc()
-            self.failed.emit(str(error) or type(error).__name__)
+            self.failed.emit(error)
         else:
             self.succeeded.emit(result)
 
@@ -104,3 +98,70 @@ class Worker(QThread):
             worker.cancel()
         for worker in list(cls._running):
             worker.wait(milliseconds)
+
+
+Handler = Callable[[Any], None] | None
+
+
+class TaskRunner(QObject):
+    """Runs its owner's background tasks, one at a time.
+
+    `start` asks the task running to stop and forgets it (its later signals are dropped), then
+    starts the new one; `on_progress`, `on_done` (the result) and `on_error` (the exception)
+    are called on the GUI thread for the current task only, and `on_finished` once it has
+    ended, whichever way. `stop` asks the current task to stop and still delivers what it
+    returns (a stopped training keeps its best epoch); `discard` stops it and drops everything.
+    """
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self._current: Worker | None = None
+        self._workers: set[Worker] = set()
+
+    @property
+    def running(self) -> bool:
+        return self._current is not None
+
+    def start(
+        self,
+        function: Callable[..., Any],
+        *args: Any,
+        on_progress: Handler = None,
+        on_done: Handler = None,
+        on_error: Handler = None,
+        on_finished: Callable[[], None] | None = None,
+    ) -> Worker:
+        self.discard()
+        worker = Worker(function, *args, parent=self)
+        self._current = worker
+        self._workers.add(worker)
+
+        def route(handler: Handler) -> Callable[[Any], None]:
+            return lambda value: handler(value) if handler is not None and self._current is worker else None
+
+        worker.progress.connect(route(on_progress))
+        worker.succeeded.connect(route(on_done))
+        worker.failed.connect(route(on_error))
+        worker.finished.connect(lambda: self._ended(worker, on_finished))
+        return worker.start()
+
+    def stop(self) -> None:
+        if self._current is not None:
+            self._current.cancel()
+
+    def discard(self) -> None:
+        if self._current is not None:
+            self._current.cancel()
+            self._current = None
+
+    def wait(self) -> None:
+        """Block until every task this runner started has ended (closing a page or window)."""
+        for worker in list(self._workers):
+            worker.wait()
+
+    def _ended(self, worker: Worker, on_finished: Callable[[], None] | None) -> None:
+        self._workers.discard(worker)
+        if self._current is worker:
+            self._current = None
+            if on_finished is not None:
+                on_finished()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import replace
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -19,34 +18,25 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from bloodcell_gui.wizard.tasks import preview_batch
-from bloodcell_gui.workers import Worker
-from model.config import Augmentation, TrainConfig
+from bloodcell_gui.wizard.widgets import spin
+from bloodcell_gui.workers import TaskRunner, describe_error
+from model.config import Augmentation
+from model.run import TrainingRun
 
 TILES = 16
 
 
-def spin(minimum: float, maximum: float, step: float, value: float, decimals: int = 2) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(minimum, maximum)
-    box.setSingleStep(step)
-    box.setDecimals(decimals)
-    box.setValue(value)
-    return box
-
-
 class AugmentPage(QWizardPage):
-    def __init__(self, data_page, parent: QWidget | None = None) -> None:
+    def __init__(self, run: TrainingRun, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Augmentation preview")
         self.setSubTitle(
             "Training shows the network randomly flipped, turned, zoomed and re-lit copies of each image. "
             "These are 16 images of a real training batch, exactly as the network will see them."
         )
-        self.data_page = data_page
+        self.run = run
+        self.runner = TaskRunner(self)
         self.seed = 0
-        self.worker: Worker | None = None
-        self.stale = False
         self.generation = 0
         defaults = Augmentation()
         self.flip_vert = QCheckBox("Flip vertically as well as horizontally")
@@ -110,27 +100,18 @@ class AugmentPage(QWizardPage):
         self.regenerate()
 
     def regenerate(self) -> None:
-        """Start a preview; a change during one runs again as soon as it ends."""
-        scanned = self.data_page.scanned
-        if scanned is None:
+        """Show a new preview with the current settings; one still being made is superseded."""
+        self.run.config = replace(self.run.config, augmentation=self.augmentation())
+        if self.run.scanned is None:
             return
-        if self.worker is not None:
-            self.stale = True
-            return
-        self.stale = False
         self.generation += 1
-        policy = self.wizard().input_policy() if self.wizard() else TrainConfig(data=Path(".")).policy
         self.status.setText("Making a batch…")
-        worker = Worker(preview_batch, scanned.train, policy, self.augmentation(), self.seed, parent=self)
-        worker.succeeded.connect(self._show)
-        worker.failed.connect(lambda message: self.status.setText(f"Preview failed: {message}"))
-        worker.finished.connect(self._done)
-        self.worker = worker.start()
-
-    def _done(self) -> None:
-        self.worker = None
-        if self.stale:
-            self.regenerate()
+        self.runner.start(
+            self.run.preview,
+            self.seed,
+            on_done=self._show,
+            on_error=lambda error: self.status.setText(f"Preview failed: {describe_error(error)}"),
+        )
 
     def _show(self, tiles) -> None:
         for label, caption, tile in zip(self.tiles, self.captions, tiles, strict=False):
@@ -140,5 +121,9 @@ class AugmentPage(QWizardPage):
             caption.setText(tile.label)
         self.status.setText(f"Batch {self.generation} (shuffle seed {self.seed})")
 
+    def validatePage(self) -> bool:
+        self.run.config = replace(self.run.config, augmentation=self.augmentation())
+        return True
+
     def cleanupPage(self) -> None:
-        self.stale = False
+        self.runner.discard()

@@ -2,72 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QProgressBar,
-    QPushButton,
     QVBoxLayout,
     QWidget,
     QWizardPage,
 )
 
 from bloodcell_gui.charts import BarChart
-from bloodcell_gui.wizard.tasks import ScannedData, scan_folders
-from bloodcell_gui.workers import Worker
-
-IMBALANCE_RATIO = 1.5
-TINY_CLASS = 20
-
-
-def folder_row(edit: QLineEdit, on_browse) -> QWidget:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(edit, 1)
-    browse = QPushButton("Browse…")
-    browse.clicked.connect(on_browse)
-    layout.addWidget(browse)
-    return row
-
-
-def data_warnings(counts: dict[str, int]) -> list[str]:
-    """Imbalance and tiny classes, in plain words."""
-    warnings = []
-    present = {k: v for k, v in counts.items() if v > 0}
-    if len(present) >= 2:
-        largest = max(present, key=present.get)
-        smallest = min(present, key=present.get)
-        ratio = present[largest] / present[smallest]
-        if ratio > IMBALANCE_RATIO:
-            warnings.append(
-                f"Classes are imbalanced: {largest} has {ratio:.1f}× as many images as {smallest}. "
-                "The model may favour the larger classes."
-            )
-    warnings += [
-        f"{name} has only {n} images; at least {TINY_CLASS} are needed to learn it reliably."
-        for name, n in present.items()
-        if n < TINY_CLASS
-    ]
-    return warnings
+from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, message_label
+from bloodcell_gui.wizard.widgets import folder_row
+from bloodcell_gui.workers import TaskRunner, describe_error
+from model.data_checks import data_warnings
+from model.run import ScannedData, TrainingRun
 
 
 class DataPage(QWizardPage):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, run: TrainingRun, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Training data")
         self.setSubTitle(
             "Choose (or drop here) a folder with one subfolder per class. A validation and a test folder are optional."
         )
         self.setAcceptDrops(True)
-        self.scanned: ScannedData | None = None
-        self.worker: Worker | None = None
+        self.run = run
+        self.runner = TaskRunner(self)
         self.train_edit = QLineEdit()
         self.valid_edit = QLineEdit()
         self.valid_edit.setPlaceholderText("optional: otherwise a random share of the training folder")
@@ -76,7 +43,7 @@ class DataPage(QWizardPage):
         self._scanned_folders: tuple[Path | None, Path | None] | None = None
         for edit in (self.train_edit, self.valid_edit):
             edit.editingFinished.connect(self._folders_edited)
-        self.test_edit.editingFinished.connect(self.completeChanged)
+        self.test_edit.editingFinished.connect(self._test_edited)
         form = QFormLayout()
         form.addRow("Training folder", folder_row(self.train_edit, lambda: self._browse(self.train_edit)))
         form.addRow("Validation folder", folder_row(self.valid_edit, lambda: self._browse(self.valid_edit)))
@@ -86,12 +53,8 @@ class DataPage(QWizardPage):
         self.progress.hide()
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        self.problems = QLabel()
-        self.problems.setWordWrap(True)
-        self.problems.setStyleSheet("color: #b3261e")
-        self.warnings = QLabel()
-        self.warnings.setWordWrap(True)
-        self.warnings.setStyleSheet("color: #9a6700")
+        self.problems = message_label(ERROR_COLOR)
+        self.warnings = message_label(WARNING_COLOR)
         self.bad_files = QListWidget()
         self.bad_files.setMaximumHeight(110)
         self.bad_label = QLabel()
@@ -126,11 +89,16 @@ class DataPage(QWizardPage):
         self.train_edit.setText(str(train))
         self.valid_edit.setText(str(valid) if valid else "")
         self.test_edit.setText(str(test) if test else "")
+        self._test_edited()
         self.rescan()
 
     def folder(self, edit: QLineEdit) -> Path | None:
         text = edit.text().strip()
         return Path(text) if text else None
+
+    def _test_edited(self) -> None:
+        self.run.test_folder = self.folder(self.test_edit)
+        self.completeChanged.emit()
 
     # -- scanning
     def _folders_edited(self) -> None:
@@ -139,47 +107,41 @@ class DataPage(QWizardPage):
             self.rescan()
 
     def rescan(self) -> None:
-        self._scanned_folders = (self.folder(self.train_edit), self.folder(self.valid_edit))
-        if self.worker is not None:
-            self.worker.cancel()
-            self.worker.wait()
-        self.scanned = None
+        train, valid = self.folder(self.train_edit), self.folder(self.valid_edit)
+        self._scanned_folders = (train, valid)
+        self.runner.discard()
+        self.run.scanned = None
         self.completeChanged.emit()
-        train = self.folder(self.train_edit)
         self.problems.clear()
         self.warnings.clear()
         if train is None:
             return
-        missing = [str(p) for p in (train, self.folder(self.valid_edit)) if p is not None and not p.is_dir()]
+        missing = [str(p) for p in (train, valid) if p is not None and not p.is_dir()]
         if missing:
             self.problems.setText(f"Not a folder: {', '.join(missing)}")
             return
+        self.run.config = replace(self.run.config, data=train, valid=valid)
         self.progress.setRange(0, 0)
         self.progress.show()
         self.summary.setText("Checking every image…")
-        worker = Worker(scan_folders, train, self.folder(self.valid_edit), parent=self)
-        worker.progress.connect(self._scan_progress)
-        worker.succeeded.connect(self._scanned)
-        worker.failed.connect(self._scan_failed)
-        worker.finished.connect(self._worker_done)
-        self.worker = worker.start()
-
-    def _worker_done(self) -> None:
-        self.worker = None
-        self.progress.hide()
+        self.runner.start(
+            self.run.scan,
+            on_progress=self._scan_progress,
+            on_done=self._scanned,
+            on_error=self._scan_failed,
+            on_finished=self.progress.hide,
+        )
 
     def _scan_progress(self, event) -> None:
         self.progress.setRange(0, event.total)
         self.progress.setValue(event.done)
         self.summary.setText(f"Checking the {event.what}: {event.done} / {event.total} images")
 
-    def _scan_failed(self, message: str) -> None:
+    def _scan_failed(self, error: Exception) -> None:
         self.summary.clear()
-        self.problems.setText(message)
+        self.problems.setText(describe_error(error))
 
     def _scanned(self, scanned: ScannedData) -> None:
-        if self.sender() is not self.worker:
-            return
         train = scanned.train
         counts = train.counts
         self.chart.set_values(list(counts), list(counts.values()))
@@ -188,11 +150,7 @@ class DataPage(QWizardPage):
             f"{sum(counts.values())} usable images in {len(counts)} classes. Image sizes: {sizes or 'none'}."
             + (f" Validation folder: {sum(scanned.valid.counts.values())} images." if scanned.valid else "")
         )
-        problems = train.problems()
-        if scanned.valid is not None:
-            unknown = sorted(set(scanned.valid.classes) - set(train.classes))
-            if unknown:
-                problems.append(f"the validation folder has classes the training folder lacks: {', '.join(unknown)}")
+        problems = scanned.problems()
         self.problems.setText("Cannot train: " + "; ".join(problems) if problems else "")
         self.warnings.setText("\n".join(data_warnings(counts)))
         bad = train.bad_files + (scanned.valid.bad_files if scanned.valid else [])
@@ -200,17 +158,12 @@ class DataPage(QWizardPage):
         for item in bad:
             self.bad_files.addItem(f"{item.path} — {item.reason}")
         self.bad_label.setText(f"{len(bad)} unreadable file(s), left out:" if bad else "No unreadable files.")
-        self.scanned = None if problems else scanned
+        self.run.scanned = None if problems else scanned
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
         test = self.folder(self.test_edit)
-        return self.scanned is not None and (test is None or test.is_dir())
+        return self.run.scanned is not None and (test is None or test.is_dir())
 
     def cleanupPage(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
-
-    @property
-    def random_split(self) -> bool:
-        return self.folder(self.valid_edit) is None
+        self.runner.discard()

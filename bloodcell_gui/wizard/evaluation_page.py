@@ -18,36 +18,34 @@ from PySide6.QtWidgets import (
 )
 
 from bloodcell_gui.heatmap import ConfusionHeatmap
+from bloodcell_gui.style import THUMBNAIL_SIZE, WARNING_COLOR, message_label
 from bloodcell_gui.thumbnails import load_qimage
-from bloodcell_gui.wizard.tasks import EvaluationResult, evaluate
-from bloodcell_gui.workers import Worker
+from bloodcell_gui.workers import TaskRunner, describe_error
+from model.evaluate import PER_CLASS_HEADER, per_class_rows
+from model.run import RunEvaluation, TrainingRun
 
 
 class EvaluationPage(QWizardPage):
-    def __init__(self, data_page, training_page, parent: QWidget | None = None) -> None:
+    def __init__(self, run: TrainingRun, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Evaluation")
         self.setSubTitle("Rows are the true classes, columns the model's answers.")
-        self.data_page = data_page
-        self.training_page = training_page
-        self.worker: Worker | None = None
-        self.result: EvaluationResult | None = None
+        self.run = run
+        self.runner = TaskRunner(self)
         self.valid_heatmap = ConfusionHeatmap()
         self.test_heatmap = ConfusionHeatmap()
         self.heatmaps = QTabWidget()
         self.heatmaps.addTab(self.valid_heatmap, "Validation")
         self.heatmaps.addTab(self.test_heatmap, "Test")
-        self.metrics = QTableWidget(0, 5)
-        self.metrics.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1", "Images"])
+        self.metrics = QTableWidget(0, len(PER_CLASS_HEADER))
+        self.metrics.setHorizontalHeaderLabels(PER_CLASS_HEADER)
         self.metrics.verticalHeader().hide()
-        self.caution = QLabel()
-        self.caution.setWordWrap(True)
-        self.caution.setStyleSheet("color: #9a6700")
+        self.caution = message_label(WARNING_COLOR)
         self.summary = QLabel("Evaluating…")
         self.summary.setWordWrap(True)
         self.gallery = QListWidget()
         self.gallery.setViewMode(QListWidget.ViewMode.IconMode)
-        self.gallery.setIconSize(QSize(128, 96))
+        self.gallery.setIconSize(THUMBNAIL_SIZE)
         self.gallery.setGridSize(QSize(150, 140))
         self.gallery.setWordWrap(True)
         self.gallery.setResizeMode(QListWidget.ResizeMode.Adjust)
@@ -63,29 +61,28 @@ class EvaluationPage(QWizardPage):
         layout.addLayout(left, 1)
         layout.addLayout(right, 1)
 
-    def initializePage(self) -> None:
-        self.result = None
-        self.summary.setText("Evaluating on the validation set" + (" and the test folder…" if self._test() else "…"))
-        worker = Worker(evaluate, self.training_page.trained, self._test(), parent=self)
-        worker.progress.connect(self._progress)
-        worker.succeeded.connect(self._show)
-        worker.failed.connect(lambda message: self.summary.setText(f"Evaluation failed: {message}"))
-        worker.finished.connect(self._done)
-        self.worker = worker.start()
-        self.completeChanged.emit()
+    @property
+    def result(self) -> RunEvaluation | None:
+        return self.run.evaluation
 
-    def _test(self):
-        return self.data_page.folder(self.data_page.test_edit)
+    def initializePage(self) -> None:
+        self.run.evaluation = None
+        test = self.run.test_folder
+        self.summary.setText("Evaluating on the validation set" + (" and the test folder…" if test else "…"))
+        self.runner.start(
+            self.run.evaluate,
+            on_progress=self._progress,
+            on_done=self._show,
+            on_error=lambda error: self.summary.setText(f"Evaluation failed: {describe_error(error)}"),
+            on_finished=self.completeChanged.emit,
+        )
+        self.completeChanged.emit()
 
     def _progress(self, event) -> None:
         self.summary.setText(f"Evaluated; now {event.what}: {event.done} of {event.total}…")
 
-    def _done(self) -> None:
-        self.worker = None
-        self.completeChanged.emit()
-
-    def _show(self, result: EvaluationResult) -> None:
-        self.result = result
+    def _show(self, result: RunEvaluation) -> None:
+        self.run.evaluation = result
         validation = result.validation.evaluation
         classes = validation.classes
         self.valid_heatmap.set_data(classes, validation.confusion.tolist())
@@ -103,16 +100,15 @@ class EvaluationPage(QWizardPage):
             + ". Per-class figures below are for the "
             + ("test folder." if shown is result.test else "validation set.")
         )
-        per_class = shown.per_class()
-        self.metrics.setRowCount(len(per_class))
-        for row, (name, m) in enumerate(per_class.items()):
-            values = [name, f"{m['precision']:.1%}", f"{m['recall']:.1%}", f"{m['f1']:.3f}", str(m["support"])]
+        rows = per_class_rows(shown.per_class())
+        self.metrics.setRowCount(len(rows))
+        for row, values in enumerate(rows):
             for column, value in enumerate(values):
                 self.metrics.setItem(row, column, QTableWidgetItem(value))
         self.metrics.resizeColumnsToContents()
         self.gallery.clear()
         for loss in result.validation.top_losses:
-            image = load_qimage(loss.path, QSize(128, 96))
+            image = load_qimage(loss.path, THUMBNAIL_SIZE)
             icon = QIcon(QPixmap.fromImage(image)) if image is not None else QIcon()
             item = QListWidgetItem(icon, f"true {loss.true}\npredicted {loss.predicted}\n({loss.probability:.0%})")
             item.setToolTip(f"{loss.path}\nloss {loss.loss:.2f}")
@@ -124,6 +120,5 @@ class EvaluationPage(QWizardPage):
         return self.result is not None
 
     def cleanupPage(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
-            self.worker.wait()
+        self.runner.discard()
+        self.runner.wait()

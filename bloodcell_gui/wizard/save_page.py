@@ -9,32 +9,30 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QWidget,
     QWizardPage,
 )
 
-from bloodcell_gui.wizard.data_page import folder_row
+from bloodcell_gui.style import ERROR_COLOR, message_label
+from bloodcell_gui.wizard.widgets import folder_row
+from model.run import TrainingRun
 
 
 class SavePage(QWizardPage):
-    def __init__(self, training_page, evaluation_page, default_folder: str, parent: QWidget | None = None) -> None:
+    def __init__(self, run: TrainingRun, default_folder: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Save the model")
         self.setSubTitle("The file records the data summary, the settings and the metrics shown before.")
-        self.training_page = training_page
-        self.evaluation_page = evaluation_page
+        self.run = run
         self.name = QLineEdit(f"BloodCell model {date.today().isoformat()}")
         self.notes = QPlainTextEdit()
         self.notes.setPlaceholderText("Optional: what this model is for, which stain or scanner, who trained it…")
         self.path = QLineEdit(str(Path(default_folder) / f"bloodcell-{date.today().isoformat()}.safetensors"))
         self.use_now = QCheckBox("Use this model now in the main window")
         self.use_now.setChecked(True)
-        self.error = QLabel()
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b3261e")
+        self.error = message_label(ERROR_COLOR)
         form = QFormLayout(self)
         form.addRow("Name", self.name)
         form.addRow("Notes", self.notes)
@@ -54,22 +52,15 @@ class SavePage(QWizardPage):
 
     def validatePage(self) -> bool:
         """Write the file when Finish is pressed; a failure keeps the wizard open and says why."""
-        from bloodcell_gui.wizard.tasks import save_model
-
-        trained = self.training_page.trained
-        result = self.evaluation_page.result
-        if trained is None:
+        if self.run.trained is None:
             self.error.setText("There is no trained model to save.")
             return False
         try:
             # A model file is a few megabytes: writing it is quicker than a worker round trip.
-            self.saved_path = save_model(
-                None,
-                trained,
+            self.saved_path = self.run.save(
                 self.target(),
-                self.name.text().strip() or "BloodCell model",
-                self.notes.toPlainText().strip(),
-                result.test if result else None,
+                name=self.name.text().strip() or "BloodCell model",
+                notes=self.notes.toPlainText().strip(),
             )
         except OSError as error:
             self.error.setText(f"Could not save {self.target()}: {error.strerror or error}")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -14,54 +14,31 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
     QWizardPage,
 )
 
 from bloodcell_gui.charts import LineChart
-from bloodcell_gui.wizard.data_page import folder_row
-from bloodcell_gui.wizard.tasks import find_learning_rate
-from bloodcell_gui.workers import Worker
+from bloodcell_gui.wizard.widgets import check_box, folder_row, int_spin
+from bloodcell_gui.workers import TaskRunner, describe_error
+from model.architectures import ARCHITECTURES
 from model.config import TrainConfig
 from model.preprocess import FRAMINGS, InputPolicy
-
-ARCHITECTURES = {
-    "seed-deep": "Seed CNN, four sets (default; fast on a CPU)",
-    "seed": "Seed CNN, three sets (the original article's)",
-    "resnet18": "ResNet-18 (needs a GPU to train in reasonable time)",
-    "resnet34": "ResNet-34 (needs a GPU)",
-}
-
-
-def int_spin(minimum: int, maximum: int, value: int, step: int = 1) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(minimum, maximum)
-    box.setSingleStep(step)
-    box.setValue(value)
-    return box
-
-
-def check_box(text: str, checked: bool, tooltip: str = "") -> QCheckBox:
-    box = QCheckBox(text)
-    box.setChecked(checked)
-    box.setToolTip(tooltip)
-    return box
+from model.run import TrainingRun
 
 
 class SettingsPage(QWizardPage):
-    def __init__(self, data_page, augment_page, parent: QWidget | None = None) -> None:
+    def __init__(self, run: TrainingRun, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Model and settings")
         self.setSubTitle("The defaults train like the first of the two networks in the shipped default model.")
-        self.data_page = data_page
-        self.augment_page = augment_page
-        self.lr_worker: Worker | None = None
+        self.run = run
+        self.lr_runner = TaskRunner(self)
         defaults = TrainConfig(data=Path("."))
         self.arch = QComboBox()
-        for key, label in ARCHITECTURES.items():
-            self.arch.addItem(label, key)
+        for key, architecture in ARCHITECTURES.items():
+            self.arch.addItem(architecture.label, key)
         self.arch.setCurrentIndex(list(ARCHITECTURES).index(defaults.arch))
         self.weights = QLineEdit()
         self.weights.setPlaceholderText("optional, ResNets only: a torchvision .pth or .safetensors file")
@@ -154,6 +131,11 @@ class SettingsPage(QWizardPage):
         layout.addLayout(form)
         layout.addLayout(right, 1)
         self._arch_changed()
+        # The augmentation preview shows the input these choose, so the run learns of them at once.
+        self.width_box.valueChanged.connect(self.publish)
+        self.height_box.valueChanged.connect(self.publish)
+        self.framing.currentIndexChanged.connect(self.publish)
+        self.arch.currentIndexChanged.connect(self.publish)
 
     def initializePage(self) -> None:
         from model.devices import available_devices
@@ -162,11 +144,12 @@ class SettingsPage(QWizardPage):
             self.device.addItem("Automatic (a GPU if there is one)", "auto")
             for key, label in available_devices():
                 self.device.addItem(label, key)
-        self.valid_pct.setEnabled(self.data_page.random_split)
-        self.split_by_cell.setEnabled(self.data_page.random_split)
+        random_split = self.run.config.valid is None
+        self.valid_pct.setEnabled(random_split)
+        self.split_by_cell.setEnabled(random_split)
 
     def _arch_changed(self) -> None:
-        self.weights_row.setEnabled(str(self.arch.currentData()).startswith("resnet"))
+        self.weights_row.setEnabled(ARCHITECTURES[str(self.arch.currentData())].takes_weights_file)
 
     def _browse_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Initial weights", "", "Weights (*.pth *.pt *.safetensors)")
@@ -175,13 +158,21 @@ class SettingsPage(QWizardPage):
 
     def policy(self) -> InputPolicy:
         """What the network will see; the augmentation preview shows it."""
-        return InputPolicy(self.width_box.value(), self.height_box.value(), framing=str(self.framing.currentData()))
+        return self.config().policy
+
+    def publish(self) -> None:
+        """Make these settings the run's (the augmentation preview and training read them there)."""
+        self.run.config = self.config()
+
+    def validatePage(self) -> bool:
+        self.publish()
+        return True
 
     def config(self) -> TrainConfig:
+        """The run's data and augmentation with this page's settings."""
         weights = self.weights.text().strip()
-        return TrainConfig(
-            data=self.data_page.folder(self.data_page.train_edit),
-            valid=self.data_page.folder(self.data_page.valid_edit),
+        return replace(
+            self.run.config,
             valid_pct=self.valid_pct.value() / 100,
             split_by_cell=self.split_by_cell.isChecked() and self.split_by_cell.isEnabled(),
             seed=self.seed.value(),
@@ -190,7 +181,6 @@ class SettingsPage(QWizardPage):
             width=self.width_box.value(),
             height=self.height_box.value(),
             framing=str(self.framing.currentData()),
-            augmentation=self.augment_page.augmentation(),
             batch_size=self.batch_size.value(),
             epochs=self.epochs.value(),
             lr=self.lr.value(),
@@ -202,16 +192,18 @@ class SettingsPage(QWizardPage):
         )
 
     def run_lr_find(self) -> None:
-        if self.lr_worker is not None or self.data_page.scanned is None:
+        if self.lr_runner.running or self.run.scanned is None:
             return
+        self.publish()
         self.find_lr.setEnabled(False)
         self.lr_status.setText("Trying learning rates on a few batches…")
         self.lr_chart.clear()
-        worker = Worker(find_learning_rate, self.config(), self.data_page.scanned, parent=self)
-        worker.succeeded.connect(self._lr_found)
-        worker.failed.connect(lambda message: self.lr_status.setText(f"The finder failed: {message}"))
-        worker.finished.connect(self._lr_done)
-        self.lr_worker = worker.start()
+        self.lr_runner.start(
+            self.run.find_learning_rate,
+            on_done=self._lr_found,
+            on_error=lambda error: self.lr_status.setText(f"The finder failed: {describe_error(error)}"),
+            on_finished=lambda: self.find_lr.setEnabled(True),
+        )
 
     def _lr_found(self, found) -> None:
         rates, losses, suggestion = found
@@ -220,10 +212,5 @@ class SettingsPage(QWizardPage):
         self.lr.setValue(suggestion)
         self.lr_status.setText(f"Suggested (fastai 'valley'): {suggestion:.2e}, applied.")
 
-    def _lr_done(self) -> None:
-        self.lr_worker = None
-        self.find_lr.setEnabled(True)
-
     def cleanupPage(self) -> None:
-        if self.lr_worker is not None:
-            self.lr_worker.cancel()
+        self.lr_runner.discard()

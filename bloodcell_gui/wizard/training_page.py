@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -14,22 +16,18 @@ from PySide6.QtWidgets import (
 )
 
 from bloodcell_gui.charts import LineChart
-from bloodcell_gui.wizard.tasks import train
-from bloodcell_gui.workers import Worker
+from bloodcell_gui.workers import TaskRunner, describe_error
 from model.formatting import format_seconds
+from model.run import TrainingRun
 
 
 class TrainingPage(QWizardPage):
-    def __init__(self, data_page, settings_page, parent: QWidget | None = None) -> None:
+    def __init__(self, run: TrainingRun, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Training")
         self.setSubTitle("Stop ends training and keeps the best epoch so far; Cancel discards this run.")
-        self.data_page = data_page
-        self.settings_page = settings_page
-        self.worker: Worker | None = None
-        self.trained = None
-        self.discard = False
-        self.batch_size_override: int | None = None
+        self.run = run
+        self.runner = TaskRunner(self)
         self._retry = False
         self.losses = LineChart("Loss", "epoch")
         self.losses.add_series("batch loss", "#9aa5b1", dashed=True)
@@ -59,42 +57,40 @@ class TrainingPage(QWizardPage):
     def initializePage(self) -> None:
         self.start()
 
+    @property
+    def trained(self):
+        return self.run.trained
+
     def start(self) -> None:
-        self.trained = None
-        self.discard = False
+        self.run.trained = None
         self.losses.clear()
         self.accuracy.clear()
-        config = self.settings_page.config()
-        if self.batch_size_override:
-            config.batch_size = self.batch_size_override
-        self.config = config
+        config = self.run.config
         self.status.setText(
             f"Starting {config.arch} at {config.width}×{config.height}, batch size {config.batch_size}…"
         )
         self.progress.setRange(0, 0)
         self.stop_button.setEnabled(True)
         self.cancel_button.setEnabled(True)
-        worker = Worker(train, config, self.data_page.scanned, parent=self)
-        worker.progress.connect(self._event)
-        worker.succeeded.connect(self._trained)
-        worker.failed.connect(self._failed)
-        worker.finished.connect(self._done)
-        self.worker = worker.start()
+        self.runner.start(
+            self.run.train,
+            on_progress=self._event,
+            on_done=self._trained,
+            on_error=self._failed,
+            on_finished=self._done,
+        )
         self.completeChanged.emit()
 
-    def is_running(self) -> bool:
-        return self.worker is not None
-
     def stop(self) -> None:
-        if self.worker is not None:
+        if self.runner.running:
             self.status.setText("Stopping after this batch; the best epoch so far is kept…")
-            self.worker.cancel()
+            self.runner.stop()
 
     def cancel(self) -> None:
-        if self.worker is not None:
-            self.discard = True
-            self.status.setText("Cancelling; nothing from this run will be kept…")
-            self.worker.cancel()
+        if self.runner.running:
+            self.runner.discard()
+            self.status.setText("Training cancelled: nothing was kept. Go back to change settings, or close.")
+            self._done()
 
     def _event(self, event) -> None:
         from model.events import BatchProgress, EpochEnd, ScanProgress
@@ -120,34 +116,33 @@ class TrainingPage(QWizardPage):
             self.accuracy.add_point("accuracy", event.epoch + 1, event.accuracy)
 
     def _trained(self, trained) -> None:
-        if self.discard:
-            self.status.setText("Training cancelled: nothing was kept. Go back to change settings, or close.")
-            return
-        self.trained = trained
+        self.run.trained = trained
         best = trained.valid_metrics
-        how = "stopped early" if trained.stopped_early else "finished"
+        ending = f"Training {trained.ending}, {trained.seconds / 60:.1f} min on {trained.device}."
         if best:
             self.status.setText(
-                f"Training {how} after {trained.seconds / 60:.1f} min on {trained.device}. Best epoch "
-                f"{best['epoch']}: validation accuracy {best['accuracy']:.1%}. Next: evaluation."
+                f"{ending} Kept epoch {best['epoch']}, the lowest validation loss: validation accuracy "
+                f"{best['accuracy']:.1%}. Next: evaluation."
             )
         else:
-            self.status.setText(f"Training {how} before any epoch ended; the model is not evaluated on validation yet.")
+            self.status.setText(f"{ending} No epoch ended, so the model is not evaluated on validation yet.")
 
-    def _failed(self, message: str) -> None:
-        out_of_memory = "out of memory" in message.lower()
+    def _failed(self, error: Exception) -> None:
+        from model.train import TrainingError
+
+        message = describe_error(error)
         self.status.setText(f"Training failed: {message}")
-        if out_of_memory and self.config.batch_size > 1:
-            half = self.config.batch_size // 2
+        config = self.run.config
+        if isinstance(error, TrainingError) and error.out_of_memory and config.batch_size > 1:
+            half = config.batch_size // 2
             answer = QMessageBox.question(
                 self, "GPU out of memory", f"{message}\n\nTrain again with batch size {half}?"
             )
             if answer == QMessageBox.StandardButton.Yes:
-                self.batch_size_override = half
+                self.run.config = replace(config, batch_size=half)
                 self._retry = True
 
     def _done(self) -> None:
-        self.worker = None
         self.stop_button.setEnabled(False)
         self.cancel_button.setEnabled(False)
         self.progress.setRange(0, 1)
@@ -158,10 +153,9 @@ class TrainingPage(QWizardPage):
             self.start()
 
     def isComplete(self) -> bool:
-        return self.worker is None and self.trained is not None
+        return not self.runner.running and self.run.trained is not None
 
     def cleanupPage(self) -> None:
         self.cancel()
-        if self.worker is not None:
-            self.worker.wait()
-        self.trained = None
+        self.runner.wait()
+        self.run.trained = None

@@ -4,36 +4,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget, QWizard
 
+from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.wizard.augment_page import AugmentPage
 from bloodcell_gui.wizard.data_page import DataPage
 from bloodcell_gui.wizard.evaluation_page import EvaluationPage
 from bloodcell_gui.wizard.save_page import SavePage
 from bloodcell_gui.wizard.settings_page import SettingsPage
 from bloodcell_gui.wizard.training_page import TrainingPage
-from bloodcell_gui.workers import Worker
-from model.preprocess import InputPolicy
+from bloodcell_gui.workers import TaskRunner
+from model.run import TrainingRun
 
 
 class TrainingWizard(QWizard):
     modelSaved = Signal(str, bool)  # path, use it now
 
-    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+    def __init__(self, store: SettingsStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.settings = settings
+        self.store = store
         self.setWindowTitle("Train a model")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.resize(1100, 760)
-        self.data_page = DataPage()
-        self.augment_page = AugmentPage(self.data_page)
-        self.settings_page = SettingsPage(self.data_page, self.augment_page)
-        self.training_page = TrainingPage(self.data_page, self.settings_page)
-        self.evaluation_page = EvaluationPage(self.data_page, self.training_page)
-        models_folder = str(settings.value("folders/models", str(Path.home())))
-        self.save_page = SavePage(self.training_page, self.evaluation_page, models_folder)
+        # The pages share one training run; each page adds what it decides and reads what
+        # earlier pages decided from it, so no page knows another.
+        self.run = TrainingRun()
+        self.data_page = DataPage(self.run)
+        self.augment_page = AugmentPage(self.run)
+        self.settings_page = SettingsPage(self.run)
+        self.training_page = TrainingPage(self.run)
+        self.evaluation_page = EvaluationPage(self.run)
+        self.save_page = SavePage(self.run, store.folder("models"))
         for page in (
             self.data_page,
             self.augment_page,
@@ -44,26 +47,22 @@ class TrainingWizard(QWizard):
         ):
             self.addPage(page)
         self.accepted.connect(self._finished)
-        last = settings.value("folders/training")
+        last = store.settings.value("folders/training")
         if last:
             self.data_page.train_edit.setText(str(last))
-
-    def input_policy(self) -> InputPolicy:
-        return self.settings_page.policy()
 
     def _finished(self) -> None:
         path = self.save_page.saved_path
         if path is not None:
-            self.settings.setValue("folders/training", self.data_page.train_edit.text())
-            self.settings.setValue("folders/models", str(path.parent))
+            self.store.remember_folder("training", Path(self.data_page.train_edit.text()))
+            self.store.remember_folder("models", path.parent)
             self.modelSaved.emit(str(path), self.save_page.use_now.isChecked())
 
     def reject(self) -> None:
         """Cancel: stop whatever runs; nothing is written."""
-        self.training_page.discard = True
-        workers = self.findChildren(Worker)
-        for worker in workers:
-            worker.cancel()
-        for worker in workers:
-            worker.wait()
+        runners = self.findChildren(TaskRunner)
+        for runner in runners:
+            runner.discard()
+        for runner in runners:
+            runner.wait()
         super().reject()

@@ -3,6 +3,7 @@ import subprocess
 import sys
 import unicodedata
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from helpers import CLASSES, classify_and_wait, drop, real_data
@@ -13,7 +14,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 
-def cli_counts(paths, model, tmp_path) -> Counter:
+def cli_csv(paths, model, tmp_path) -> Path:
     out = tmp_path / "cli.csv"
     done = subprocess.run(
         [
@@ -32,6 +33,11 @@ def cli_counts(paths, model, tmp_path) -> Counter:
         timeout=600,
     )
     assert done.returncode == 0, done.stderr
+    return out
+
+
+def cli_counts(paths, model, tmp_path) -> Counter:
+    out = cli_csv(paths, model, tmp_path)
     return Counter(row["predicted"] for row in csv.DictReader(out.open(encoding="utf-8")) if row["predicted"])
 
 
@@ -49,6 +55,21 @@ def test_dropping_test_simple_gives_the_clis_counts_and_a_heatmap(qtbot, window,
     assert f"{evaluation.accuracy:.1%}" in window.accuracy.text()
     assert "tiny test model" in window.model_label.text() and "50.0%" in window.model_label.text()
     assert "CPU" in window.device_label.text()
+
+
+def test_the_gui_export_and_the_cli_csv_are_the_same_file(qtbot, window, tiny_model, tmp_path):
+    folder = real_data() / "TEST_SIMPLE"
+    classify_and_wait(qtbot, window, [folder])
+    gui = tmp_path / "gui.csv"
+    assert window.export_csv(gui)
+    cli = cli_csv([folder], tiny_model, tmp_path)
+    gui_rows = list(csv.reader(gui.open(encoding="utf-8")))
+    cli_rows = list(csv.reader(cli.open(encoding="utf-8")))
+    assert gui_rows[0] == cli_rows[0]
+    assert len(gui_rows) == 72 and sorted(gui_rows[1:]) == sorted(cli_rows[1:])
+    assert {row[gui_rows[0].index("true_class")] for row in gui_rows[1:]} == set(CLASSES)
+    titles = [window.results.headerData(i, Qt.Orientation.Horizontal) for i in range(window.results.columnCount())]
+    assert titles == ["File", "Predicted", "Confidence", *CLASSES, "Verified", "True class", "Status"]
 
 
 def test_a_mixed_folder_lists_bad_files_with_reasons_and_no_dialog(qtbot, window, bad_corpus):
@@ -147,7 +168,7 @@ def test_a_bad_model_file_leaves_the_current_model_loaded(qtbot, window, tmp_pat
     bad.write_bytes(b"\x80\x04K\x01.")  # a pickle
     before = window.loaded
     window.load_model(bad)
-    qtbot.waitUntil(lambda: window.model_worker is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
     assert window.loaded is before
     assert "broken.safetensors" in window.last_error and "pickle" in window.last_error
     assert "tiny test model" in window.model_label.text()
@@ -204,7 +225,7 @@ def test_an_ensemble_loads_classifies_and_describes_each_network(qtbot, window, 
     combined = combine([tiny_model, tiny_model], name="two tiny networks")
     path = save(tmp_path / "ensemble.safetensors", combined.module, combined.info)
     window.load_model(path)
-    qtbot.waitUntil(lambda: window.model_worker is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
     assert window.loaded.path == path, window.last_error
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
     assert window.results.session.classified == 4

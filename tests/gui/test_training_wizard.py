@@ -50,25 +50,25 @@ def test_end_to_end_train_evaluate_save_and_use(qtbot, window, wizard, real_trai
     wizard.settings_page.mixup.setValue(0.2)
     wizard.next()
     augment = wizard.augment_page
-    qtbot.waitUntil(lambda: augment.captions[0].text() != "" and augment.worker is None, timeout=60_000)
+    qtbot.waitUntil(lambda: augment.captions[0].text() != "" and not augment.runner.running, timeout=60_000)
     first = pixels(augment.tiles[0])
     assert first.std() > 10, "the preview tile is blank"
     assert all(caption.text() in CLASSES for caption in augment.captions)
     augment.shuffle.click()
-    qtbot.waitUntil(lambda: augment.worker is None and augment.status.text().endswith("seed 1)"), timeout=60_000)
+    qtbot.waitUntil(lambda: not augment.runner.running and augment.status.text().endswith("seed 1)"), timeout=60_000)
     assert not np.array_equal(first, pixels(augment.tiles[0]))
 
     wizard.next()  # settings
     wizard.next()  # training starts
     training = wizard.training_page
-    qtbot.waitUntil(lambda: training.worker is None, timeout=120_000)
+    qtbot.waitUntil(lambda: not training.runner.running, timeout=120_000)
     assert training.isComplete(), training.status.text()
     assert len(training.accuracy.series["accuracy"].points) == 1
     assert training.losses.series["batch loss"].points
 
     wizard.next()
     evaluation = wizard.evaluation_page
-    qtbot.waitUntil(lambda: evaluation.worker is None, timeout=120_000)
+    qtbot.waitUntil(lambda: not evaluation.runner.running, timeout=120_000)
     assert evaluation.isComplete(), evaluation.summary.text()
     validation = evaluation.result.validation.evaluation
     assert sum(map(sum, evaluation.valid_heatmap.matrix)) == validation.total == 19  # 20% of 96
@@ -96,6 +96,18 @@ def test_end_to_end_train_evaluate_save_and_use(qtbot, window, wizard, real_trai
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
     assert window.results.session.classified == 4
 
+    # The command line, given the same data and settings, records the same figures.
+    from model.cli import main as cli
+
+    by_cli = tmp_path / "cli-model.safetensors"
+    settings = ["--arch", "seed", "--size", "64x48", "--bs", "16", "--epochs", "1", "--patience", "0"]
+    arguments = [str(real_train_subset), "--test", str(real_test_subset), *settings, "--mixup", "0.2"]
+    assert cli(["train", *arguments, "--out", str(by_cli)]) == 0
+    cli_info = load(by_cli).info
+    assert cli_info.metrics == info.metrics
+    assert cli_info.training["settings"] == info.training["settings"]
+    assert cli_info.training["history"] == info.training["history"]
+
 
 def test_stop_keeps_the_best_model_and_cancel_keeps_nothing(qtbot, wizard, real_train_subset, tmp_path):
     go_to_data(qtbot, wizard, real_train_subset)
@@ -106,12 +118,12 @@ def test_stop_keeps_the_best_model_and_cancel_keeps_nothing(qtbot, wizard, real_
     wizard.next()
     training = wizard.training_page
     qtbot.waitUntil(
-        lambda: len(training.accuracy.series["accuracy"].points) >= 1 or training.worker is None, timeout=120_000
+        lambda: len(training.accuracy.series["accuracy"].points) >= 1 or not training.runner.running, timeout=120_000
     )
     assert training.accuracy.series["accuracy"].points, training.status.text()
     training.stop_button.click()
-    qtbot.waitUntil(lambda: training.worker is None, timeout=60_000)
-    assert training.trained is not None and training.trained.stopped_early
+    qtbot.waitUntil(lambda: not training.runner.running, timeout=60_000)
+    assert training.trained is not None and training.trained.stopped_by_user
     assert training.trained.best_epoch is not None
     assert training.trained.loaded().info.test_time_views == "none"
 
@@ -119,7 +131,7 @@ def test_stop_keeps_the_best_model_and_cancel_keeps_nothing(qtbot, wizard, real_
     wizard.next()  # a new run
     qtbot.waitUntil(lambda: bool(training.losses.series["batch loss"].points), timeout=120_000)
     training.cancel_button.click()
-    qtbot.waitUntil(lambda: training.worker is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not training.runner.running, timeout=60_000)
     assert training.trained is None
     assert not training.isComplete()
     assert "nothing was kept" in training.status.text()
@@ -131,7 +143,7 @@ def test_bad_data_shows_the_reason(qtbot, wizard, tmp_path, bad_corpus):
     (one / "EOSINOPHIL").mkdir(parents=True)
     go_to = wizard.data_page
     go_to.set_folders(one)
-    qtbot.waitUntil(lambda: go_to.worker is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not go_to.runner.running, timeout=60_000)
     assert "at least two class" in go_to.problems.text() and not go_to.isComplete()
 
     empty = tmp_path / "empty"
@@ -139,14 +151,14 @@ def test_bad_data_shows_the_reason(qtbot, wizard, tmp_path, bad_corpus):
     (empty / "B").mkdir()
     shutil.copy(bad_corpus["good.jpeg"][0], empty / "A" / "a.jpeg")
     go_to.set_folders(empty)
-    qtbot.waitUntil(lambda: go_to.worker is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not go_to.runner.running, timeout=60_000)
     assert "'B' has no usable images" in go_to.problems.text() and not go_to.isComplete()
 
     mixed = tmp_path / "mixed-classes"
     shutil.copytree(bad_corpus["good.jpeg"][0].parent, mixed / "A", symlinks=True)
     shutil.copytree(bad_corpus["good.jpeg"][0].parent, mixed / "B", symlinks=True)
     go_to.set_folders(mixed)
-    qtbot.waitUntil(lambda: go_to.worker is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not go_to.runner.running, timeout=60_000)
     bad = sum(not ok for _, ok in bad_corpus.values())
     assert go_to.bad_files.count() == 2 * bad
     assert "truncated" in " ".join(go_to.bad_files.item(i).text() for i in range(go_to.bad_files.count()))

@@ -1,0 +1,208 @@
+"""The main window's widgets and how they are arranged: the differential and ground-truth
+panels on the left, the result views in the middle, the selected image on the right; its
+status bar and menus."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bloodcell_gui.detail import DetailPanel
+from bloodcell_gui.differential import DifferentialView
+from bloodcell_gui.heatmap import ConfusionHeatmap
+from bloodcell_gui.results_model import ViewFilter
+from bloodcell_gui.thumbnail_view import configure_thumbnail_view
+
+NO_TRUTH_YET = "Drop a folder with class subfolders (EOSINOPHIL/, …) to compare with ground truth."
+DROP_HINT = (
+    "<div style='font-size:18pt;color:#555'>Drop images or folders here</div>"
+    "<div style='color:#777'>or use File › Open files… / Open folder…<br><br>"
+    "A folder with subfolders named after the classes is compared with that ground truth.</div>"
+)
+
+
+class MainLayout:
+    """Builds the widgets, status bar and menus of a QMainWindow that provides the slots they
+    connect to (filters, reclassification, exports, model loading, ...)."""
+
+    def build_layout(self) -> None:
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self._build_summary())
+        left_layout.addWidget(self._build_truth(), 1)
+
+        self.center_stack = QStackedWidget()
+        drop_hint = QLabel(DROP_HINT)
+        drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        drop_hint.setObjectName("dropHint")
+        self.center_stack.addWidget(drop_hint)
+        self.center_stack.addWidget(self._build_results_page())
+
+        self.detail = DetailPanel()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.center_stack)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setSizes([420, 700, 320])
+        self.setCentralWidget(self.splitter)
+
+    def _build_summary(self) -> QGroupBox:
+        self.differential = DifferentialView()
+        self.differential.classClicked.connect(self._filter_class)
+        self.differential.reclassifyRequested.connect(self._reclassify_rows)
+        self.totals = QLabel("No images yet")
+        self.totals.setWordWrap(True)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setDecimals(2)
+        self.threshold.setToolTip("Images whose confidence is below this go to the Review tab")
+        self.threshold.valueChanged.connect(self._threshold_changed)
+        box = QGroupBox("Differential")
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.differential)
+        layout.addWidget(self.totals)
+        form = QFormLayout()
+        form.addRow("Review below confidence", self.threshold)
+        layout.addLayout(form)
+        return box
+
+    def _build_truth(self) -> QGroupBox:
+        self.heatmap = ConfusionHeatmap()
+        self.heatmap.cellClicked.connect(self._filter_cell)
+        self.accuracy = QLabel(NO_TRUTH_YET)
+        self.accuracy.setWordWrap(True)
+        box = QGroupBox("Ground truth")
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.accuracy)
+        layout.addWidget(self.heatmap, 1)
+        return box
+
+    def _build_results_page(self) -> QWidget:
+        self.filter_label = QLabel()
+        self.filter_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.show_all = QPushButton("Show all")
+        self.show_all.clicked.connect(lambda: self._apply_filter(ViewFilter()))
+        self.filter_bar = QWidget()
+        filter_layout = QHBoxLayout(self.filter_bar)
+        filter_layout.setContentsMargins(4, 0, 4, 0)
+        filter_layout.addWidget(self.filter_label, 1)
+        filter_layout.addWidget(self.show_all)
+        self.filter_bar.hide()
+
+        self.grid = QListView()
+        self.table = QTableView()
+        self.review_view = QListView()
+        self.failed_view = QTableView()
+        for view in (self.grid, self.review_view):
+            configure_thumbnail_view(view)
+        for view in (self.table, self.failed_view):
+            view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+            view.setSortingEnabled(True)
+            view.setAlternatingRowColors(True)
+            view.verticalHeader().setDefaultSectionSize(22)
+            view.verticalHeader().hide()
+        self.table.setDragEnabled(True)
+        for view in (self.grid, self.table, self.review_view):
+            view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            view.customContextMenuRequested.connect(self._context_menu)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.grid, "Thumbnails")
+        self.tabs.addTab(self.table, "Table")
+        self.tabs.addTab(self.review_view, "Review")
+        self.tabs.addTab(self.failed_view, "Unreadable")
+
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filter_bar)
+        layout.addWidget(self.tabs, 1)
+        return page
+
+    def build_status_bar(self) -> None:
+        self.model_label = QLabel("Loading model…")
+        self.model_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.device_label = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(240)
+        self.progress_label = QLabel("")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_classification)
+        for widget in (self.progress, self.progress_label, self.cancel_button):
+            widget.hide()
+        status = self.statusBar()
+        status.addWidget(self.model_label)
+        status.addWidget(self.device_label)
+        status.addPermanentWidget(self.progress_label)
+        status.addPermanentWidget(self.progress)
+        status.addPermanentWidget(self.cancel_button)
+
+    def build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_files_action = file_menu.addAction("Open files…", QKeySequence.StandardKey.Open)
+        self.open_files_action.triggered.connect(self.open_files_dialog)
+        file_menu.addAction("Open folder…", QKeySequence("Ctrl+Shift+O")).triggered.connect(self.open_folder_dialog)
+        file_menu.addSeparator()
+        self.export_csv_action = file_menu.addAction("Export CSV…", QKeySequence("Ctrl+E"))
+        self.export_csv_action.triggered.connect(self.export_csv_dialog)
+        self.export_pdf_action = file_menu.addAction("Export PDF report…", QKeySequence.StandardKey.Print)
+        self.export_pdf_action.triggered.connect(self.export_pdf_dialog)
+        file_menu.addSeparator()
+        file_menu.addAction("Clear results").triggered.connect(self.clear_results)
+        file_menu.addAction("Quit", QKeySequence.StandardKey.Quit).triggered.connect(self.close)
+
+        model_menu = self.menuBar().addMenu("&Model")
+        model_menu.addAction("Load model…").triggered.connect(self.load_model_dialog)
+        self.recent_menu = model_menu.addMenu("Recent models")
+        model_menu.addAction("Model information…").triggered.connect(self.show_model_info)
+        model_menu.addSeparator()
+        self.train_action = model_menu.addAction("Train model…")
+        self.train_action.triggered.connect(self.open_training_wizard)
+
+        self.review_menu = self.menuBar().addMenu("&Review")
+        self.class_actions = QActionGroup(self)
+        self.mark_reviewed_action = QAction("Mark reviewed", self, shortcut=QKeySequence("R"))
+        self.mark_reviewed_action.triggered.connect(lambda: self._mark_selected_reviewed(True))
+        self.clear_verified_action = QAction("Clear my class", self, shortcut=QKeySequence("0"))
+        self.clear_verified_action.triggered.connect(lambda: self._reclassify_rows(self.selected_rows(), None))
+        self.addAction(self.mark_reviewed_action)
+        self.addAction(self.clear_verified_action)
+        self._rebuild_review_menu([])
+
+    def _rebuild_review_menu(self, classes: list[str]) -> None:
+        self.review_menu.clear()
+        for action in self.class_actions.actions():
+            self.removeAction(action)
+            self.class_actions.removeAction(action)
+        for i, name in enumerate(classes):
+            action = QAction(f"Reclassify as {name}", self)
+            if i < 9:
+                action.setShortcut(QKeySequence(str(i + 1)))
+            action.triggered.connect(lambda checked=False, index=i: self._reclassify_rows(self.selected_rows(), index))
+            self.class_actions.addAction(action)
+            self.addAction(action)
+            self.review_menu.addAction(action)
+        self.review_menu.addSeparator()
+        self.review_menu.addAction(self.mark_reviewed_action)
+        self.review_menu.addAction(self.clear_verified_action)

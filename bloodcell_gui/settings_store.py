@@ -1,0 +1,61 @@
+"""What the app remembers between runs (QSettings): window layout, review threshold, recent
+models and the last folder of each kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from model.review import DEFAULT_REVIEW_THRESHOLD
+
+MAX_RECENT_MODELS = 8
+
+
+class SettingsStore:
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self.settings = settings or QSettings()
+
+    # -- window
+    def geometry(self) -> QByteArray | None:
+        return self.settings.value("window/geometry")
+
+    def splitter(self) -> QByteArray | None:
+        return self.settings.value("window/splitter")
+
+    def save_window(self, geometry: QByteArray, splitter: QByteArray) -> None:
+        self.settings.setValue("window/geometry", geometry)
+        self.settings.setValue("window/splitter", splitter)
+        self.settings.sync()
+
+    # -- review
+    def threshold(self) -> float:
+        try:
+            value = float(self.settings.value("review/threshold", DEFAULT_REVIEW_THRESHOLD))
+        except (TypeError, ValueError):
+            return DEFAULT_REVIEW_THRESHOLD
+        return value if 0.0 <= value <= 1.0 else DEFAULT_REVIEW_THRESHOLD
+
+    def set_threshold(self, value: float) -> None:
+        self.settings.setValue("review/threshold", value)
+
+    # -- models
+    def recent_models(self) -> list[str]:
+        value = self.settings.value("models/recent", [])
+        return [value] if isinstance(value, str) else [str(v) for v in value or []]
+
+    def last_model(self) -> Path | None:
+        last = self.settings.value("models/last")
+        return Path(last) if last and Path(last).is_file() else None
+
+    def remember_model(self, path: Path) -> None:
+        recent = [str(path)] + [p for p in self.recent_models() if p != str(path)]
+        self.settings.setValue("models/recent", recent[:MAX_RECENT_MODELS])
+        self.settings.setValue("models/last", str(path))
+
+    # -- folders
+    def folder(self, kind: str) -> str:
+        return str(self.settings.value(f"folders/{kind}", str(Path.home())))
+
+    def remember_folder(self, kind: str, path: Path) -> None:
+        self.settings.setValue(f"folders/{kind}", str(path))
