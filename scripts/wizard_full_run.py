@@ -37,14 +37,14 @@ def main(train: Path, test: Path, out: Path) -> None:
     print(f"settings: {config.to_json()}", flush=True)
     started = time.perf_counter()
     wizard.next()
-    wait_until(lambda: wizard.training_page.worker is None, timeout_s=6 * 3600)
+    wait_until(lambda: not wizard.training_page.runner.running, timeout_s=6 * 3600)
     minutes = (time.perf_counter() - started) / 60
     print(f"training page: {minutes:.1f} min; {wizard.training_page.status.text()}", flush=True)
     wizard.resize(1200, 800)
     wizard.grab().save(str(out.with_name("wizard-training-full.png")))
     started = time.perf_counter()
     wizard.next()
-    wait_until(lambda: wizard.evaluation_page.worker is None, timeout_s=3600)
+    wait_until(lambda: not wizard.evaluation_page.runner.running, timeout_s=3600)
     minutes = (time.perf_counter() - started) / 60
     print(f"evaluation page ({minutes:.1f} min): {wizard.evaluation_page.summary.text()}", flush=True)
     print(f"caution: {wizard.evaluation_page.caution.text() or '(none)'}", flush=True)
