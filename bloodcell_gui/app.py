@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import time
 
@@ -49,6 +51,21 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def close_on_sigterm(window: MainWindow) -> None:
+    """A SIGTERM (logout, a service manager) closes the window the normal way: settings saved,
+    work stopped, no half-written export left. Python runs signal handlers only between its own
+    instructions, so a timer gives it a moment several times a second while Qt waits."""
+
+    def close(signum, frame) -> None:
+        QTimer.singleShot(0, window.close)
+
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        signal.signal(signal.SIGTERM, close)
+        ticker = QTimer(window, interval=250)
+        ticker.timeout.connect(lambda: None)
+        ticker.start()
+
+
 def run_gui() -> int:
     started = time.perf_counter()
     ensure_standard_streams()
@@ -60,6 +77,7 @@ def run_gui() -> int:
         window.installEventFilter(first_paint)
     # Quitting while the engine still loads must wait for that thread, not destroy it.
     app.aboutToQuit.connect(Worker.stop_all)
+    close_on_sigterm(window)
     window.show()
     QTimer.singleShot(0, window.start)
     seconds = os.environ.get("BLOODCELL_QUIT_AFTER")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
+from bloodcell_gui.workers import describe_error
+
 
 class ExportActions:
     """Exports of a main window that has `results`, `loaded`, `store` and `report_error`."""
@@ -32,6 +34,9 @@ class ExportActions:
             write()
         except OSError as error:
             self.report_error("Export failed", f"{path}: {error.strerror or error}\nNothing was overwritten.")
+            return False
+        except Exception as error:  # noqa: BLE001 - whatever breaks an export is reported, none escapes
+            self.report_error("Export failed", f"{path}: {describe_error(error)}\nNothing was overwritten.")
             return False
         self.statusBar().showMessage(f"Wrote {path}", 5000)
         return True

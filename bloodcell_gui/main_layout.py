@@ -28,6 +28,7 @@ from bloodcell_gui.detail import DetailPanel
 from bloodcell_gui.differential import DifferentialView
 from bloodcell_gui.heatmap import ConfusionHeatmap
 from bloodcell_gui.results_model import ViewFilter
+from bloodcell_gui.style import plain_label
 from bloodcell_gui.thumbnail_view import configure_thumbnail_view
 
 NO_TRUTH_YET = "Drop a folder with class subfolders (EOSINOPHIL/, …) to compare with ground truth."
@@ -143,10 +144,10 @@ class MainLayout:
     def build_status_bar(self) -> None:
         self.model_label = QLabel("Loading model…")
         self.model_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.device_label = QLabel("")
+        self.device_label = plain_label()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(240)
-        self.progress_label = QLabel("")
+        self.progress_label = plain_label()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_classification)
         for widget in (self.progress, self.progress_label, self.cancel_button):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel
 
@@ -20,10 +20,18 @@ def class_color(index: int) -> QColor:
     return QColor(CLASS_COLORS[index % len(CLASS_COLORS)])
 
 
+def plain_label(text: str = "") -> QLabel:
+    """A word-wrapped label that shows its text as it is: it may quote file, class or model
+    names, which must never be read as markup."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
 def message_label(color: str) -> QLabel:
     """A word-wrapped label for problems (ERROR_COLOR) or warnings (WARNING_COLOR)."""
-    label = QLabel()
-    label.setWordWrap(True)
+    label = plain_label()
     label.setStyleSheet(f"color: {color}")
     return label
 

@@ -12,12 +12,25 @@ from pathlib import Path
 
 from model.architectures import ARCHITECTURES
 from model.atomic import atomic_writer
+from model.cli_guard import (
+    check_output,
+    finite_float,
+    interrupt_on_sigterm,
+    non_negative_int,
+    positive_int,
+    printable_streams,
+    share,
+)
 from model.formatting import format_seconds
 from model.modelfile import LoadedModel, ModelFileError, read_info
 from model.resources import default_model_path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code: 0 done, 1 an unexpected failure, 2 refused (bad input,
+    with the reason on stderr), 130 interrupted."""
+    printable_streams()
+    interrupt_on_sigterm()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "train" and args.split_by_cell and args.valid:
@@ -31,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("error: not enough memory for this command", file=sys.stderr)
+    except Exception as error:  # noqa: BLE001 - a terminal gets a sentence, never a traceback
+        print(f"error: unexpected failure ({type(error).__name__}: {error})", file=sys.stderr)
+        return 1
     return 2
 
 
@@ -44,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model on a folder with one subfolder per class")
     train.add_argument("data", type=Path)
     split = train.add_mutually_exclusive_group()
-    split.add_argument("--valid-pct", type=float, default=0.2, help="random validation share (default 0.2)")
+    split.add_argument("--valid-pct", type=share, default=0.2, help="random validation share (default 0.2)")
     split.add_argument("--valid", type=Path, help="a separate validation folder")
     train.add_argument(
         "--split-by-cell",
@@ -62,17 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.framing,
         help=f"cell: centre on the stained cell; whole: the whole image (default {defaults.framing})",
     )
-    train.add_argument("--epochs", type=int, default=defaults.epochs)
-    train.add_argument("--bs", type=int, default=defaults.batch_size, help="batch size")
-    train.add_argument("--lr", type=float, default=defaults.lr, help="peak one-cycle learning rate")
-    train.add_argument("--patience", type=int, default=defaults.patience, help="early stopping; 0: none")
+    train.add_argument("--epochs", type=positive_int, default=defaults.epochs)
+    train.add_argument("--bs", type=positive_int, default=defaults.batch_size, help="batch size")
+    train.add_argument("--lr", type=finite_float, default=defaults.lr, help="peak one-cycle learning rate")
+    train.add_argument("--patience", type=non_negative_int, default=defaults.patience, help="early stopping; 0: none")
     augment = defaults.augmentation
-    train.add_argument("--max-rotate", type=float, default=augment.max_rotate, help="augmentation, degrees")
-    train.add_argument("--max-lighting", type=float, default=augment.max_lighting)
-    train.add_argument("--max-zoom", type=float, default=augment.max_zoom)
-    train.add_argument("--max-warp", type=float, default=augment.max_warp)
+    train.add_argument("--max-rotate", type=finite_float, default=augment.max_rotate, help="augmentation, degrees")
+    train.add_argument("--max-lighting", type=finite_float, default=augment.max_lighting)
+    train.add_argument("--max-zoom", type=finite_float, default=augment.max_zoom)
+    train.add_argument("--max-warp", type=finite_float, default=augment.max_warp)
     train.add_argument(
-        "--mixup", type=float, default=defaults.mixup, help="MixUp alpha: blend pairs of images and labels (0: off)"
+        "--mixup",
+        type=finite_float,
+        default=defaults.mixup,
+        help="MixUp alpha: blend pairs of images and labels (0: off)",
     )
     train.add_argument(
         "--no-tta",
@@ -82,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    train.add_argument("--workers", type=int, default=defaults.num_workers, help="data-loading processes")
+    train.add_argument("--workers", type=non_negative_int, default=defaults.num_workers, help="data-loading processes")
     train.add_argument("--name", default=None, help="a name recorded in the model file")
     train.add_argument("--notes", default="")
     train.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
@@ -92,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("paths", nargs="+", type=Path)
     classify.add_argument("--model", type=Path, help="model file (default: the shipped model)")
     classify.add_argument("--csv", type=Path, required=True, help="where to write one row per image")
-    classify.add_argument("--bs", type=int, default=64)
+    classify.add_argument("--bs", type=positive_int, default=64)
     classify.add_argument("--device", default="auto")
     classify.set_defaults(run=run_classify)
 
@@ -150,9 +171,16 @@ def run_train(args: argparse.Namespace) -> int:
         num_workers=args.workers,
         test_time_augmentation=args.test_time_augmentation,
     )
+    problems = config.problems()
+    if problems:
+        raise ValueError("; ".join(problems))
+    check_output(args.out, [args.data, *([args.valid] if args.valid else [])], what="model file")
     run = TrainingRun(config, test_folder=args.test)
     state = TaskState(TerminalProgress())
     run.scanned = run.scan(state)
+    for scan in (run.scanned.train, run.scanned.valid):
+        for bad in scan.bad_files if scan else []:
+            print(f"left out {bad.path}: {bad.reason}", file=sys.stderr)
     run.trained = run.train(state)
     print(f"\n{describe_end(run.trained)}")
     if args.test:
@@ -175,6 +203,7 @@ def run_combine(args: argparse.Namespace) -> int:
     from model.ensemble import combine
     from model.modelfile import save
 
+    check_output(args.out, args.models, what="model file")
     combined = combine(args.models, name=args.name or args.out.stem, notes=args.notes)
     info = combined.info
     if args.test:
@@ -225,43 +254,63 @@ class TerminalProgress:
 
 
 def run_classify(args: argparse.Namespace) -> int:
-    from model.export import CsvExport
+    """Classify and write one row per image. Ctrl-C or SIGTERM ends it after the current batch:
+    the rows done are written, followed by a row that says the file is incomplete."""
+    from model.export import CsvExport, display_path
     from model.ground_truth import FolderTruth
     from model.hashing import file_sha256
     from model.infer import Classifier
     from model.review import ImageRow
 
+    check_output(args.csv, args.paths, what="CSV file")
     model_path = args.model or default_model_path()
     classifier = Classifier.from_file(model_path, args.device)
     classes = classifier.classes
     truth = FolderTruth(args.paths, classes)
     counts: Counter[str] = Counter()
     failures = 0
+    interrupted = False
     started = time.monotonic()
     with CsvExport(args.csv, classes, classifier.info.name, file_sha256(model_path)) as export:
-        for result in classifier.classify(args.paths, batch_size=args.bs):
-            export.write(ImageRow(result.path, result.probabilities, result.error, truth(result.path)))
-            if result.ok:
-                counts[classes[result.predicted_index]] += 1
-            else:
-                failures += 1
-                print(f"skipped {result.path}: {result.error}", file=sys.stderr)
+        try:
+            for result in classifier.classify(args.paths, batch_size=args.bs):
+                export.write(ImageRow(result.path, result.probabilities, result.error, truth(result.path)))
+                if result.ok:
+                    counts[classes[result.predicted_index]] += 1
+                else:
+                    failures += 1
+                    print(f"skipped {display_path(result.path)}: {result.error}", file=sys.stderr)
+        except KeyboardInterrupt:
+            interrupted = True
+            export.write(ImageRow(Path(""), error=INCOMPLETE))
     seconds = time.monotonic() - started
     total = sum(counts.values())
     print(f"classified {total} images in {seconds:.1f} s ({total / max(seconds, 1e-9):.0f} images/s)")
     for name in classes:
-        share = counts[name] / total if total else 0.0
-        print(f"  {name:<12} {counts[name]:6d}  {share:6.1%}")
+        share_of_total = counts[name] / total if total else 0.0
+        print(f"  {name:<12} {counts[name]:6d}  {share_of_total:6.1%}")
     if failures:
         print(f"{failures} file(s) could not be read; see the error column of {args.csv}")
     print(f"wrote {args.csv}")
+    if interrupted:
+        print(
+            f"interrupted: {args.csv} holds the {total + failures} images done and ends with an "
+            "'incomplete' row; the rest were not classified",
+            file=sys.stderr,
+        )
+        return 130
     return 0
+
+
+INCOMPLETE = "INCOMPLETE: classification was interrupted here; the images after this were not classified"
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from model.evaluate import evaluate_folder
     from model.infer import Classifier
 
+    if args.json:
+        check_output(args.json, [args.folder], what="JSON file")
     classifier = Classifier.from_file(args.model or default_model_path(), args.device)
     evaluation = evaluate_folder(classifier, args.folder)
     if evaluation.total == 0:
@@ -272,7 +321,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return 2
     print(evaluation.format_table())
     for bad in evaluation.bad_files:
-        print(f"skipped {bad.path}: {bad.error}", file=sys.stderr)
+        print(f"skipped {bad.path}: {bad.error}", file=sys.stderr)  # streams escape odd bytes
     if args.json:
         with atomic_writer(args.json, "w", encoding="utf-8") as stream:
             json.dump(evaluation.to_json(), stream, indent=2)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from model.architectures import architecture
+from model.architectures import ARCHITECTURES, architecture
 from model.preprocess import STAINED_CELL, InputPolicy
 from model.symmetry import NONE, trained_symmetries
 
@@ -79,6 +80,37 @@ class TrainConfig:
     test_time_augmentation: bool = True
     num_workers: int = 0
 
+    def problems(self) -> list[str]:
+        """Settings that cannot train a model, in plain words; empty when all can."""
+        problems = []
+
+        def finite(value) -> bool:
+            return isinstance(value, (int, float)) and math.isfinite(value)
+
+        if not (finite(self.lr) and 0 < self.lr <= 10):
+            problems.append(f"the learning rate must be a number above 0 (and at most 10), not {self.lr}")
+        if not (isinstance(self.epochs, int) and 1 <= self.epochs <= 10_000):
+            problems.append(f"the number of epochs must be at least 1, not {self.epochs}")
+        if not (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096):
+            problems.append(f"the batch size must be from 1 to 4096, not {self.batch_size}")
+        if self.valid is None and not (finite(self.valid_pct) and 0 < self.valid_pct < 1):
+            problems.append(f"the validation share must be above 0 and below 1 (e.g. 0.2), not {self.valid_pct}")
+        if not (isinstance(self.patience, int) and self.patience >= 0):
+            problems.append(f"early-stopping patience must be 0 (off) or more epochs, not {self.patience}")
+        if not (finite(self.mixup) and 0 <= self.mixup <= 10):
+            problems.append(f"MixUp alpha must be from 0 (off) to 10, not {self.mixup}")
+        if not all(16 <= side <= 1024 for side in (self.width, self.height)):
+            problems.append(f"the input size must be from 16 to 1024 pixels a side, not {self.width}x{self.height}")
+        if self.max_copies_per_cell < 0:
+            problems.append("the number of copies per cell must be 0 (all) or more")
+        augmentation = self.augmentation
+        numbers = [v for v in asdict(augmentation).values() if not isinstance(v, bool)]
+        if not all(finite(v) and v >= 0 for v in numbers) or augmentation.min_zoom > augmentation.max_zoom:
+            problems.append(f"the augmentation settings are out of range ({augmentation.to_json()})")
+        if self.arch not in ARCHITECTURES:
+            problems.append(f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+        return problems
+
     @property
     def validation_by_cell(self) -> bool:
         """Validation is drawn as whole cells, so no validation image has a copy in training."""
@@ -96,7 +128,7 @@ class TrainConfig:
 
     @property
     def policy(self) -> InputPolicy:
-        network = architecture(self.arch)
+        network = ARCHITECTURES.get(self.arch) or architecture("seed-deep")
         return InputPolicy(
             width=self.width, height=self.height, framing=self.framing, mean=network.mean, std=network.std
         )

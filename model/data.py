@@ -20,7 +20,7 @@ from fastai.vision.all import (
 
 from model.config import Augmentation
 from model.data_checks import unknown_validation_classes
-from model.images import load_rgb
+from model.images import ImageError, load_rgb
 from model.preprocess import InputPolicy, fit_to_input
 from model.scan import DatasetScan
 
@@ -48,6 +48,51 @@ def item_image(item: LabelledImage) -> PILImage:
     return PILImage(load_rgb(item.path))
 
 
+class ReadOrSubstitute:
+    """Reads a training item's image; one that can no longer be read (deleted or changed on
+    disk since it was checked) is replaced by a readable image of the same class, and named in
+    `unreadable`, so one lost file does not end a training of hours."""
+
+    def __init__(self, items: list[LabelledImage]) -> None:
+        self.items = items
+        self.unreadable: dict[Path, str] = {}
+
+    def __call__(self, item: LabelledImage) -> PILImage:
+        try:
+            return item_image(item)
+        except ImageError as error:
+            self.unreadable[item.path] = error.reason
+        for other in self.items:
+            if other.label == item.label and other.path not in self.unreadable:
+                try:
+                    return item_image(other)
+                except ImageError as error:
+                    self.unreadable[other.path] = error.reason
+        raise ImageError(item.path, f"no image of class {item.label} can be read any more")
+
+
+def checked_split(splitter, classes: list[str]):
+    """The splitter, refusing a split that leaves nothing to validate on or a class untrained."""
+
+    def split(items: list[LabelledImage]):
+        train_indices, valid_indices = splitter(items)
+        if len(valid_indices) == 0:
+            raise ValueError(
+                f"the validation share holds no image ({len(items)} images in all): add images, "
+                "raise the validation share, or give a validation folder"
+            )
+        trained = {items[i].label for i in train_indices}
+        missing = [name for name in classes if name not in trained]
+        if missing:
+            raise ValueError(
+                f"after setting images aside for validation, no training image is left for {', '.join(missing)}: "
+                "each class needs at least 2 images"
+            )
+        return train_indices, valid_indices
+
+    return split
+
+
 def item_label(item: LabelledImage) -> str:
     return item.label
 
@@ -66,10 +111,13 @@ def build_dataloaders(
     max_copies_per_cell: int = 0,
     device: str | None = None,
     num_workers: int = 0,
+    require_validation: bool = True,
 ) -> DataLoaders:
     """DataLoaders from scanned files: a seeded random split (of whole cells when `cell_groups`
     numbers each training file's cell and `split_by_cell`), or `valid` as validation set.
     With `cell_groups`, `max_copies_per_cell` keeps at most that many images of each cell.
+    A split that leaves nothing to validate on, or a class without training images, is refused
+    (ValueError) unless `require_validation` is off (a preview of training batches).
 
     Labels are the class folder names of `train`; a validation folder must use the same names.
     """
@@ -89,15 +137,18 @@ def build_dataloaders(
             raise ValueError(f"validation classes not in the training data: {', '.join(unknown)}")
         splitter = IndexSplitter(range(len(items), len(items) + len(valid.files)))
         items += [LabelledImage(path, label) for path, label in valid.files]
+    reader = ReadOrSubstitute(items)
     block = DataBlock(
         blocks=(ImageBlock, CategoryBlock(vocab=train.classes)),
-        get_x=item_image,
+        get_x=reader,
         get_y=item_label,
-        splitter=splitter,
+        splitter=checked_split(splitter, train.classes) if require_validation else splitter,
         item_tfms=FitToInput(policy),
         batch_tfms=[*augmentation.transforms(), Normalize.from_stats(policy.mean, policy.std)],
     )
-    return block.dataloaders(items, bs=batch_size, device=device, num_workers=num_workers)
+    dls = block.dataloaders(items, bs=batch_size, device=device, num_workers=num_workers)
+    dls.unreadable = reader.unreadable  # filled as training reads; see ReadOrSubstitute
+    return dls
 
 
 def _cap_copies(

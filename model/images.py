@@ -6,14 +6,16 @@ Every path that reads pixels (scanning, training, inference, thumbnails) goes th
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".tif", ".tiff", ".gif", ".webp"})
 
 # A microscope field of view is a few megapixels; anything far beyond is a mistake or an attack.
 MAX_PIXELS = 64_000_000
@@ -45,7 +47,11 @@ def load_rgb(path: Path | str) -> Image.Image:
     """
     path = Path(path)
     try:
-        with open(path, "rb") as stream:
+        stream = open_regular_file(path)
+    except OSError as error:
+        raise ImageError(path, describe_os_error(error)) from None
+    try:
+        with stream:
             if os.fstat(stream.fileno()).st_size == 0:
                 raise ImageError(path, "the file is empty (0 bytes)")
             with warnings.catch_warnings():
@@ -67,12 +73,6 @@ def load_rgb(path: Path | str) -> Image.Image:
                 return _to_rgb(ImageOps.exif_transpose(image))
     except ImageError:
         raise
-    except FileNotFoundError:
-        raise ImageError(path, "the file does not exist (moved or deleted?)") from None
-    except PermissionError:
-        raise ImageError(path, "permission denied: the file cannot be read") from None
-    except IsADirectoryError:
-        raise ImageError(path, "this is a folder, not an image file") from None
     except UnidentifiedImageError:
         raise ImageError(path, "not an image, or an image format that is not supported") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
@@ -84,6 +84,39 @@ def load_rgb(path: Path | str) -> Image.Image:
         raise ImageError(path, message) from None
     except MemoryError:
         raise ImageError(path, "not enough memory to decode this image") from None
+
+
+def open_regular_file(path: Path):
+    """Open for reading without blocking: a named pipe would wait forever for a writer, so the
+    file is opened non-blocking, checked to be a regular file, and only then read."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def describe_os_error(error: OSError) -> str:
+    """Why a file or folder cannot be opened, in plain words."""
+    if isinstance(error, FileNotFoundError):
+        return "the file does not exist (moved or deleted?)"
+    if isinstance(error, PermissionError):
+        return "permission denied: the file cannot be read"
+    if isinstance(error, IsADirectoryError):
+        return "this is a folder, not an image file"
+    if error.errno == errno.ELOOP:
+        return "a symbolic link that leads back to itself (a link loop)"
+    if error.errno == errno.EINVAL and error.strerror == "not a regular file":
+        return "not a regular file (a pipe, device or socket), so it is not read"
+    if error.errno == errno.ENAMETOOLONG:
+        return "the file name is too long for this system"
+    return f"the file cannot be read ({error.strerror or error})"
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

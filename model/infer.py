@@ -27,6 +27,8 @@ from model.preprocess import InputPolicy, to_uint8_array
 from model.scan import BadFile, expand_inputs
 from model.symmetry import average_probabilities
 
+NO_VALID_ANSWER = "the model gave no valid answer for this image (NaN or infinite outputs)"
+
 
 @dataclass(frozen=True)
 class Result:
@@ -158,8 +160,12 @@ class Classifier:
         for path, inputs in decoded:
             if isinstance(inputs, str):
                 yield Result(path, error=inputs)
-            else:
-                yield Result(path, probabilities=tuple(float(p) for p in next(probabilities)))
+                continue
+            row = next(probabilities)
+            if np.isfinite(row).all():
+                yield Result(path, probabilities=tuple(float(p) for p in row))
+            else:  # never a NaN class: it would count as a confident answer nowhere and everywhere
+                yield Result(path, error=NO_VALID_ANSWER)
 
 
 def fold_batch_norms(module: nn.Module) -> nn.Module:

@@ -8,6 +8,7 @@ refused outright.
 from __future__ import annotations
 
 import json
+import os
 import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,20 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as serialize_tensors
 
 from model import __version__
+from model.architectures import ARCHITECTURES
 from model.atomic import atomic_write_bytes
+from model.header_check import (
+    MAX_INPUT_SIDE,
+    MAX_MEMBERS,
+    MIN_INPUT_SIDE,
+    HeaderError,
+    class_names,
+    finite_numbers,
+    fraction,
+    mapping,
+    text,
+    whole_number,
+)
 from model.preprocess import InputPolicy
 from model.symmetry import NONE, check_views
 
@@ -28,6 +42,7 @@ FORMAT_VERSION = 2  # 2: ensembles (`members`); a single network is still writte
 ENSEMBLE = "ensemble"
 METADATA_KEY = "bloodcell"
 MAX_HEADER_BYTES = 16 * 2**20
+PICKLE_PROTOCOLS = (b"\x02", b"\x03", b"\x04", b"\x05")
 MAX_FILE_BYTES = 2 * 2**30
 
 
@@ -96,44 +111,92 @@ class ModelInfo:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> ModelInfo:
-        if data.get("format") != FORMAT:
-            raise ValueError("the metadata does not describe a BloodCell model")
+    def from_json(cls, data: dict, *, member: bool = False) -> ModelInfo:
+        """The metadata, every field checked (model.header_check); raises HeaderError naming
+        the field at fault."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise HeaderError("the metadata does not describe a BloodCell model")
         version = data.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ValueError(
-                f"format version {version!r} is newer than this app understands ({FORMAT_VERSION}); update BloodCell"
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise HeaderError(f"'format_version' must be a whole number from 1, not {version!r}")
+        if version > FORMAT_VERSION:
+            raise HeaderError(
+                f"format version {version} is newer than this app understands ({FORMAT_VERSION}); update BloodCell"
             )
-        classes = data["classes"]
-        if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)):
-            raise ValueError("the class list is missing or has fewer than two names")
+        classes = class_names(data)
         common = {
-            "classes": list(classes),
-            "name": str(data.get("name", "BloodCell model")),
-            "notes": str(data.get("notes", "")),
-            "created": str(data.get("created", "")),
-            "app_version": str(data.get("app_version", "")),
-            "metrics": dict(data.get("metrics") or {}),
+            "classes": classes,
+            "name": text(data, "name", "BloodCell model", limit=500),
+            "notes": text(data, "notes", ""),
+            "created": text(data, "created", "", limit=100),
+            "app_version": text(data, "app_version", "", limit=100),
+            "metrics": checked_metrics(mapping(data, "metrics")),
         }
-        if data["architecture"] == ENSEMBLE:
+        arch = text(data, "architecture", limit=100)
+        if arch == ENSEMBLE:
+            if member:
+                raise HeaderError("an ensemble's member cannot itself be an ensemble")
             members = cls._members_from_json(data, classes)
             return cls(arch=ENSEMBLE, policy=members[0].policy, members=members, **common)
+        if arch not in ARCHITECTURES:
+            raise HeaderError(f"unknown architecture {arch!r}; this app knows {', '.join(ARCHITECTURES)}")
+        training = mapping(data, "training")
+        if "seconds" in training and not isinstance(training["seconds"], (int, float)):
+            raise HeaderError("'training.seconds' must be a number")
+        for key in ("data", "settings"):
+            mapping(training, key)
+        try:
+            views = check_views(text(data, "test_time_augmentation", NONE, limit=100))
+        except ValueError as error:
+            raise HeaderError(str(error)) from None
         return cls(
-            arch=str(data["architecture"]),
-            policy=InputPolicy.from_json(data["input"]),
-            test_time_views=check_views(str(data.get("test_time_augmentation", NONE))),
-            training=dict(data.get("training") or {}),
+            arch=arch,
+            policy=checked_policy(mapping(data, "input")),
+            test_time_views=views,
+            training=training,
             **common,
         )
 
     @classmethod
     def _members_from_json(cls, data: dict, classes: list[str]) -> list[ModelInfo]:
-        members = [cls.from_json(member) for member in data.get("members") or []]
-        if len(members) < 2:
-            raise ValueError("an ensemble needs at least two member networks")
-        if any(member.is_ensemble or member.classes != classes for member in members):
-            raise ValueError("every member of an ensemble must be a single network with the ensemble's classes")
+        raw = data.get("members")
+        if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_MEMBERS:
+            raise HeaderError(f"an ensemble needs a list of 2 to {MAX_MEMBERS} member networks")
+        members = [cls.from_json(member, member=True) for member in raw]
+        if any(member.classes != classes for member in members):
+            raise HeaderError("every member of an ensemble must have the ensemble's classes")
         return members
+
+
+def checked_policy(data: dict) -> InputPolicy:
+    """The input policy of a header, each number within its bounds."""
+    width = whole_number(data, "width", MIN_INPUT_SIDE, MAX_INPUT_SIDE)
+    height = whole_number(data, "height", MIN_INPUT_SIDE, MAX_INPUT_SIDE)
+    mean = finite_numbers(data, "mean", 3)
+    std = finite_numbers(data, "std", 3, positive=True)
+    crop = fraction(data, "crop_fraction", InputPolicy.crop_fraction)
+    method = text(data, "method", "fit-and-pad-black", limit=100)
+    try:
+        return InputPolicy.from_json(
+            {"width": width, "height": height, "mean": mean, "std": std, "crop_fraction": crop, "method": method}
+        )
+    except ValueError as error:
+        raise HeaderError(str(error)) from None
+
+
+def checked_metrics(metrics: dict) -> dict:
+    """Recorded figures: each split an object, its headline figures numbers from 0 to 1."""
+    for split, values in metrics.items():
+        if not isinstance(values, dict):
+            raise HeaderError(f"'metrics.{split}' must be an object")
+        for key in ("accuracy", "balanced_accuracy", "macro_f1"):
+            value = values.get(key)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if value is not None and not (number and 0 <= value <= 1):
+                raise HeaderError(f"'metrics.{split}.{key}' must be a number from 0 to 1, not {value!r}")
+        if "per_class" in values and not isinstance(values["per_class"], dict):
+            raise HeaderError(f"'metrics.{split}.per_class' must be an object")
+    return metrics
 
 
 @dataclass
@@ -157,19 +220,16 @@ def save(path: Path | str, module: torch.nn.Module, info: ModelInfo, *, half: bo
     return path
 
 
-def read_info(path: Path | str) -> ModelInfo:
-    """The metadata alone, read from the header without touching the weights."""
-    path = Path(path)
-    header = _read_header(path)
-    return _info_from_header(path, header)
-
-
 def load(path: Path | str) -> LoadedModel:
-    """Rebuild the network named in the file and load its weights, in float32, on the CPU."""
+    """Rebuild the network named in the file and load its weights, in float32, on the CPU.
+
+    The header is checked before any network is built, and the weights before they are used:
+    every number finite, every BatchNorm variance at least 0, every tensor of the right shape.
+    """
     from model.arch import ArchitectureError, build_model
 
     path = Path(path)
-    header = _read_header(path)
+    header, raw = _read_file(path)
     info = _info_from_header(path, header)
     try:
         networks = [build_model(network.arch, len(info.classes)) for network in info.networks]
@@ -177,8 +237,8 @@ def load(path: Path | str) -> LoadedModel:
     except ArchitectureError as error:
         raise ModelFileError(path, str(error)) from None
     try:
-        tensors = load_tensors(path.read_bytes())
-    except (SafetensorError, OSError, ValueError) as error:
+        tensors = load_tensors(raw)
+    except (SafetensorError, ValueError, RuntimeError) as error:
         raise ModelFileError(path, f"the weights cannot be read ({error})") from None
     expected = module.state_dict()
     missing = sorted(set(expected) - set(tensors))
@@ -190,52 +250,82 @@ def load(path: Path | str) -> LoadedModel:
             f"the weights do not fit a {info.arch!r} network with {len(info.classes)} classes "
             f"({len(missing)} missing, {len(unexpected)} unexpected, {len(wrong_shape)} of the wrong shape)",
         )
+    problem = weights_problem(tensors)
+    if problem:
+        raise ModelFileError(path, problem)
     module.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
     return LoadedModel(module=module.eval(), info=info, path=path)
 
 
-def _read_header(path: Path) -> dict:
+def weights_problem(tensors: dict[str, torch.Tensor]) -> str | None:
+    """Why these weights would give meaningless answers, or None."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            return f"the weights contain NaN or infinite numbers ({name}); the model cannot give valid answers"
+        if name.endswith("running_var") and bool((tensor < 0).any()):
+            return f"a BatchNorm variance is negative ({name}); the weights are damaged"
+    return None
+
+
+def read_info(path: Path | str) -> ModelInfo:
+    """The metadata alone, read from the header without touching the weights."""
+    path = Path(path)
+    header, _ = _read_file(path, header_only=True)
+    return _info_from_header(path, header)
+
+
+def _read_file(path: Path, header_only: bool = False) -> tuple[dict, bytes]:
+    """The parsed JSON header and (unless `header_only`) the whole file's bytes."""
+    from model.images import describe_os_error, open_regular_file
+
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as stream:
+        with open_regular_file(path) as stream:
+            size = os.fstat(stream.fileno()).st_size
             prefix = stream.read(8)
-            if prefix.startswith(b"PK\x03\x04") or prefix[:1] == b"\x80":
-                raise ModelFileError(
-                    path,
-                    "this is a pickled PyTorch/fastai file (.pth/.pkl); such files can run code "
-                    "when loaded, so BloodCell refuses them. Export the model as a BloodCell "
-                    ".safetensors file instead",
-                )
-            if len(prefix) < 8:
-                raise ModelFileError(path, "the file is empty or truncated")
-            (length,) = struct.unpack("<Q", prefix)
-            if length > MAX_HEADER_BYTES or length + 8 > size or size > MAX_FILE_BYTES:
-                raise ModelFileError(path, "not a BloodCell model file (unrecognised or truncated)")
-            raw = stream.read(length)
+            (length,) = struct.unpack("<Q", prefix) if len(prefix) == 8 else (0,)
+            start = stream.read(1) if 0 < length <= MAX_HEADER_BYTES else b""
+            # A safetensors file is an 8-byte header length and a JSON object; a pickle starts
+            # with 0x80 and its protocol, a torch.save archive with a zip signature.
+            if start != b"{":
+                if prefix.startswith(b"PK\x03\x04") or (prefix[:1] == b"\x80" and prefix[1:2] in PICKLE_PROTOCOLS):
+                    raise ModelFileError(
+                        path,
+                        "this is a pickled PyTorch/fastai file (.pth/.pkl); such files can run code "
+                        "when loaded, so BloodCell refuses them. Export the model as a BloodCell "
+                        ".safetensors file instead",
+                    )
+                if len(prefix) < 8:
+                    raise ModelFileError(path, "the file is empty or truncated")
+                raise ModelFileError(path, "not a BloodCell model file (unrecognised format)")
+            if length + 8 > size or size > MAX_FILE_BYTES:
+                raise ModelFileError(path, "not a BloodCell model file (truncated, or larger than any model)")
+            raw_header = start + stream.read(length - 1)
+            body = b"" if header_only else stream.read()
     except ModelFileError:
         raise
-    except IsADirectoryError:
-        raise ModelFileError(path, "this is a folder, not a model file") from None
-    except FileNotFoundError:
-        raise ModelFileError(path, "the file does not exist") from None
-    except PermissionError:
-        raise ModelFileError(path, "permission denied: the file cannot be read") from None
     except OSError as error:
-        raise ModelFileError(path, f"the file cannot be read ({error.strerror or error})") from None
+        reason = describe_os_error(error).replace("an image file", "a model file")
+        raise ModelFileError(path, reason) from None
     try:
-        header = json.loads(raw)
+        header = json.loads(raw_header)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ModelFileError(path, "not a BloodCell model file (the header is not readable)") from None
+    except RecursionError:
+        raise ModelFileError(path, "not a BloodCell model file (the header is nested too deeply)") from None
     if not isinstance(header, dict):
         raise ModelFileError(path, "not a BloodCell model file (unexpected header)")
-    return header
+    return header, prefix + raw_header + body
 
 
 def _info_from_header(path: Path, header: dict) -> ModelInfo:
     metadata = header.get("__metadata__") or {}
-    if METADATA_KEY not in metadata:
+    if not isinstance(metadata, dict) or not isinstance(metadata.get(METADATA_KEY), str):
         raise ModelFileError(path, "a safetensors file, but not a BloodCell model (no BloodCell metadata)")
     try:
         return ModelInfo.from_json(json.loads(metadata[METADATA_KEY]))
-    except (ValueError, KeyError, TypeError) as error:
-        raise ModelFileError(path, f"the model metadata is invalid ({error})") from None
+    except RecursionError:
+        raise ModelFileError(path, "the model metadata is nested too deeply") from None
+    except json.JSONDecodeError as error:
+        raise ModelFileError(path, f"the model metadata is not valid JSON ({error.msg})") from None
+    except HeaderError as error:
+        raise ModelFileError(path, f"the model metadata is invalid: {error}") from None

@@ -26,7 +26,14 @@ def augmented_batch(
     torch.manual_seed(seed)
     np.random.seed(seed)
     dls = build_dataloaders(
-        scan, policy=policy, augmentation=augmentation, batch_size=count, valid_pct=0.0, seed=seed, device="cpu"
+        scan,
+        policy=policy,
+        augmentation=augmentation,
+        batch_size=count,
+        valid_pct=0.0,
+        seed=seed,
+        device="cpu",
+        require_validation=False,
     )
     images, labels = dls.train.one_batch()
     mean = torch.tensor(policy.mean).view(1, 3, 1, 1)

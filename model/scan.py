@@ -4,12 +4,13 @@ or in any mix of files and folders for classification."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.images import ImageError, is_image_name, load_rgb
+from model.images import ImageError, describe_os_error, is_image_name, load_rgb
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,11 @@ class DatasetScan:
             found = ", ".join(self.classes) or "none"
             problems.append(f"{self.root}: at least two class subfolders are needed (found: {found})")
         problems += [f"class {name!r} has no usable images" for name, n in self.counts.items() if n == 0]
+        folded: dict[str, str] = {}
+        for name in self.classes:
+            if name.casefold() in folded:
+                problems.append(f"class folders {folded[name.casefold()]!r} and {name!r} differ only in case")
+            folded[name.casefold()] = name
         return problems
 
     def summary(self) -> dict:
@@ -53,12 +59,26 @@ class DatasetScan:
         }
 
 
-def walk_images(folder: Path, on_error: Callable[[BadFile], None]) -> Iterator[Path]:
-    """Image files below `folder`, sorted, recursively; unreadable folders go to `on_error`."""
+def walk_images(
+    folder: Path, on_error: Callable[[BadFile], None], visited: set[tuple[int, int]] | None = None
+) -> Iterator[Path]:
+    """Image files below `folder`, sorted, recursively; unreadable folders go to `on_error`.
+
+    Linked folders are followed, but each folder is listed once however many links lead to
+    it (`visited` holds the folders seen, across calls that share it), so a link back up the
+    tree ends instead of listing its images again and again. Only regular files are yielded:
+    a pipe, device or socket with an image's name is reported, never opened.
+    """
+    visited = set() if visited is None else visited
     try:
+        identity = _folder_identity(folder)
+        if identity in visited:
+            on_error(BadFile(folder, "a link to a folder already listed (a loop or a duplicate); skipped"))
+            return
+        visited.add(identity)
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as error:
-        on_error(BadFile(folder, f"the folder cannot be read ({error.strerror or error})"))
+        on_error(BadFile(folder, f"the folder cannot be read ({describe_os_error(error)})"))
         return
     for entry in entries:
         path = Path(entry.path)
@@ -67,25 +87,48 @@ def walk_images(folder: Path, on_error: Callable[[BadFile], None]) -> Iterator[P
         except OSError:
             is_dir = False
         if is_dir:
-            yield from walk_images(path, on_error)
+            yield from walk_images(path, on_error, visited)
         elif is_image_name(path):
-            yield path
+            problem = not_a_regular_file(path)
+            if problem:
+                on_error(BadFile(path, problem))
+            else:
+                yield path
+
+
+def _folder_identity(folder: Path) -> tuple[int, int]:
+    status = os.stat(folder)
+    return status.st_dev, status.st_ino
+
+
+def not_a_regular_file(path: Path) -> str | None:
+    """Why `path` cannot be read as a file (without opening it), or None when it can."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        return describe_os_error(error)
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "this is a folder, not an image file"
+    return "not a regular file (a pipe, device or socket), so it is not read"
 
 
 def expand_inputs(paths: Iterable[Path | str]) -> Iterator[Path | BadFile]:
-    """Files as given and images found in folders, in order; a missing input is a BadFile."""
+    """Files as given and images found in folders, in order; an input that cannot be read as
+    a file is a BadFile with the reason. A folder reached twice is listed once."""
     failures: list[BadFile] = []
+    visited: set[tuple[int, int]] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for found in walk_images(path, failures.append):
+            for found in walk_images(path, failures.append, visited):
                 yield from _drain(failures)
                 yield found
             yield from _drain(failures)
-        elif path.exists() or path.is_symlink():
-            yield path
         else:
-            yield BadFile(path, "the file does not exist (moved or deleted?)")
+            problem = not_a_regular_file(path)
+            yield BadFile(path, problem) if problem else path
 
 
 def _drain(failures: list[BadFile]) -> Iterator[BadFile]:
@@ -114,7 +157,10 @@ def scan_dataset(
     if not root.is_dir():
         raise NotADirectoryError(f"{root}: not a folder")
     scan = DatasetScan(root=root, classes=class_folders(root))
-    candidates = [(path, label) for label in scan.classes for path in walk_images(root / label, scan.bad_files.append)]
+    visited: set[tuple[int, int]] = set()
+    candidates = [
+        (path, label) for label in scan.classes for path in walk_images(root / label, scan.bad_files.append, visited)
+    ]
     if not verify:
         scan.files = candidates
         return scan

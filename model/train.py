@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -130,15 +131,20 @@ def fit(
     is returned with `stopped_by_user` set. `scanned` skips checking data already checked.
     """
     started = time.monotonic()
+    if config.problems():
+        raise TrainingError("; ".join(config.problems()))
     train_scan, valid_scan = scanned or scan_training_data(config, on_event, should_stop)
     if train_scan.problems():
         raise TrainingError("; ".join(train_scan.problems()))
     groups = group_cells(train_scan, on_event, should_stop) if config.needs_cell_groups else None
-    learn = make_learner(config, train_scan, valid_scan, groups)
+    try:
+        learn = make_learner(config, train_scan, valid_scan, groups)
+    except ValueError as error:
+        raise TrainingError(str(error)) from None
     keep_best = KeepBestCallback()
     reporter = ProgressReporter(on_event, started, keep_best)
     cancel = CancelOnRequest(should_stop)
-    callbacks = [keep_best, reporter, cancel]
+    callbacks = [keep_best, reporter, cancel, StopOnDivergence()]
     if config.patience > 0:
         callbacks.append(EarlyStoppingCallback(monitor="valid_loss", patience=config.patience))
     if config.mixup > 0:
@@ -154,6 +160,7 @@ def fit(
             out_of_memory=True,
         ) from None
     module = learn.model.eval().cpu().float()
+    check_outcome(learn, cancel.cancelled, diverged=callbacks[3].diverged)
     history = [
         {"epoch": i + 1, "train_loss": row[0], "valid_loss": row[1], "accuracy": row[2]}
         for i, row in enumerate(learn.recorder.values)
@@ -167,6 +174,7 @@ def fit(
         data_summary={
             "train": train_scan.summary(),
             "valid": valid_scan.summary() if valid_scan else describe_split(config, groups),
+            "unreadable_during_training": {str(p): r for p, r in getattr(learn.dls, "unreadable", {}).items()},
         },
         history=[{k: float(v) if k != "epoch" else v for k, v in row.items()} for row in history],
         best_epoch=keep_best.best_epoch,
@@ -178,6 +186,20 @@ def fit(
         valid_items=list(learn.dls.valid_ds.items),
         learner=learn,
     )
+
+
+def check_outcome(learn: Learner, cancelled: bool, *, diverged: bool = False) -> None:
+    """Refuse a training whose figures are not finite: its weights would give garbage."""
+    values = [float(v) for row in learn.recorder.values for v in row]
+    if diverged or any(not math.isfinite(v) for v in values) or not all(
+        bool(torch.isfinite(p).all()) for p in learn.model.parameters()
+    ):
+        raise TrainingError(
+            "training diverged: the loss or the weights became NaN or infinite, so no model was kept. "
+            "Try a lower learning rate (the learning-rate finder suggests one) or a smaller batch."
+        )
+    if not learn.recorder.values and not cancelled:
+        raise TrainingError("training ended before any epoch finished, so there is no model to keep")
 
 
 def scan_training_data(
@@ -283,6 +305,21 @@ def find_learning_rate(
         suggestion = learn.lr_find(show_plot=False)
     recorder = learn.recorder
     return [float(x) for x in recorder.lrs], [float(x) for x in recorder.losses], float(suggestion.valley)
+
+
+class StopOnDivergence(Callback):
+    """Ends the fit at the first batch whose loss is not finite (fastai's TerminateOnNaN,
+    remembered, so that the run is reported as diverged rather than finished)."""
+
+    order = 0
+
+    def __init__(self) -> None:
+        self.diverged = False
+
+    def after_batch(self) -> None:
+        if self.training and not bool(torch.isfinite(self.loss).all()):
+            self.diverged = True
+            raise CancelFitException()
 
 
 class FreezeNormStatistics(Callback):

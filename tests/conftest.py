@@ -115,3 +115,18 @@ def bad_corpus(tmp_path) -> dict[str, tuple[Path, bool]]:
     dangling.symlink_to(root / "no-such-file.jpg")
     corpus["vanished.jpg"] = (dangling, False)
     return corpus
+
+
+@pytest.fixture(scope="module")
+def seed_model_file(tmp_path_factory) -> Path:
+    """An untrained seed network for the four classes, at 48x48: real files, fast inference."""
+    import torch
+
+    from model.arch import build_model
+    from model.modelfile import ModelInfo, save
+    from model.preprocess import InputPolicy
+
+    torch.manual_seed(3)
+    path = tmp_path_factory.mktemp("seed-model") / "seed.safetensors"
+    save(path, build_model("seed", 4), ModelInfo(arch="seed", classes=CLASSES, policy=InputPolicy(48, 48)))
+    return path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,3 +71,15 @@ def classify_and_wait(qtbot, main: MainWindow, paths: list[Path], timeout: int =
     with qtbot.waitSignal(main.classificationFinished, timeout=timeout):
         event = drop(main, paths)
         assert event.isAccepted()
+
+
+def run_bloodcell(*args, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The `bloodcell` command in a fresh process, its output as text (odd bytes replaced)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bloodcell_gui.entry", *map(str, args)],
+        capture_output=True,
+        timeout=timeout,
+        cwd=cwd,
+        text=True,
+        errors="replace",
+    )

@@ -1,9 +1,8 @@
 import csv
-import subprocess
-import sys
 
 import pytest
 import torch
+from helpers import run_bloodcell
 
 from model.arch import build_model
 from model.export import header
@@ -14,12 +13,7 @@ CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
 
 
 def bloodcell(*args, timeout=600):
-    return subprocess.run(
-        [sys.executable, "-m", "bloodcell_gui.entry", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_bloodcell(*args, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from bloodcell_gui.style import plain_label
 from bloodcell_gui.wizard.widgets import spin
 from bloodcell_gui.workers import TaskRunner, describe_error
 from model.config import Augmentation
@@ -53,7 +54,7 @@ class AugmentPage(QWizardPage):
         form.addRow("Max perspective warp", self.max_warp)
         self.shuffle = QPushButton("Shuffle")
         self.shuffle.clicked.connect(self.reshuffle)
-        self.status = QLabel()
+        self.status = plain_label()
         form.addRow(self.shuffle, self.status)
         self.debounce = QTimer(self, singleShot=True, interval=250)
         self.debounce.timeout.connect(self.regenerate)
@@ -70,7 +71,7 @@ class AugmentPage(QWizardPage):
             tile.setFixedSize(160, 120)
             tile.setAlignment(Qt.AlignmentFlag.AlignCenter)
             tile.setStyleSheet("background: #eee")
-            caption = QLabel()
+            caption = plain_label()
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
             cell = QVBoxLayout()
             cell.setSpacing(0)

@@ -8,7 +8,6 @@ from pathlib import Path
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QProgressBar,
@@ -18,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from bloodcell_gui.charts import BarChart
-from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, message_label
+from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, message_label, plain_label
 from bloodcell_gui.wizard.widgets import folder_row
 from bloodcell_gui.workers import TaskRunner, describe_error
 from model.data_checks import data_warnings
@@ -51,13 +50,12 @@ class DataPage(QWizardPage):
         self.chart = BarChart()
         self.progress = QProgressBar()
         self.progress.hide()
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
+        self.summary = plain_label()
         self.problems = message_label(ERROR_COLOR)
         self.warnings = message_label(WARNING_COLOR)
         self.bad_files = QListWidget()
         self.bad_files.setMaximumHeight(110)
-        self.bad_label = QLabel()
+        self.bad_label = plain_label()
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.progress)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
@@ -73,7 +75,7 @@ class EvaluationPage(QWizardPage):
             self.run.evaluate,
             on_progress=self._progress,
             on_done=self._show,
-            on_error=lambda error: self.summary.setText(f"Evaluation failed: {describe_error(error)}"),
+            on_error=lambda error: self.summary.setText(f"Evaluation failed: {html.escape(describe_error(error))}"),
             on_finished=self.completeChanged.emit,
         )
         self.completeChanged.emit()

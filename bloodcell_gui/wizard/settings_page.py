@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from bloodcell_gui.charts import LineChart
+from bloodcell_gui.style import plain_label
 from bloodcell_gui.wizard.widgets import check_box, folder_row, int_spin
 from bloodcell_gui.workers import TaskRunner, describe_error
 from model.architectures import ARCHITECTURES
@@ -123,7 +124,7 @@ class SettingsPage(QWizardPage):
         form.addRow(self.mixed_precision)
         self.lr_chart = LineChart("Learning-rate finder", "learning rate", log_x=True)
         self.lr_chart.add_series("loss", "#0072B2")
-        self.lr_status = QLabel()
+        self.lr_status = plain_label()
         right = QVBoxLayout()
         right.addWidget(self.lr_chart, 1)
         right.addWidget(self.lr_status)

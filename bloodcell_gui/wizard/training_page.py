@@ -6,7 +6,6 @@ from dataclasses import replace
 
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from bloodcell_gui.charts import LineChart
+from bloodcell_gui.style import plain_label
 from bloodcell_gui.workers import TaskRunner, describe_error
 from model.formatting import format_seconds
 from model.run import TrainingRun
@@ -36,7 +36,7 @@ class TrainingPage(QWizardPage):
         self.accuracy = LineChart("Validation accuracy", "epoch")
         self.accuracy.add_series("accuracy", "#009E73")
         self.progress = QProgressBar()
-        self.status = QLabel("")
+        self.status = plain_label()
         self.status.setWordWrap(True)
         self.stop_button = QPushButton("Stop (keep best)")
         self.stop_button.clicked.connect(self.stop)

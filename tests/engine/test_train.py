@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -183,3 +185,18 @@ def test_at_most_the_asked_number_of_copies_of_each_cell_are_kept():
     assert sorted(kept_groups) == [0, 0, 1, 1, 2, 3, 3]
     assert [kept_groups[i] for i in valid] == [1, 1]  # validation keeps pointing at group 1's images
     assert _cap_copies(items, [4], groups, most=0, seed=1) == (items, [4])
+
+
+def test_an_image_deleted_during_training_is_replaced_and_named(synthetic_set, tmp_path):
+    import shutil
+
+    from model.data import LabelledImage, ReadOrSubstitute
+
+    files = sorted((synthetic_set / "BLOB").glob("*.png"))[:3]
+    copies = [shutil.copy(f, tmp_path / f.name) for f in files]
+    items = [LabelledImage(Path(c), "BLOB") for c in copies]
+    reader = ReadOrSubstitute(items)
+    Path(copies[0]).unlink()
+    image = reader(items[0])
+    assert image.size == (96, 72)
+    assert list(reader.unreadable) == [Path(copies[0])] and "does not exist" in reader.unreadable[Path(copies[0])]

@@ -1,0 +1,182 @@
+"""Hostile and unlucky inputs to the command line: each ends, under a time limit, with a
+sentence naming the file and the reason and an exit code that says what happened; nothing good
+is lost or overwritten. Everything here is made by the tests."""
+
+import csv
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from helpers import CLASSES, real_data, run_bloodcell
+
+from model.arch import build_model
+from model.atomic import atomic_write_bytes
+from model.modelfile import ModelInfo, save
+from model.preprocess import InputPolicy
+
+LIMIT = 240
+
+
+def bloodcell(*args, timeout=LIMIT, cwd=None):
+    done = run_bloodcell(*args, timeout=timeout, cwd=cwd)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.fixture(scope="module")
+def model(seed_model_file):
+    return seed_model_file
+
+
+@pytest.fixture
+def four_images(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for source in sorted((real_data() / "TEST_SIMPLE" / "MONOCYTE").iterdir()):
+        shutil.copy(source, folder / source.name)
+    return folder
+
+
+def rows(path):
+    return list(csv.DictReader(path.open(encoding="utf-8")))
+
+
+def test_folder_links_back_up_the_tree_are_listed_once(model, four_images, tmp_path):
+    (four_images / "back").symlink_to("..")
+    (four_images / "sub").mkdir()
+    (four_images / "sub" / "up").symlink_to("../..")
+    out = tmp_path / "out.csv"
+    code, _, stderr = bloodcell("classify", four_images, "--model", model, "--csv", out)
+    assert code == 0
+    assert sorted(r["path"] for r in rows(out) if r["predicted"]) == sorted(str(p) for p in four_images.glob("*.jpeg"))
+    assert "already listed" in stderr
+
+
+def test_named_pipes_are_reported_never_opened(model, four_images, tmp_path):
+    os.mkfifo(four_images / "x.jpg")
+    out = tmp_path / "out.csv"
+    code, _, stderr = bloodcell("classify", four_images, four_images / "x.jpg", "--model", model, "--csv", out)
+    assert code == 0 and "x.jpg" in stderr and "not a regular file" in stderr
+    code, _, stderr = bloodcell("classify", four_images, "--model", four_images / "x.jpg", "--csv", out)
+    assert code == 2 and "x.jpg" in stderr and "not a regular file" in stderr
+    train = tmp_path / "train"
+    for name in ("A", "B"):
+        shutil.copytree(four_images, train / name, ignore=shutil.ignore_patterns("x.jpg"))
+        os.mkfifo(train / name / "x.jpg")
+    code, _, stderr = bloodcell("train", train, "--epochs", "1", "--size", "32x32", "--out", tmp_path / "t.safetensors")
+    assert "x.jpg" in stderr and "not a regular file" in stderr
+
+
+def test_a_file_name_that_is_not_utf8_gets_its_row(model, four_images, tmp_path):
+    odd = os.fsencode(four_images) + b"/caf\xe9.jpeg"
+    shutil.copy(next(four_images.glob("*.jpeg")), odd)
+    (four_images / "self.jpeg").symlink_to("self.jpeg")
+    out = tmp_path / "out.csv"
+    code, _, stderr = bloodcell("classify", four_images, "--model", model, "--csv", out)
+    assert code == 0
+    written = {r["path"].rsplit("/", 1)[-1]: r for r in rows(out)}
+    assert written["caf\\xe9.jpeg"]["predicted"] in CLASSES
+    assert "link loop" in written["self.jpeg"]["error"] and "self.jpeg" in stderr
+
+
+def test_cells_a_spreadsheet_would_run_are_neutralised(four_images, tmp_path):
+    torch.manual_seed(1)
+    classes = ["=HYPERLINK(1)", "+B", "-C", "@D"]
+    model = save(tmp_path / "evil.safetensors", build_model("seed", 4), ModelInfo("seed", classes, InputPolicy(32, 32)))
+    shutil.copy(next(four_images.glob("*.jpeg")), four_images / "=cmd.jpeg")
+    out = tmp_path / "out.csv"
+    code, _, _ = bloodcell("classify", "=cmd.jpeg", "--model", model, "--csv", out, cwd=four_images)
+    assert code == 0
+    header, row = list(csv.reader(out.open(encoding="utf-8")))
+    assert header[3] == "p_=HYPERLINK(1)"  # begins with p: a spreadsheet shows it as text anyway
+    assert row[0] == "'=cmd.jpeg"
+    assert row[1].startswith("'") and row[1][1:] in classes
+
+
+def test_outputs_are_checked_before_any_work_and_inputs_never_overwritten(model, four_images, tmp_path):
+    victim = next(four_images.glob("*.jpeg"))
+    before = victim.read_bytes()
+    code, _, stderr = bloodcell("classify", victim, "--model", model, "--csv", victim)
+    assert code == 2 and "one of the inputs" in stderr and victim.read_bytes() == before
+    code, _, stderr = bloodcell("classify", four_images, "--model", model, "--csv", tmp_path)
+    assert code == 2 and "names a folder" in stderr
+    code, _, stderr = bloodcell("train", four_images, "--out", tmp_path / "missing" / "m.safetensors")
+    assert code == 2 and "does not exist" in stderr
+    code, _, stderr = bloodcell("classify", four_images, "--model", model, "--csv", "out.csv", "--bs", "0")
+    assert code == 2 and "at least 1" in stderr
+    for bad in (["--valid-pct", "-0.2"], ["--valid-pct", "1"], ["--lr", "nan"], ["--epochs", "0"], ["--bs", "0"]):
+        code, _, stderr = bloodcell("train", four_images, *bad, "--out", tmp_path / "m.safetensors")
+        assert code == 2 and bad[0] in stderr, (bad, stderr)
+
+
+def test_training_that_cannot_work_says_why(tmp_path, four_images):
+    one = tmp_path / "one"
+    for name in ("A", "B"):
+        (one / name).mkdir(parents=True)
+        shutil.copy(next(four_images.glob("*.jpeg")), one / name / "x.jpeg")
+    code, _, stderr = bloodcell("train", one, "--epochs", "1", "--size", "32x32", "--out", tmp_path / "m.safetensors")
+    assert code == 2 and "validation share holds no image" in stderr
+    diverging = ["--epochs", "2", "--size", "32x32", "--lr", "10", "--valid-pct", "0.5", "--patience", "0"]
+    train = tmp_path / "train"
+    for name in ("A", "B"):
+        shutil.copytree(four_images, train / name)
+    code, _, stderr = bloodcell("train", train, *diverging, "--out", tmp_path / "m.safetensors")
+    assert code == 2 and "diverged" in stderr and not (tmp_path / "m.safetensors").exists()
+
+
+def test_gif_and_webp_files_in_folders_are_classified(model, four_images, tmp_path):
+    from PIL import Image
+
+    image = Image.open(next(four_images.glob("*.jpeg")))
+    image.save(four_images / "a.gif")
+    image.save(four_images / "b.webp")
+    out = tmp_path / "out.csv"
+    code, _, _ = bloodcell("classify", four_images, "--model", model, "--csv", out)
+    names = {r["path"].rsplit("/", 1)[-1]: r["predicted"] for r in rows(out)}
+    assert code == 0 and names["a.gif"] in CLASSES and names["b.webp"] in CLASSES
+
+
+def test_an_interrupted_classification_keeps_the_rows_done(model, tmp_path):
+    out = tmp_path / "out.csv"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bloodcell_gui.entry", "classify", real_data() / "TEST", "--model", model,
+         "--csv", out, "--bs", "8"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    time.sleep(12)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=LIMIT)
+    assert process.returncode == 130 and b"Traceback" not in stderr
+    written = rows(out)
+    assert 0 < len(written) < 2488
+    assert written[-1]["error"].startswith("INCOMPLETE")
+    assert not list(tmp_path.glob(".out.csv.*"))
+
+
+def test_the_atomic_writer_keeps_mode_links_and_long_names(tmp_path):
+    target = tmp_path / "report.csv"
+    target.write_text("old")
+    target.chmod(0o640)
+    atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"new" and stat.S_IMODE(target.stat().st_mode) == 0o640
+    link = tmp_path / "latest.csv"
+    link.symlink_to(target)
+    atomic_write_bytes(link, b"through the link")
+    assert link.is_symlink() and target.read_bytes() == b"through the link"
+    long = tmp_path / ("x" * 250 + ".csv")
+    atomic_write_bytes(long, b"long")
+    assert long.read_bytes() == b"long"
+    stale = tmp_path / ".report.csv.abc123.part"
+    stale.write_bytes(b"left by a killed process")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    atomic_write_bytes(target, b"again")
+    assert not stale.exists()
+    with pytest.raises(OSError) as refused:
+        atomic_write_bytes(tmp_path / "missing" / "f.csv", b"x")
+    assert "missing/f.csv" in str(refused.value) and ".part" not in str(refused.value)
