@@ -79,6 +79,10 @@ class MainLayout:
         self.threshold.setSingleStep(0.05)
         self.threshold.setDecimals(2)
         self.threshold.setToolTip("Images whose confidence is below this go to the Review tab")
+        # Changing it is deliberate: it takes the keyboard only when clicked (never from Tab or
+        # a button that disappears), and applies a typed value when editing ends.
+        self.threshold.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.threshold.setKeyboardTracking(False)
         self.threshold.valueChanged.connect(self._threshold_changed)
         box = QGroupBox("Differential")
         layout = QVBoxLayout(box)

@@ -28,6 +28,7 @@ from bloodcell_gui.thumbnail_view import ThumbnailDelegate
 from bloodcell_gui.workers import TaskRunner, Worker, describe_error
 from model.classify_job import ClassifiedBatch, LoadedClassifier, load_classifier
 from model.resources import default_model_path
+from model.review import ModelIdentity
 
 
 class MainWindow(QMainWindow, MainLayout, ExportActions):
@@ -44,7 +45,7 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
         self.results: ResultsModel | None = None
         self.last_error: str = ""
         self.model_runner = TaskRunner(self)
-        self.queue = ClassificationQueue(self)
+        self.queue = ClassificationQueue(self._known_images, self)
         self.queue.started.connect(self._job_started)
         self.queue.batchReady.connect(self._batch_classified)
         self.queue.progressChanged.connect(self._progress_changed)
@@ -100,26 +101,59 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
         self._describe_model()
         self.report_error("Could not load the model", f"{message}\n\nThe current model stays loaded.")
 
+    def _known_images(self) -> frozenset[str]:
+        return self.results.session.known() if self.results is not None else frozenset()
+
     def _model_loaded(self, loaded: LoadedClassifier) -> None:
         classes = loaded.classifier.classes
-        if self.results is not None and self.results.classes != classes and self.results.rowCount():
-            answer = QMessageBox.question(
-                self,
-                "Different classes",
-                f"{loaded.path.name} knows other classes ({', '.join(classes)}).\n"
-                "Switching clears the current results. Export them first if you need them.\n\nSwitch anyway?",
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                self._describe_model()
-                return
+        choice = self._ask_about_results(loaded) if self.loaded is not None else "new"
+        if choice == "keep-old-model":
+            self._describe_model()
+            return
         self.loaded = loaded
         self.store.remember_model(loaded.path)
         self._rebuild_recent_menu()
-        if self.results is None or self.results.classes != classes:
+        if choice == "new" and (self.results is None or self.results.rowCount() or self.results.classes != classes):
             self._new_results(classes)
         self._describe_model()
         self.modelLoaded.emit(loaded)
-        self.queue.set_classifier(loaded.classifier)
+        self.queue.set_classifier(loaded.classifier, self.model_identity())
+        if choice == "reclassify":
+            self.queue.reclassify([row.path for row in self.results.session.rows if row.ok])
+
+    def _ask_about_results(self, loaded: LoadedClassifier) -> str:
+        """With results on screen, a new model either re-classifies them (in the background,
+        keeping the technician's classes) or starts a new set; never relabels them silently."""
+        if self.results is None or not self.results.rowCount():
+            return "new"
+        box = QMessageBox(QMessageBox.Icon.Question, "Results from another model", "", parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        count = self.results.rowCount()
+        if self.results.classes != loaded.classifier.classes:
+            box.setText(
+                f"{loaded.path.name} knows other classes ({', '.join(loaded.classifier.classes)}). "
+                f"Switching starts a new set; the {count} current results are cleared (export them first)."
+            )
+            new = box.addButton("Start a new set", QMessageBox.ButtonRole.AcceptRole)
+            reclassify = None
+        else:
+            box.setText(
+                f"The {count} images on screen were classified by another model. Classify them again with "
+                f"{loaded.path.name} (your classes are kept), or start a new set?"
+            )
+            reclassify = box.addButton("Classify them again", QMessageBox.ButtonRole.AcceptRole)
+            new = box.addButton("Start a new set", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Keep the current model", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is not None and clicked is reclassify:
+            return "reclassify"
+        return "new" if clicked is new else "keep-old-model"
+
+    def model_identity(self) -> ModelIdentity | None:
+        if self.loaded is None:
+            return None
+        return ModelIdentity(self.loaded.classifier.info.name, self.loaded.sha256)
 
     def _describe_model(self) -> None:
         if self.loaded is None:
@@ -223,6 +257,7 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
 
     def cancel_classification(self) -> None:
         self.queue.cancel()
+        self.current_view().setFocus()
 
     def _job_started(self) -> None:
         self.progress.setRange(0, 0)
@@ -230,9 +265,9 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
             widget.show()
         self.progress_label.setText("Finding images…")
 
-    def _batch_classified(self, batch: ClassifiedBatch) -> None:
+    def _batch_classified(self, batch: ClassifiedBatch, model: ModelIdentity, replace: bool) -> None:
         if self.results is not None:
-            self.results.add_results(batch.results)
+            self.results.add_results(batch.results, model, replace)
 
     def _progress_changed(self, done: int, total: int, words: str) -> None:
         self.progress.setRange(0, max(1, total))
@@ -244,6 +279,9 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
             widget.hide()
         self.progress_label.setText(words)
         self._refresh_summary()
+        # Hiding Cancel would hand the keyboard to the next widget in line (the threshold box,
+        # where a 0 meant for review would empty the review bin): give it to the view instead.
+        self.current_view().setFocus()
         self.classificationFinished.emit()
 
     # ----------------------------------------------------------------- selection and review
@@ -282,14 +320,34 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
     def _reclassify_rows(self, rows: list[int], class_index: int | None) -> None:
         if self.results is None or not rows:
             return
-        self.results.set_verified(rows, class_index)
+        self._decide(lambda: self.results.set_verified(rows, class_index), advance=class_index is not None)
+
+    def _mark_selected_reviewed(self, reviewed: bool) -> None:
+        rows = self.selected_rows()
+        if self.results is not None and rows:
+            self._decide(lambda: self.results.set_reviewed(rows, reviewed), advance=True)
+
+    def _decide(self, decision, advance: bool) -> None:
+        """Apply a decision, then select and show the next image, ready for the next key: in
+        the review bin the decided image leaves and the next takes its place."""
+        view = self.current_view()
+        proxy = view.model()
+        position = view.currentIndex().row() if view.currentIndex().isValid() else 0
+        before = proxy.rowCount()
+        decision()
+        if isinstance(proxy, ResultsFilter):
+            proxy.refilter()
+        if advance and proxy.rowCount():
+            step = 0 if proxy.rowCount() < before else 1
+            target = proxy.index(min(position + step, proxy.rowCount() - 1), 0)
+            view.setCurrentIndex(target)
+            view.selectionModel().select(
+                target, view.selectionModel().SelectionFlag.ClearAndSelect | view.selectionModel().SelectionFlag.Rows
+            )
         current = self.current_row()
         if current is not None:
             self._show_detail(current)
-
-    def _mark_selected_reviewed(self, reviewed: bool) -> None:
-        if self.results is not None:
-            self.results.set_reviewed(self.selected_rows(), reviewed)
+        view.setFocus()
 
     def _threshold_changed(self, value: float) -> None:
         if self.results is not None:

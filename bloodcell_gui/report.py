@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -31,6 +32,20 @@ def heatmap_image(classes: list[str], confusion: list[list[int]], size: QSize = 
     return image
 
 
+def models_html(session: ReviewSession, model_name: str, model_sha256: str) -> str:
+    """Which model classified the images: one, or each of several with its count (a session in
+    which the model was switched says so; the CSV names the model on every row)."""
+    esc = html.escape
+    used = Counter(row.model for row in session.rows if row.model is not None)
+    if len(used) <= 1:
+        name, sha = (next(iter(used)).name, next(iter(used)).sha256) if used else (model_name, model_sha256)
+        return f"model <b>{esc(name)}</b> <span style='color:#666'>(SHA-256 {esc(sha[:16])}…)</span>"
+    parts = "; ".join(
+        f"<b>{esc(model.name)}</b> (SHA-256 {esc(model.sha256[:16])}…): {count} images" for model, count in used.items()
+    )
+    return f"<b>classified by {len(used)} different models</b>: {parts}"
+
+
 def report_html(session: ReviewSession, model_name: str, model_sha256: str, when: datetime) -> str:
     counts = session.counts()
     total = sum(counts)
@@ -44,8 +59,7 @@ def report_html(session: ReviewSession, model_name: str, model_sha256: str, when
     reviewed = sum(1 for r in session.rows if r.reviewed)
     parts = [
         "<h2>BloodCell differential</h2>",
-        f"<p>{esc(when.strftime('%Y-%m-%d %H:%M'))} &nbsp;·&nbsp; model <b>{esc(model_name)}</b>"
-        f" <span style='color:#666'>(SHA-256 {esc(model_sha256[:16])}…)</span></p>",
+        f"<p>{esc(when.strftime('%Y-%m-%d %H:%M'))} &nbsp;·&nbsp; {models_html(session, model_name, model_sha256)}</p>",
         "<table border='1' cellspacing='0' cellpadding='4' width='60%'>"
         "<tr><th align='left'>Class</th><th align='right'>Count</th><th align='right'>Share</th></tr>"
         f"{rows}<tr><td><b>Total</b></td><td align='right'><b>{total}</b></td><td align='right'>100%</td></tr>"

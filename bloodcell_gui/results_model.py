@@ -20,10 +20,10 @@ from PySide6.QtGui import QBrush, QColor
 from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, class_color
 from bloodcell_gui.thumbnails import ThumbnailCache
 from model.export import columns as export_columns
-from model.review import ImageRow, ReviewSession
+from model.review import ImageRow, ModelIdentity, ReviewSession
 
 if TYPE_CHECKING:
-    from model.infer import Result
+    from model.classify_job import Classified
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -134,15 +134,32 @@ class ResultsModel(QAbstractTableModel):
         return self.classes[index]
 
     # -- changes
-    def add_results(self, results: list[tuple[Result, int | None]]) -> None:
-        if not results:
-            return
-        first = len(self.session.rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(results) - 1)
-        for offset, (result, truth) in enumerate(results):
-            self.session.add(result, truth)
-            self._path_rows.setdefault(result.path, []).append(first + offset)
-        self.endInsertRows()
+    def add_results(self, results: list[Classified], model: ModelIdentity | None, replace: bool = False) -> None:
+        """Rows for new images; an image already here (same path or content) is skipped, or with
+        `replace` gets the new answer in its row, keeping the technician's class."""
+        session = self.session
+        new, taken = [], set()
+        for item in results:
+            existing = session.index_of(item.result.path, item.sha256)
+            if existing is None:
+                keys = {str(item.result.path), item.sha256} - {""}
+                if not keys & taken:
+                    taken |= keys
+                    new.append(item)
+            elif replace:
+                old = session.rows[existing]
+                session.add(item.result, item.truth, sha256=item.sha256, model=model, replace=True)
+                session.rows[existing].verified = old.verified
+                session.rows[existing].reviewed = old.verified is not None
+                self.dataChanged.emit(self.index(existing, 0), self.index(existing, self.columnCount() - 1))
+        if new:
+            first = len(session.rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            for item in new:
+                session.add(item.result, item.truth, sha256=item.sha256, model=model)
+            for row in range(first, len(session.rows)):
+                self._path_rows.setdefault(session.rows[row].path, []).append(row)
+            self.endInsertRows()
         self.changed.emit()
 
     def clear(self) -> None:

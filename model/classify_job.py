@@ -42,39 +42,80 @@ def load_classifier(state: TaskState, path: Path, device: str = "auto") -> Loade
 
 
 @dataclass(frozen=True)
-class ClassifiedBatch:
-    """Results since the last report, with their ground-truth class where a folder gives one."""
+class Classified:
+    """One image's result, its ground truth where a class folder gives one, its file's SHA-256."""
 
-    results: list[tuple[Result, int | None]]
+    result: Result
+    truth: int | None
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ClassifiedBatch:
+    """Results since the last report; `skipped` counts, so far, the files not classified because
+    they were already classified (the same path, or the same picture under another name)."""
+
+    results: list[Classified]
     done: int
     total: int
     elapsed: float
+    skipped: int = 0
 
 
-def classify_inputs(state: TaskState, classifier: Classifier, inputs: list[Path]) -> int:
+def classify_inputs(
+    state: TaskState, classifier: Classifier, inputs: list[Path], known: frozenset[str] = frozenset()
+) -> int:
     """Classify files and folders, reporting ClassifiedBatch every ~50 ms; returns the count.
 
-    A folder whose subfolders are named like the model's classes provides ground truth for
-    the images below them.
+    A file whose path or content (SHA-256) is in `known`, or that repeats one found earlier in
+    this job, is skipped: an image must not count twice in a differential. A folder whose
+    subfolders are named like the model's classes provides ground truth for the images below.
     """
     from model.infer import Result
     from model.scan import BadFile, expand_inputs
 
     started = time.monotonic()
     truth = FolderTruth(inputs, classifier.classes)
-    items = list(expand_inputs(inputs))
-    files = [item for item in items if isinstance(item, Path)]
-    pending: list[tuple[Result, int | None]] = [
-        (Result(item.path, error=item.reason), None) for item in items if isinstance(item, BadFile)
-    ]
-    total = len(items)
+    seen = set(known)
+    pending: list[Classified] = []
+    files: list[Path] = []
+    hashes: dict[Path, str] = {}
+    skipped = 0
+    for item in expand_inputs(inputs):
+        if state.should_stop():
+            break
+        if isinstance(item, BadFile):
+            if str(item.path) not in seen:
+                seen.add(str(item.path))
+                pending.append(Classified(Result(item.path, error=item.reason), None, ""))
+            continue
+        digest = _content_hash(item)
+        if str(item) in seen or (digest and digest in seen):
+            skipped += 1
+            continue
+        seen.update({str(item), digest} - {""})
+        files.append(item)
+        hashes[item] = digest
+    total = len(files) + len(pending)
     done = len(pending)
     last_report = time.monotonic()
     for result in classifier.classify(files, should_stop=state.should_stop):
-        pending.append((result, truth(result.path)))
+        pending.append(Classified(result, truth(result.path), hashes.get(result.path, "")))
         done += 1
         if time.monotonic() - last_report >= RESULT_FLUSH_SECONDS:
-            state.report(ClassifiedBatch(pending, done, total, time.monotonic() - started))
+            state.report(ClassifiedBatch(pending, done, total, time.monotonic() - started, skipped))
             pending, last_report = [], time.monotonic()
-    state.report(ClassifiedBatch(pending, done, total, time.monotonic() - started))
+    state.report(ClassifiedBatch(pending, done, total, time.monotonic() - started, skipped))
     return done
+
+
+def _content_hash(path: Path) -> str:
+    """The file's SHA-256, or "" when it cannot be read (classifying it will say why)."""
+    from model.scan import not_a_regular_file
+
+    if not_a_regular_file(path):
+        return ""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""

@@ -67,6 +67,8 @@ def row_values(row: ImageRow, classes: list[str], model_name: str, model_sha256:
         return "" if index is None else classes[index]
 
     probabilities = [f"{p:.6f}" for p in row.probabilities] if row.ok else [""] * len(classes)
+    if row.model is not None:  # each image names the model that classified it
+        model_name, model_sha256 = row.model.name, row.model.sha256
     return [
         display_path(row.path),
         name(row.predicted),

@@ -132,6 +132,8 @@ class Classifier:
         Folders are searched recursively for image files. Stops cleanly between batches once
         `should_stop()` is true; everything yielded before stays valid.
         """
+        if batch_size < 1:
+            raise ValueError(f"the batch size must be at least 1, not {batch_size}")
         threads = decode_threads or max(1, min(4, (os.cpu_count() or 2) - 1))
         batches = _batched(expand_inputs(inputs), batch_size)
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool:

@@ -19,6 +19,14 @@ if TYPE_CHECKING:
 DEFAULT_REVIEW_THRESHOLD = 0.95
 
 
+@dataclass(frozen=True)
+class ModelIdentity:
+    """The model that classified an image: its name and its file's SHA-256."""
+
+    name: str
+    sha256: str
+
+
 @dataclass
 class ImageRow:
     path: Path
@@ -27,6 +35,8 @@ class ImageRow:
     truth: int | None = None
     verified: int | None = None
     reviewed: bool = False
+    sha256: str = ""  # of the image file: the same picture under another name is the same image
+    model: ModelIdentity | None = None
 
     @property
     def ok(self) -> bool:
@@ -53,28 +63,72 @@ class ReviewSession:
     classes: list[str]
     threshold: float = DEFAULT_REVIEW_THRESHOLD
     rows: list[ImageRow] = field(default_factory=list)
+    _by_path: dict[Path, int] = field(default_factory=dict, init=False, repr=False)
+    _by_content: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     def class_name(self, index: int | None) -> str:
         return "" if index is None else self.classes[index]
 
-    def add(self, result: Result, truth: int | None = None) -> ImageRow:
-        row = ImageRow(result.path, result.probabilities, result.error, truth)
+    def add(
+        self,
+        result: Result,
+        truth: int | None = None,
+        *,
+        sha256: str = "",
+        model: ModelIdentity | None = None,
+        replace: bool = False,
+    ) -> ImageRow | None:
+        """A row for a classified image; None when the image is already here (same path, or
+        same content by SHA-256) and not `replace`, which instead replaces that row (the
+        technician's decisions on it are dropped with the old answer)."""
+        row = ImageRow(result.path, result.probabilities, result.error, truth, sha256=sha256, model=model)
+        existing = self.index_of(result.path, sha256)
+        if existing is not None:
+            if not replace:
+                return None
+            self.rows[existing] = row
+            self._reindex()
+            return row
         self.rows.append(row)
+        self._by_path[row.path] = len(self.rows) - 1
+        if sha256:
+            self._by_content[sha256] = len(self.rows) - 1
         return row
+
+    def index_of(self, path: Path, sha256: str = "") -> int | None:
+        """The row of this file (by path) or of the same picture (by content), if any."""
+        if len(self._by_path) != len(self.rows):
+            self._reindex()
+        found = self._by_path.get(path)
+        return found if found is not None or not sha256 else self._by_content.get(sha256)
+
+    def _reindex(self) -> None:
+        self._by_path = {row.path: i for i, row in enumerate(self.rows)}
+        self._by_content = {row.sha256: i for i, row in enumerate(self.rows) if row.sha256}
+
+    def known(self) -> frozenset[str]:
+        """Paths and content hashes of every image here: what a new job need not classify."""
+        return frozenset({str(row.path) for row in self.rows} | {row.sha256 for row in self.rows if row.sha256})
+
+    def models(self) -> list[ModelIdentity]:
+        """The models that classified these images, in order of first use."""
+        return list(dict.fromkeys(row.model for row in self.rows if row.model is not None))
 
     def clear(self) -> None:
         self.rows.clear()
+        self._reindex()
 
     def needs_review(self, row: ImageRow) -> bool:
         return row.ok and not row.reviewed and (row.confidence or 0.0) < self.threshold
 
     def set_verified(self, indices: list[int], class_index: int | None) -> None:
-        """Reclassify by hand (None clears it); a reclassified image counts as reviewed."""
+        """Reclassify by hand; a reclassified image counts as reviewed. None undoes the review:
+        the image is back as the model left it (unreviewed, in the review bin if it was)."""
         for i in indices:
             row = self.rows[i]
             if row.ok:
                 row.verified = class_index
-                row.reviewed = class_index is not None or row.reviewed
+                row.reviewed = class_index is not None
 
     def set_reviewed(self, indices: list[int], reviewed: bool = True) -> None:
         for i in indices:

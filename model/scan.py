@@ -3,6 +3,7 @@ or in any mix of files and folders for classification."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
@@ -60,7 +61,10 @@ class DatasetScan:
 
 
 def walk_images(
-    folder: Path, on_error: Callable[[BadFile], None], visited: set[tuple[int, int]] | None = None
+    folder: Path,
+    on_error: Callable[[BadFile], None],
+    visited: set[tuple[int, int]] | None = None,
+    via_link: bool = False,
 ) -> Iterator[Path]:
     """Image files below `folder`, sorted, recursively; unreadable folders go to `on_error`.
 
@@ -73,7 +77,8 @@ def walk_images(
     try:
         identity = _folder_identity(folder)
         if identity in visited:
-            on_error(BadFile(folder, "a link to a folder already listed (a loop or a duplicate); skipped"))
+            if via_link:  # a real subfolder given as an input too is simply not listed twice
+                on_error(BadFile(folder, "a link to a folder already listed (a loop or a duplicate); skipped"))
             return
         visited.add(identity)
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -87,7 +92,7 @@ def walk_images(
         except OSError:
             is_dir = False
         if is_dir:
-            yield from walk_images(path, on_error, visited)
+            yield from walk_images(path, on_error, visited, via_link=entry.is_symlink())
         elif is_image_name(path):
             problem = not_a_regular_file(path)
             if problem:
@@ -122,6 +127,9 @@ def expand_inputs(paths: Iterable[Path | str]) -> Iterator[Path | BadFile]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
+            with contextlib.suppress(OSError):
+                if _folder_identity(path) in visited:
+                    continue  # a folder given again, or inside one given before: listed once already
             for found in walk_images(path, failures.append, visited):
                 yield from _drain(failures)
                 yield found

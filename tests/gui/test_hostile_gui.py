@@ -8,6 +8,7 @@ import shutil
 
 import torch
 from helpers import CLASSES, classify_and_wait, real_data
+from PIL import Image
 from PySide6.QtCore import Qt
 from safetensors.torch import load_file, save_file
 
@@ -23,7 +24,7 @@ def test_pipes_links_and_odd_names_in_a_dropped_folder(qtbot, window, tmp_path):
         shutil.copy(source, folder / source.name)
     os.mkfifo(folder / "pipe.jpg")
     (folder / "loop").symlink_to("..")
-    shutil.copy(source, os.fsencode(folder) + b"/caf\xe9.jpeg")
+    Image.open(source).rotate(90).save(os.fsencode(folder) + b"/caf\xe9.jpeg", "JPEG")  # another picture
     classify_and_wait(qtbot, window, [folder], timeout=120_000)
     session = window.results.session
     assert session.classified == 5

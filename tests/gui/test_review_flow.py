@@ -1,0 +1,140 @@
+"""Review a technician can trust, driven with real events: no double counts, results tied to
+their model, keys that reach the review list, a flow that moves on after each decision."""
+
+import csv
+
+import torch
+from helpers import CLASSES, classify_and_wait, drop, real_data
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from model.arch import build_model
+from model.modelfile import ModelInfo, save
+from model.preprocess import InputPolicy
+
+
+def answer_next_question(button_text: str) -> None:
+    """Click `button_text` in the next modal question, as a technician would."""
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        next(b for b in box.buttons() if b.text() == button_text).click()
+
+    QTimer.singleShot(20, click)
+
+
+def test_reopening_a_folder_never_changes_the_counts(qtbot, window):
+    folder = real_data() / "TEST"
+    with qtbot.waitSignal(window.classificationFinished, timeout=300_000):
+        drop(window, [folder])
+        qtbot.waitUntil(lambda: window.results.rowCount() > 0, timeout=60_000)
+        window.cancel_button.click()
+    partial = window.results.rowCount()
+    assert 0 < partial < 2487
+    assert "Cancelled" in window.progress_label.text() and f"{partial} classified" in window.progress_label.text()
+    classify_and_wait(qtbot, window, [folder], timeout=600_000)
+    counts = window.results.session.counts()
+    total = window.results.rowCount()
+    assert f"{partial} skipped: already in the results" in window.progress_label.text()
+    classify_and_wait(qtbot, window, [folder, folder / "MONOCYTE"], timeout=600_000)
+    assert window.results.rowCount() == total and window.results.session.counts() == counts
+    assert len({row.path for row in window.results.session.rows}) == total
+
+
+def test_switching_models_reclassifies_or_starts_anew_and_exports_name_each_rows_model(
+    qtbot, window, tiny_model, tmp_path
+):
+    folder = real_data() / "TEST_SIMPLE" / "MONOCYTE"
+    classify_and_wait(qtbot, window, [folder])
+    window.tabs.setCurrentWidget(window.table)
+    window.table.selectRow(0)
+    QTest.keyClick(window.table, Qt.Key.Key_2)
+    kept = window.results.row(0)
+    torch.manual_seed(11)
+    other = save(
+        tmp_path / "other.safetensors",
+        build_model("seed", 4),
+        ModelInfo("seed", CLASSES, InputPolicy(32, 32), name="other model"),
+    )
+
+    answer_next_question("Classify them again")
+    with qtbot.waitSignal(window.classificationFinished, timeout=120_000):
+        window.load_model(other)
+    rows = window.results.session.rows
+    assert len(rows) == 4 and {row.model.name for row in rows} == {"other model"}
+    assert window.results.row(0).verified == kept.verified == 1  # the technician's class is kept
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "LYMPHOCYTE"])
+    out = tmp_path / "mixed.csv"
+    assert window.export_csv(out)
+    assert {r["model"] for r in csv.DictReader(out.open(encoding="utf-8"))} == {"other model"}
+
+    answer_next_question("Start a new set")
+    window.load_model(tiny_model)
+    qtbot.waitUntil(lambda: window.loaded.path == tiny_model, timeout=60_000)
+    assert window.results.rowCount() == 0
+    classify_and_wait(qtbot, window, [folder])
+    answer_next_question("Keep the current model")
+    window.load_model(other)
+    qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+    qtbot.wait(100)
+    assert window.loaded.path == tiny_model and window.results.rowCount() == 4
+
+
+def test_a_session_with_two_models_says_so_in_the_report_and_per_row(qtbot, window, tmp_path):
+    from bloodcell_gui.report import report_html
+    from model.review import ModelIdentity
+
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
+    window.results.session.rows[0].model = ModelIdentity("older model", "f" * 64)
+    out = tmp_path / "two.csv"
+    assert window.export_csv(out)
+    models = [r["model"] for r in csv.DictReader(out.open(encoding="utf-8"))]
+    assert models.count("older model") == 1 and models.count("tiny test model") == 3
+    html = report_html(window.results.session, "tiny test model", "a" * 64, __import__("datetime").datetime.now())
+    assert "classified by 2 different models" in html and "older model" in html
+
+
+def test_keys_reach_the_review_list_after_a_run_and_after_cancel(qtbot, window):
+    window.threshold.setValue(0.99)
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "NEUTROPHIL"])
+    assert QApplication.focusWidget() is not window.threshold
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_0)
+    assert window.threshold.value() == 0.99
+    assert window.threshold.focusPolicy() == Qt.FocusPolicy.ClickFocus
+
+
+def test_each_decision_selects_the_next_image_in_the_bin_and_clearing_undoes_it(qtbot, window):
+    window.threshold.setValue(1.0)  # every image to review
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "EOSINOPHIL"])
+    window.tabs.setCurrentWidget(window.review_view)
+    view = window.review_view
+    view.setFocus()
+    view.setCurrentIndex(window.review_filter.index(0, 0))
+    in_bin = window.review_filter.rowCount()
+    first = window.current_row()
+    QTest.keyClick(view, Qt.Key.Key_1)
+    assert window.review_filter.rowCount() == in_bin - 1
+    second = window.current_row()
+    assert second is not None and second != first and window.selected_rows() == [second]
+    assert window.detail.title.text().startswith(f"<b>{window.results.row(second).path.name}")
+    QTest.keyClick(view, Qt.Key.Key_R)
+    assert window.results.row(second).reviewed and window.review_filter.rowCount() == in_bin - 2
+    assert window.current_row() not in (first, second)
+
+    window.tabs.setCurrentWidget(window.table)
+    window.table.setFocus()
+    window.table.selectRow(
+        next(
+            i
+            for i in range(window.table_filter.rowCount())
+            if window.table_filter.mapToSource(window.table_filter.index(i, 0)).row() == first
+        )
+    )
+    QTest.keyClick(window.table, Qt.Key.Key_0)
+    row = window.results.row(first)
+    assert row.verified is None and not row.reviewed and window.results.session.needs_review(row)
+    assert window.review_filter.rowCount() == in_bin - 1
