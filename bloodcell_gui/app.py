@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 from bloodcell_gui.streams import ensure_standard_streams
 
@@ -66,7 +67,9 @@ def close_on_sigterm(window: MainWindow) -> None:
         ticker.start()
 
 
-def run_gui() -> int:
+def run_gui(paths: list[str] | None = None) -> int:
+    """The window; `paths` (files and folders, as a file manager passes them) are classified
+    as soon as the model is loaded."""
     started = time.perf_counter()
     ensure_standard_streams()
     app = make_application()
@@ -80,6 +83,8 @@ def run_gui() -> int:
     close_on_sigterm(window)
     window.show()
     QTimer.singleShot(0, window.start)
+    if paths:
+        QTimer.singleShot(0, lambda: window.classify([Path(p) for p in paths]))
     seconds = os.environ.get("BLOODCELL_QUIT_AFTER")
     if seconds:
         QTimer.singleShot(int(float(seconds) * 1000), window.close)

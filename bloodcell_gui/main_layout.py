@@ -149,9 +149,11 @@ class MainLayout:
         self.model_label = QLabel("Loading model…")
         self.model_label.setTextFormat(Qt.TextFormat.PlainText)
         self.device_label = plain_label()
+        self.device_label.setWordWrap(False)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(240)
         self.progress_label = plain_label()
+        self.progress_label.setWordWrap(False)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_classification)
         for widget in (self.progress, self.progress_label, self.cancel_button):

@@ -251,6 +251,9 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
         """Queue files and folders; they are classified as soon as a model is loaded."""
         self.center_stack.setCurrentIndex(1)
         self.queue.add(paths)
+        if self.loaded is None:
+            self.progress_label.setText(f"{len(paths)} item(s) waiting for the model to load…")
+            self.progress_label.show()
 
     def is_busy(self) -> bool:
         return self.queue.busy

@@ -26,11 +26,11 @@ class Architecture:
 
 
 _ALL = (
-    Architecture("seed-deep", "Seed CNN, four sets (fast on a CPU)"),
+    Architecture("seed-deep", "Seed CNN, four sets (default; fast on a CPU)"),
     Architecture("seed", "Seed CNN, three sets (the original article's)"),
     Architecture(
         "efficientnet-lite0",
-        "EfficientNet-Lite0, ImageNet-pretrained (best on other labs' images)",
+        "EfficientNet-Lite0, ImageNet-pretrained",
         pretrained=True,
         mean=LITE_MEAN,
         std=LITE_STD,

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from model import __version__
 from model.architectures import ARCHITECTURES
 from model.atomic import atomic_writer
 from model.cli_guard import (
@@ -56,7 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     from model.config import TrainConfig
     from model.preprocess import FRAMINGS
 
-    parser = argparse.ArgumentParser(prog="bloodcell", description="Classify white blood cell images.")
+    parser = argparse.ArgumentParser(
+        prog="bloodcell",
+        description="Classify white blood cell images. Without arguments, or given image files or folders, "
+        "`bloodcell` opens the window (and classifies them); with a command below it works headless.",
+    )
+    parser.add_argument("--version", action="version", version=f"bloodcell {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model on a folder with one subfolder per class")

@@ -20,6 +20,9 @@ from pathlib import Path
 
 from model.images import is_image_name
 
+# The subcommands (model.cli); `bloodcell WORD` with any other word opens the window on WORD.
+COMMANDS = ("train", "classify", "evaluate", "combine", "info")
+
 
 def whole_number_at_least(minimum: int):
     """An argparse type: a whole number no smaller than `minimum`."""

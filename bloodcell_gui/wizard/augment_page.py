@@ -55,6 +55,7 @@ class AugmentPage(QWizardPage):
         self.shuffle = QPushButton("Shuffle")
         self.shuffle.clicked.connect(self.reshuffle)
         self.status = plain_label()
+        self.status.setWordWrap(False)
         form.addRow(self.shuffle, self.status)
         self.debounce = QTimer(self, singleShot=True, interval=250)
         self.debounce.timeout.connect(self.regenerate)

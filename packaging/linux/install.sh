@@ -10,3 +10,12 @@ sed "s#^Exec=.*#Exec=$prefix/share/bloodcell/BloodCell/BloodCell %F#" "$here/blo
 cp "$here/bloodcell.png" "$prefix/share/icons/hicolor/256x256/apps/bloodcell.png"
 ln -sf "$prefix/share/bloodcell/BloodCell/BloodCell" "$prefix/bin/bloodcell"
 echo "BloodCell installed: run 'bloodcell', or find it in the applications menu."
+# Qt's X11 plugin needs these; minimal Debian/Ubuntu installs lack them.
+missing=""
+for lib in libxcb-cursor.so.0 libxcb-icccm.so.4 libxcb-keysyms.so.1; do
+  ldconfig -p 2>/dev/null | grep -q "$lib" || missing="$missing $lib"
+done
+if [ -n "$missing" ]; then
+  echo "Note: the window needs$missing: install them with"
+  echo "  sudo apt-get install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1"
+fi
