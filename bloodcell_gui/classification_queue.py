@@ -123,6 +123,10 @@ class ClassificationQueue(QObject):
         batch, seconds = self._batch, time.monotonic() - self._started
         done, total, skipped = (batch.done, batch.total, batch.skipped) if batch else (0, 0, 0)
         skipped_words = f"; {skipped} skipped: already in the results" if skipped else ""
+        others = batch.not_images if batch else ()
+        if others:
+            names = ", ".join(path.name for path in others[:3]) + (", …" if len(others) > 3 else "")
+            skipped_words += f"; {len(others)} file(s) that are not images left out ({names})"
         if self._cancelled:
             return f"Cancelled after {seconds:.1f} s: {done} classified, {total - done} not classified{skipped_words}"
         return f"Done: {done} images in {seconds:.1f} s{skipped_words}"

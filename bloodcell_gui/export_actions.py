@@ -49,6 +49,5 @@ class ExportActions:
 
     def _export_dialog(self, title: str, name: str, pattern: str, export) -> None:
         path, _ = QFileDialog.getSaveFileName(self, title, str(Path(self.store.folder("exports")) / name), pattern)
-        if path:
+        if path and export(Path(path)):  # a folder where the export failed is not offered again
             self.store.remember_folder("exports", Path(path).parent)
-            export(Path(path))

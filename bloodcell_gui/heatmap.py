@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QLinearGradient, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QFontMetricsF, QLinearGradient, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 LOW = QColor("#f7fbff")
@@ -67,6 +67,30 @@ class ConfusionHeatmap(QWidget):
     def cell_text(self, true_index: int, predicted_index: int) -> str:
         count = self.matrix[true_index][predicted_index]
         return f"{count}\n{self.row_share(true_index, predicted_index):.1%}"
+
+    def cell_texts(self, font: QFont) -> list[list[str]]:
+        """The fullest form of cell text that fits every cell whole, the same form in all: count
+        and share, the share rounded, the count alone, or nothing (the tooltip still tells). A
+        clipped number would be read as another ("9.2%" for 69.2%)."""
+        n = len(self.classes)
+        forms = (
+            self.cell_text,
+            lambda i, j: f"{self.row_share(i, j):.0%}",
+            lambda i, j: str(self.matrix[i][j]),
+        )
+        bold = QFont(font)
+        bold.setBold(True)
+        metrics = QFontMetricsF(bold)
+        for form in forms:
+            texts = [[form(i, j) for j in range(n)] for i in range(n)]
+            if all(self._fits(metrics, self.cell_rect(i, j), texts[i][j]) for i in range(n) for j in range(n)):
+                return texts
+        return [[""] * n for _ in range(n)]
+
+    @staticmethod
+    def _fits(metrics: QFontMetricsF, rect, text: str) -> bool:
+        needed = metrics.boundingRect(QRectF(rect), Qt.AlignmentFlag.AlignCenter.value, text)
+        return needed.width() <= rect.width() - 2 and needed.height() <= rect.height()
 
     def describe_cell(self, true_index: int, predicted_index: int) -> str:
         true_name, predicted_name = self.classes[true_index], self.classes[predicted_index]
@@ -167,6 +191,7 @@ class ConfusionHeatmap(QWidget):
         grid, width, height, legend = self._layout()
         text_color = self.palette().windowText().color()
         n = len(self.classes)
+        texts = self.cell_texts(font)
         for i in range(n):
             for j in range(n):
                 rect = self.cell_rect(i, j)
@@ -176,7 +201,7 @@ class ConfusionHeatmap(QWidget):
                 bold = QFont(font)
                 bold.setBold(i == j)
                 painter.setFont(bold)
-                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.cell_text(i, j))
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, texts[i][j])
         painter.setFont(font)
         painter.setPen(QPen(QColor("#9aa5b1"), 1))
         for k in range(n + 1):

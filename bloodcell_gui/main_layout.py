@@ -54,6 +54,7 @@ class MainLayout:
         drop_hint = QLabel(DROP_HINT)
         drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         drop_hint.setObjectName("dropHint")
+        drop_hint.setWordWrap(True)
         self.center_stack.addWidget(drop_hint)
         self.center_stack.addWidget(self._build_results_page())
 
@@ -62,11 +63,26 @@ class MainLayout:
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.center_stack)
         self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 5)
+        self.splitter.setStretchFactor(2, 2)
         self.splitter.setSizes([420, 700, 320])
         self.setCentralWidget(self.splitter)
+
+    def arrange_table_columns(self, n_classes: int) -> None:
+        """What a technician reads first comes first and fits: the file, the class, the
+        confidence, their own class, the folder's, the status; then a narrow column per class."""
+        header = self.table.horizontalHeader()
+        verified, truth, status = 3 + n_classes, 4 + n_classes, 5 + n_classes
+        for position, logical in enumerate((verified, truth, status), start=3):
+            header.moveSection(header.visualIndex(logical), position)
+        metrics = self.table.fontMetrics()
+        widths = {0: 24 * metrics.averageCharWidth(), 1: metrics.horizontalAdvance("NEUTROPHIL__")}
+        for column in range(self.table.model().columnCount()):
+            self.table.setColumnWidth(column, widths.get(column, metrics.horizontalAdvance("MONOCYTE__")))
+        self.failed_view.setColumnWidth(0, widths[0])
+        self.failed_view.horizontalHeader().setStretchLastSection(True)  # the reason, in full width
+        self.failed_view.setWordWrap(True)
 
     def _build_summary(self) -> QGroupBox:
         self.differential = DifferentialView()
@@ -147,6 +163,8 @@ class MainLayout:
 
     def build_status_bar(self) -> None:
         self.model_label = QLabel("Loading model…")
+        # Long names must not set the window's smallest width: they shrink (full text on hover).
+        self.model_label.setMinimumWidth(120)
         self.model_label.setTextFormat(Qt.TextFormat.PlainText)
         self.device_label = plain_label()
         self.device_label.setWordWrap(False)
@@ -154,12 +172,13 @@ class MainLayout:
         self.progress.setMaximumWidth(240)
         self.progress_label = plain_label()
         self.progress_label.setWordWrap(False)
+        self.progress_label.setMinimumWidth(120)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_classification)
         for widget in (self.progress, self.progress_label, self.cancel_button):
             widget.hide()
         status = self.statusBar()
-        status.addWidget(self.model_label)
+        status.addWidget(self.model_label, 1)
         status.addWidget(self.device_label)
         status.addPermanentWidget(self.progress_label)
         status.addPermanentWidget(self.progress)

@@ -64,8 +64,10 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1360, 820)
         splitter = self.store.splitter()
-        if splitter is not None:
-            self.splitter.restoreState(splitter)
+        if splitter is None or not self.splitter.restoreState(splitter):
+            # Shares of the width, so a 1024-pixel screen keeps the thumbnails, not the margins.
+            width = self.width()
+            self.splitter.setSizes([int(width * 0.3), int(width * 0.48), int(width * 0.22)])
         self.threshold.setValue(self.store.threshold())
         self._rebuild_recent_menu()
 
@@ -163,7 +165,7 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
         accuracy = info.test_accuracy
         accuracy_text = f" · TEST accuracy {accuracy:.1%}" if accuracy is not None else " · no test accuracy recorded"
         self.model_label.setText(f"Model: {info.name}{accuracy_text}")
-        self.model_label.setToolTip(str(self.loaded.path))
+        self.model_label.setToolTip(f"{self.model_label.text()}\n{self.loaded.path}")
         self.device_label.setText(f" · Device: {self.loaded.device_name}")
 
     def _new_results(self, classes: list[str]) -> None:
@@ -193,6 +195,7 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
         self.failed_view.setColumnHidden(1, True)
         for column in range(2, self.results.columnCount() - 1):
             self.failed_view.setColumnHidden(column, True)
+        self.arrange_table_columns(len(classes))
         self._rebuild_review_menu(classes)
         self._refresh_summary()
 
@@ -221,13 +224,31 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
     # ----------------------------------------------------------------- input
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
-            event.acceptProposedAction()
+            # A copy, never a move: a file manager deletes what it moves.
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+            self._highlight_drop(True)
+
+    def dragMoveEvent(self, event) -> None:
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+
+    def dragLeaveEvent(self, event) -> None:
+        self._highlight_drop(False)
 
     def dropEvent(self, event: QDropEvent) -> None:
+        self._highlight_drop(False)
         paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
-            event.acceptProposedAction()
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
             self.classify(paths)
+
+    def _highlight_drop(self, on: bool) -> None:
+        """Show that a drop here will be taken (the style sheet colours `[dropTarget=true]`)."""
+        self.center_stack.setProperty("dropTarget", on)
+        self.center_stack.style().unpolish(self.center_stack)
+        self.center_stack.style().polish(self.center_stack)
 
     def open_files_dialog(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
@@ -281,6 +302,7 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
         for widget in (self.progress, self.cancel_button):
             widget.hide()
         self.progress_label.setText(words)
+        self.progress_label.setToolTip(words)
         self._refresh_summary()
         # Hiding Cancel would hand the keyboard to the next widget in line (the threshold box,
         # where a 0 meant for review would empty the review bin): give it to the view instead.
@@ -374,7 +396,7 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
         self.differential.set_selected(view_filter.final_class)
         self.heatmap.set_selected(view_filter.cell)
         description = view_filter.describe(self.results.classes)
-        self.filter_label.setText(f"Showing only: {description}")
+        self.filter_label.setText(f"Showing only: {description} ({self.table_filter.rowCount()} images)")
         self.filter_bar.setVisible(bool(description))
 
     def _schedule_refresh(self) -> None:
@@ -409,6 +431,8 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
     def clear_results(self) -> None:
         if self.results is not None and not self.is_busy():
             self.results.clear()
+            self._apply_filter(ViewFilter())
+            self.progress_label.clear()
             self.detail.show_row([], None)
             self.center_stack.setCurrentIndex(0)
 

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 GROUP_ROLE = Qt.ItemDataRole.UserRole + 3  # by class, then most confident first
+# The thumbnail grid's picture; not a DecorationRole, which the table would squeeze beside the name.
+THUMBNAIL_ROLE = Qt.ItemDataRole.UserRole + 4
 ROWS_MIME = "application/x-bloodcell-rows"
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -119,7 +121,7 @@ class ResultsModel(QAbstractTableModel):
             return self.status(row)
         if role == Qt.ItemDataRole.ToolTipRole:
             return str(row.path) if row.ok else f"{row.path}\n{row.error}"
-        if role == Qt.ItemDataRole.DecorationRole and column == 0:
+        if role == THUMBNAIL_ROLE:
             return self.thumbnails.pixmap(row.path, row.path)
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == 1 + 0 and row.predicted is not None:
@@ -189,7 +191,7 @@ class ResultsModel(QAbstractTableModel):
 
     def _thumbnail_ready(self, path: Path) -> None:
         for row in self._path_rows.get(path, []):
-            self.dataChanged.emit(self.index(row, 0), self.index(row, 0), [Qt.ItemDataRole.DecorationRole])
+            self.dataChanged.emit(self.index(row, 0), self.index(row, 0), [THUMBNAIL_ROLE])
 
     def _rows_changed(self, rows: list[int]) -> None:
         if rows:

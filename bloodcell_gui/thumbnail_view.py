@@ -6,7 +6,7 @@ from PySide6.QtCore import QModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from bloodcell_gui.results_model import ROW_ROLE, ResultsModel
+from bloodcell_gui.results_model import ROW_ROLE, THUMBNAIL_ROLE, ResultsModel
 from bloodcell_gui.style import THUMBNAIL_SIZE, class_color
 
 CELL = QSize(132, 128)
@@ -50,7 +50,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         if option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(option.rect, option.palette.highlight())
         image_rect = QRect(rect.left() + (rect.width() - IMAGE.width()) // 2, rect.top(), IMAGE.width(), IMAGE.height())
-        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        pixmap = index.data(THUMBNAIL_ROLE)
         if pixmap is not None:
             scaled = pixmap.size().scaled(IMAGE, Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(0, 0, scaled.width(), scaled.height())

@@ -60,6 +60,8 @@ class ClassifiedBatch:
     total: int
     elapsed: float
     skipped: int = 0
+    # Files in the folders that are not images by their name (notes, PDFs): listed, not errors.
+    not_images: tuple[Path, ...] = ()
 
 
 def classify_inputs(
@@ -81,7 +83,8 @@ def classify_inputs(
     files: list[Path] = []
     hashes: dict[Path, str] = {}
     skipped = 0
-    for item in expand_inputs(inputs):
+    not_images: list[Path] = []
+    for item in expand_inputs(inputs, on_other=not_images.append):
         if state.should_stop():
             break
         if isinstance(item, BadFile):
@@ -103,9 +106,9 @@ def classify_inputs(
         pending.append(Classified(result, truth(result.path), hashes.get(result.path, "")))
         done += 1
         if time.monotonic() - last_report >= RESULT_FLUSH_SECONDS:
-            state.report(ClassifiedBatch(pending, done, total, time.monotonic() - started, skipped))
+            state.report(ClassifiedBatch(pending, done, total, time.monotonic() - started, skipped, tuple(not_images)))
             pending, last_report = [], time.monotonic()
-    state.report(ClassifiedBatch(pending, done, total, time.monotonic() - started, skipped))
+    state.report(ClassifiedBatch(pending, done, total, time.monotonic() - started, skipped, tuple(not_images)))
     return done
 
 

@@ -65,13 +65,15 @@ def walk_images(
     on_error: Callable[[BadFile], None],
     visited: set[tuple[int, int]] | None = None,
     via_link: bool = False,
+    on_other: Callable[[Path], None] | None = None,
 ) -> Iterator[Path]:
     """Image files below `folder`, sorted, recursively; unreadable folders go to `on_error`.
 
     Linked folders are followed, but each folder is listed once however many links lead to
     it (`visited` holds the folders seen, across calls that share it), so a link back up the
     tree ends instead of listing its images again and again. Only regular files are yielded:
-    a pipe, device or socket with an image's name is reported, never opened.
+    a pipe, device or socket with an image's name is reported, never opened. Files that are
+    not images by their name (notes, PDFs) go to `on_other`, when given.
     """
     visited = set() if visited is None else visited
     try:
@@ -92,8 +94,11 @@ def walk_images(
         except OSError:
             is_dir = False
         if is_dir:
-            yield from walk_images(path, on_error, visited, via_link=entry.is_symlink())
-        elif is_image_name(path):
+            yield from walk_images(path, on_error, visited, via_link=entry.is_symlink(), on_other=on_other)
+        elif not is_image_name(path):
+            if on_other is not None and not entry.name.startswith("."):
+                on_other(path)
+        else:
             problem = not_a_regular_file(path)
             if problem:
                 on_error(BadFile(path, problem))
@@ -119,9 +124,12 @@ def not_a_regular_file(path: Path) -> str | None:
     return "not a regular file (a pipe, device or socket), so it is not read"
 
 
-def expand_inputs(paths: Iterable[Path | str]) -> Iterator[Path | BadFile]:
+def expand_inputs(
+    paths: Iterable[Path | str], on_other: Callable[[Path], None] | None = None
+) -> Iterator[Path | BadFile]:
     """Files as given and images found in folders, in order; an input that cannot be read as
-    a file is a BadFile with the reason. A folder reached twice is listed once."""
+    a file is a BadFile with the reason. A folder reached twice is listed once. Files in
+    folders that are not images by their name go to `on_other`, when given."""
     failures: list[BadFile] = []
     visited: set[tuple[int, int]] = set()
     for raw in paths:
@@ -130,7 +138,7 @@ def expand_inputs(paths: Iterable[Path | str]) -> Iterator[Path | BadFile]:
             with contextlib.suppress(OSError):
                 if _folder_identity(path) in visited:
                     continue  # a folder given again, or inside one given before: listed once already
-            for found in walk_images(path, failures.append, visited):
+            for found in walk_images(path, failures.append, visited, on_other=on_other):
                 yield from _drain(failures)
                 yield found
             yield from _drain(failures)
