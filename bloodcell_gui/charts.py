@@ -122,7 +122,8 @@ class LineChart(QWidget):
         plot = QRectF(self.rect()).adjusted(48, metrics.height() + 10, -10, -(metrics.height() * 2 + 10))
         painter.setPen(text)
         painter.drawText(QRectF(0, 2, self.width(), metrics.height()), Qt.AlignmentFlag.AlignCenter, self.title)
-        points = [p for s in self.series.values() for p in s.points]
+        # A diverging loss (inf, NaN) must not stretch the axes to nothing or off the chart.
+        points = [p for s in self.series.values() for p in s.points if math.isfinite(p[0]) and math.isfinite(p[1])]
         painter.setPen(QPen(QColor("#9aa5b1"), 1))
         painter.drawRect(plot)
         if not points:
@@ -164,16 +165,19 @@ class LineChart(QWidget):
         )
         legend_x = plot.left() + 6
         for series in self.series.values():
-            if not series.points:
+            drawn = [p for p in series.points if math.isfinite(p[0]) and math.isfinite(p[1])]
+            if not drawn:
                 continue
+            painter.setClipRect(plot)
             pen = QPen(QColor(series.color), 2, Qt.PenStyle.DashLine if series.dashed else Qt.PenStyle.SolidLine)
             painter.setPen(pen)
-            path = QPainterPath(to_screen(*series.points[0]))
-            for point in series.points[1:]:
+            path = QPainterPath(to_screen(*drawn[0]))
+            for point in drawn[1:]:
                 path.lineTo(to_screen(*point))
             painter.drawPath(path)
-            if len(series.points) == 1:
-                painter.drawEllipse(to_screen(*series.points[0]), 3, 3)
+            if len(drawn) == 1:
+                painter.drawEllipse(to_screen(*drawn[0]), 3, 3)
+            painter.setClipping(False)
             painter.drawLine(QPointF(legend_x, plot.top() + 10), QPointF(legend_x + 16, plot.top() + 10))
             painter.setPen(text)
             painter.drawText(QPointF(legend_x + 20, plot.top() + 14), series.name)

@@ -163,7 +163,11 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
             return
         info = self.loaded.classifier.info
         accuracy = info.test_accuracy
-        accuracy_text = f" · TEST accuracy {accuracy:.1%}" if accuracy is not None else " · no test accuracy recorded"
+        folder = str((info.metrics.get("test") or {}).get("folder") or "")
+        where = f" on {Path(folder).name}" if folder else ""
+        accuracy_text = " · no test accuracy recorded"
+        if accuracy is not None:
+            accuracy_text = f" · test accuracy {accuracy:.1%}{where}"
         self.model_label.setText(f"Model: {info.name}{accuracy_text}")
         self.model_label.setToolTip(f"{self.model_label.text()}\n{self.loaded.path}")
         self.device_label.setText(f" · Device: {self.loaded.device_name}")
@@ -216,7 +220,8 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
     def open_training_wizard(self):
         from bloodcell_gui.wizard.training_wizard import TrainingWizard
 
-        wizard = TrainingWizard(self.store, parent=self)
+        baseline = self.loaded.classifier if self.loaded is not None else None
+        wizard = TrainingWizard(self.store, baseline, parent=self)
         wizard.modelSaved.connect(lambda path, use_now: self.load_model(Path(path)) if use_now else None)
         wizard.open()
         return wizard

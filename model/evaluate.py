@@ -14,6 +14,8 @@ from model.ground_truth import ground_truth
 if TYPE_CHECKING:
     from model.infer import Classifier, Result
 
+# Within this much of 1/classes, an accuracy is what guessing gives.
+CHANCE_MARGIN = 0.1
 PER_CLASS_HEADER = ["Class", "Precision", "Recall", "F1", "Images"]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastai.interpret import ClassificationInterpretation
 
-from model.evaluate import Evaluation
+from model.evaluate import CHANCE_MARGIN, Evaluation
 from model.near_duplicates import CopyCheck
 from model.train import TrainedModel
 
@@ -65,9 +65,16 @@ def interpret_validation(trained: TrainedModel, k: int = 12) -> ValidationReport
     return ValidationReport(evaluation, top_losses)
 
 
-def validation_caution(copies: CopyCheck | None, valid_accuracy: float, test_accuracy: float | None) -> str:
+def validation_caution(
+    copies: CopyCheck | None, valid_accuracy: float, test_accuracy: float | None, n_classes: int = 4
+) -> str:
     """Plain words for a technician on how far the validation accuracy can be trusted."""
     lines = []
+    if not valid_accuracy > 1 / n_classes + CHANCE_MARGIN:
+        return (
+            f"Validation accuracy {valid_accuracy:.1%} is about what guessing gives with {n_classes} classes "
+            f"({1 / n_classes:.0%}): this model has not learnt to tell the classes apart."
+        )
     if copies is not None and copies.share >= COPY_SHARE_WORTH_A_WARNING:
         lines.append(
             f"{copies.copies} of the {copies.checked} validation images ({copies.share:.0%}) look like copies "

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from model.config import TrainConfig
 from model.data_checks import training_problems
+from model.evaluate import CHANCE_MARGIN
 from model.events import ScanProgress
 from model.task import TaskState
 
@@ -53,6 +54,33 @@ class RunEvaluation:
     validation: ValidationReport | None = None
     copies: CopyCheck | None = None
     caution: str = ""
+    # The model in use before this one, on the same test folder (when the classes match).
+    baseline: Evaluation | None = None
+    baseline_name: str = ""
+
+    def go_live(self, n_classes: int, valid_accuracy: float) -> tuple[bool, str]:
+        """Whether the new model may replace the one in use without a second thought, and why:
+        not when it is no better than guessing, nor when it does worse than the current model
+        on the same test folder."""
+        test = self.test if self.test is not None and self.test.total else None
+        figure, what = (test.balanced_accuracy, "balanced accuracy on the test folder") if test else (
+            valid_accuracy,
+            "validation accuracy",
+        )
+        chance = 1 / n_classes
+        if not figure > chance + CHANCE_MARGIN:
+            return False, f"Its {what} is {figure:.1%}, about what guessing gives ({chance:.0%}): not recommended."
+        baseline = self.baseline
+        if test is not None and baseline is not None and baseline.total:
+            comparison = (
+                f"On {self.test_folder}: this model {test.accuracy:.1%} (balanced {test.balanced_accuracy:.1%}), "
+                f"the current model{f' ({self.baseline_name})' if self.baseline_name else ''} "
+                f"{baseline.accuracy:.1%} (balanced {baseline.balanced_accuracy:.1%})."
+            )
+            if test.balanced_accuracy < baseline.balanced_accuracy:
+                return False, f"{comparison} It does worse than the model in use: not recommended."
+            return True, comparison
+        return True, f"Its {what} is {figure:.1%}."
 
     def test_metrics(self) -> dict | None:
         """What a model file records about the test folder, or None without one."""
@@ -65,6 +93,8 @@ class RunEvaluation:
 class TrainingRun:
     config: TrainConfig = field(default_factory=lambda: TrainConfig(data=Path(".")))
     test_folder: Path | None = None
+    # The model in use (a model.infer.Classifier), scored on the same test folder to compare.
+    baseline: object | None = None
     scanned: ScannedData | None = None
     trained: TrainedModel | None = None
     evaluation: RunEvaluation | None = None
@@ -130,6 +160,10 @@ class TrainingRun:
         if self.test_folder is not None:
             classifier = Classifier(trained.loaded(), trained.config.device)
             evaluation.test = evaluate_folder(classifier, self.test_folder, should_stop=state.should_stop)
+            baseline = self.baseline
+            if review_validation and baseline is not None and baseline.classes == trained.classes:
+                evaluation.baseline = evaluate_folder(baseline, self.test_folder, should_stop=state.should_stop)
+                evaluation.baseline_name = baseline.info.name
         if review_validation:
             self._review_validation(state, trained, evaluation)
         return evaluation
@@ -179,4 +213,5 @@ class TrainingRun:
             evaluation.copies,
             evaluation.validation.evaluation.accuracy,
             test.accuracy if test is not None and test.total else None,
+            len(trained.classes),
         )

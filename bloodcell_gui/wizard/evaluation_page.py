@@ -38,7 +38,8 @@ class EvaluationPage(QWizardPage):
         self.test_heatmap = ConfusionHeatmap()
         self.heatmaps = QTabWidget()
         self.heatmaps.addTab(self.valid_heatmap, "Validation")
-        self.heatmaps.addTab(self.test_heatmap, "Test")
+        self.heatmaps.addTab(self.test_heatmap, "Test folder")
+        self.heatmaps.currentChanged.connect(self._show_per_class)
         self.metrics = QTableWidget(0, len(PER_CLASS_HEADER))
         self.metrics.setHorizontalHeaderLabels(PER_CLASS_HEADER)
         self.metrics.verticalHeader().hide()
@@ -88,26 +89,22 @@ class EvaluationPage(QWizardPage):
         validation = result.validation.evaluation
         classes = validation.classes
         self.valid_heatmap.set_data(classes, validation.confusion.tolist())
-        text = f"Validation accuracy <b>{validation.accuracy:.1%}</b> ({validation.total} images)"
-        shown = validation
+        text = (
+            f"Validation accuracy <b>{validation.accuracy:.1%}</b>, balanced {validation.balanced_accuracy:.1%}, "
+            f"macro-F1 {validation.macro_f1:.3f} ({validation.total} images)"
+        )
         if result.test is not None and result.test.total:
             self.test_heatmap.set_data(classes, result.test.confusion.tolist())
-            text += f"; test accuracy <b>{result.test.accuracy:.1%}</b> ({result.test.total} images)"
-            shown = result.test
+            folder = html.escape(result.test_folder.name if result.test_folder else "test folder")
+            text += (
+                f"; on {folder}: <b>{result.test.accuracy:.1%}</b>, balanced {result.test.balanced_accuracy:.1%}, "
+                f"macro-F1 {result.test.macro_f1:.3f} ({result.test.total} images)"
+            )
             self.heatmaps.setCurrentWidget(self.test_heatmap)
         else:
             self.heatmaps.setTabEnabled(1, False)
-        self.summary.setText(
-            text
-            + ". Per-class figures below are for the "
-            + ("test folder." if shown is result.test else "validation set.")
-        )
-        rows = per_class_rows(shown.per_class())
-        self.metrics.setRowCount(len(rows))
-        for row, values in enumerate(rows):
-            for column, value in enumerate(values):
-                self.metrics.setItem(row, column, QTableWidgetItem(value))
-        self.metrics.resizeColumnsToContents()
+        self.summary.setText(text + ". The per-class table shows the set the heatmap shows.")
+        self._show_per_class()
         self.gallery.clear()
         for loss in result.validation.top_losses:
             image = load_qimage(loss.path, THUMBNAIL_SIZE)
@@ -117,6 +114,21 @@ class EvaluationPage(QWizardPage):
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
             self.gallery.addItem(item)
         self.caution.setText(result.caution)
+
+    def _show_per_class(self) -> None:
+        """The per-class table of whichever set the heatmap shows."""
+        result = self.run.evaluation
+        if result is None or result.validation is None:
+            return
+        test = result.test if result.test is not None and result.test.total else None
+        on_test = test is not None and self.heatmaps.currentWidget() is self.test_heatmap
+        shown = test if on_test else result.validation.evaluation
+        rows = per_class_rows(shown.per_class())
+        self.metrics.setRowCount(len(rows))
+        for row, values in enumerate(rows):
+            for column, value in enumerate(values):
+                self.metrics.setItem(row, column, QTableWidgetItem(value))
+        self.metrics.resizeColumnsToContents()
 
     def isComplete(self) -> bool:
         return self.result is not None

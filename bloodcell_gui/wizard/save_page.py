@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from bloodcell_gui.style import ERROR_COLOR, message_label
+from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, message_label
 from bloodcell_gui.wizard.widgets import folder_row
 from model.run import TrainingRun
 
@@ -31,15 +31,27 @@ class SavePage(QWizardPage):
         self.notes.setPlaceholderText("Optional: what this model is for, which stain or scanner, who trained it…")
         self.path = QLineEdit(str(Path(default_folder) / f"bloodcell-{date.today().isoformat()}.safetensors"))
         self.use_now = QCheckBox("Use this model now in the main window")
-        self.use_now.setChecked(True)
+        self.verdict = message_label(WARNING_COLOR)
         self.error = message_label(ERROR_COLOR)
         form = QFormLayout(self)
         form.addRow("Name", self.name)
         form.addRow("Notes", self.notes)
         form.addRow("File", folder_row(self.path, self._browse))
         form.addRow(self.use_now)
+        form.addRow(self.verdict)
         form.addRow(self.error)
         self.saved_path: Path | None = None
+
+    def initializePage(self) -> None:
+        """Offer the new model for use only when it is worth it; otherwise say why, and leave
+        the choice to the technician."""
+        trained, evaluation = self.run.trained, self.run.evaluation
+        if trained is None or evaluation is None:
+            return
+        recommended, words = evaluation.go_live(len(trained.classes), trained.valid_metrics.get("accuracy", 0.0))
+        self.use_now.setChecked(recommended)
+        self.verdict.setStyleSheet(f"color: {WARNING_COLOR if not recommended else '#1a1a1a'}")
+        self.verdict.setText(words + ("" if recommended else " Tick the box above to use it anyway."))
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save model", self.path.text(), "BloodCell model (*.safetensors)")

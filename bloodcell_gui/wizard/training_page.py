@@ -120,9 +120,16 @@ class TrainingPage(QWizardPage):
         best = trained.valid_metrics
         ending = f"Training {trained.ending}, {trained.seconds / 60:.1f} min on {trained.device}."
         if best:
+            most_accurate = max(trained.history, key=lambda row: row["accuracy"])
+            note = ""
+            if most_accurate["accuracy"] > best["accuracy"] + 0.01:
+                note = (
+                    f" (epoch {most_accurate['epoch']} was more accurate, {most_accurate['accuracy']:.1%}, "
+                    "but less sure of its answers)"
+                )
             self.status.setText(
                 f"{ending} Kept epoch {best['epoch']}, the lowest validation loss: validation accuracy "
-                f"{best['accuracy']:.1%}. Next: evaluation."
+                f"{best['accuracy']:.1%}{note}. Next: evaluation."
             )
         else:
             self.status.setText(f"{ending} No epoch ended, so the model is not evaluated on validation yet.")

@@ -21,7 +21,7 @@ from model.run import TrainingRun
 class TrainingWizard(QWizard):
     modelSaved = Signal(str, bool)  # path, use it now
 
-    def __init__(self, store: SettingsStore, parent: QWidget | None = None) -> None:
+    def __init__(self, store: SettingsStore, baseline=None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.setWindowTitle("Train a model")
@@ -30,7 +30,7 @@ class TrainingWizard(QWizard):
         self.resize(1100, 760)
         # The pages share one training run; each page adds what it decides and reads what
         # earlier pages decided from it, so no page knows another.
-        self.run = TrainingRun()
+        self.run = TrainingRun(baseline=baseline)  # the model in use, compared on the test folder
         self.data_page = DataPage(self.run)
         self.augment_page = AugmentPage(self.run)
         self.settings_page = SettingsPage(self.run)
