@@ -88,4 +88,12 @@ def run_gui(paths: list[str] | None = None) -> int:
     seconds = os.environ.get("BLOODCELL_QUIT_AFTER")
     if seconds:
         QTimer.singleShot(int(float(seconds) * 1000), window.close)
-    return app.exec()
+    code = app.exec()
+    if Worker.abandoned_still_running():
+        # Closed while the model was still loading: end now rather than wait seconds for an
+        # import to finish. Settings are saved and every write is atomic, so nothing is lost.
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+        os._exit(code)
+    return code

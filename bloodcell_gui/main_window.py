@@ -454,7 +454,9 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
         self.store.set_threshold(self.threshold.value())
         self.store.save_window(self.saveGeometry(), self.splitter.saveState())
         self.cancel_classification()
-        self.model_runner.discard()
+        # A model still loading is importing torch, which cannot be interrupted: quit without
+        # waiting for it (it writes nothing).
+        self.model_runner.abandon()
         Worker.stop_all()
         if self.results is not None:
             self.results.close()

@@ -55,6 +55,9 @@ class Worker(QThread):
     failed = Signal(object)
 
     _running: set[Worker] = set()
+    # Threads nobody waits for: they only load (importing torch cannot be interrupted) and may
+    # be dropped with the process; see `abandon`.
+    _abandoned: set[Worker] = set()
 
     def __init__(self, function: Callable[..., Any], *args: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -91,13 +94,25 @@ class Worker(QThread):
     def running(cls) -> set[Worker]:
         return {worker for worker in cls._running if worker.isRunning()}
 
+    def abandon(self) -> None:
+        """Stop caring about this worker: it keeps no parent (so closing a window does not
+        destroy a running thread) and nobody waits for it; `run_gui` ends the process without
+        waiting when such a thread still runs. Only for work that writes nothing."""
+        self.cancel()
+        self.setParent(None)
+        Worker._abandoned.add(self)
+
     @classmethod
     def stop_all(cls, milliseconds: int = 30_000) -> None:
         """Ask every worker to stop and wait for their threads (at application exit)."""
         for worker in list(cls._running):
             worker.cancel()
-        for worker in list(cls._running):
+        for worker in list(cls._running - cls._abandoned):
             worker.wait(milliseconds)
+
+    @classmethod
+    def abandoned_still_running(cls) -> bool:
+        return any(worker.isRunning() for worker in cls._abandoned)
 
 
 Handler = Callable[[Any], None] | None
@@ -153,6 +168,15 @@ class TaskRunner(QObject):
         if self._current is not None:
             self._current.cancel()
             self._current = None
+
+    def abandon(self) -> None:
+        """Drop the current task and stop waiting for it (a model still loading at exit)."""
+        current, self._current = self._current, None
+        for worker in list(self._workers):
+            if worker.isRunning():
+                worker.abandon()
+                self._workers.discard(worker)
+        del current
 
     def wait(self) -> None:
         """Block until every task this runner started has ended (closing a page or window)."""

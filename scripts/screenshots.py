@@ -103,10 +103,85 @@ def wizard_screenshots(out: Path) -> None:
     (out / "screenshot-settings.ini").unlink(missing_ok=True)
 
 
+SMALL_SCREENS = ((1366, 768), (1024, 700))
+
+
+def small_screen_screenshots(out: Path) -> None:
+    """Every screen at the sizes of lab PCs' screens: docs/small-screens/<screen>-<w>x<h>.png."""
+    out = out / "small-screens"
+    out.mkdir(parents=True, exist_ok=True)
+    for width, height in SMALL_SCREENS:
+        screens_at(out, width, height)
+    (out / "screenshot-settings.ini").unlink(missing_ok=True)
+
+
+def screens_at(out: Path, width: int, height: int) -> None:
+    """The main window and each wizard page at one screen size."""
+    import tempfile
+
+    size = f"{width}x{height}"
+    settings = QSettings(str(out / "screenshot-settings.ini"), QSettings.Format.IniFormat)
+    settings.clear()
+    window = MainWindow(settings)
+    window.resize(width, height)
+    window.show()
+    window.start()
+    wait_until(lambda: window.loaded is not None)
+    settle(300)
+    window.grab().save(str(out / f"start-{size}.png"))
+    window.classify([DATA / "TEST_SIMPLE"])
+    wait_until(lambda: not window.is_busy())
+    window.grid.setCurrentIndex(window.grid.model().index(3, 0))
+    for tab in (window.grid, window.table, window.review_view):
+        window.tabs.setCurrentWidget(tab)
+        settle(600)
+        window.grab().save(
+            str(out / f"main-{window.tabs.tabText(window.tabs.currentIndex()).split()[0].lower()}-{size}.png")
+        )
+    wizard = window.open_training_wizard()
+    wizard.resize(width, height - 40)
+    with tempfile.TemporaryDirectory() as scratch:
+        train = linked_subset(DATA / "TRAIN", Path(scratch) / "train", per_class=24)
+        test = linked_subset(DATA / "TEST", Path(scratch) / "test", per_class=8)
+        wizard.data_page.set_folders(train, test=test)
+        wait_until(wizard.data_page.isComplete)
+        settle()
+        wizard.grab().save(str(out / f"wizard-data-{size}.png"))
+        page = wizard.settings_page
+        page.arch.setCurrentIndex(page.arch.findData("seed"))
+        page.width_box.setValue(64)
+        page.height_box.setValue(64)
+        page.epochs.setValue(2)
+        wizard.next()
+        wait_until(lambda: not wizard.augment_page.runner.running and wizard.augment_page.captions[0].text() != "")
+        settle()
+        wizard.grab().save(str(out / f"wizard-preview-{size}.png"))
+        wizard.next()
+        settle()
+        wizard.grab().save(str(out / f"wizard-settings-{size}.png"))
+        wizard.next()
+        wait_until(lambda: not wizard.training_page.runner.running, timeout_s=600)
+        settle()
+        wizard.grab().save(str(out / f"wizard-training-{size}.png"))
+        wizard.next()
+        wait_until(lambda: not wizard.evaluation_page.runner.running, timeout_s=300)
+        settle()
+        wizard.grab().save(str(out / f"wizard-evaluation-{size}.png"))
+        wizard.next()
+        settle()
+        wizard.grab().save(str(out / f"wizard-save-{size}.png"))
+        wizard.reject()
+    window.close()
+
+
 if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else REPO / "docs")
+    arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
+    target = Path(arguments[0] if arguments else REPO / "docs")
     target.mkdir(parents=True, exist_ok=True)
     make_application()
-    main_window_screenshot(target, [DATA / "TEST"])
-    wizard_screenshots(target)
+    if "--small-screens" in sys.argv:
+        small_screen_screenshots(target)
+    else:
+        main_window_screenshot(target, [DATA / "TEST"])
+        wizard_screenshots(target)
     print(f"wrote the screenshots to {target}")

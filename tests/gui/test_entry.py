@@ -49,3 +49,12 @@ def test_version_and_no_display(tmp_path):
     assert window.stderr.count("\n") == 1  # one line, no Qt abort
     helped = subprocess.run([*run, "--help"], capture_output=True, text=True, env=env, timeout=120)
     assert "open the window" in helped.stdout and helped.returncode == 0
+
+
+def test_closing_while_the_model_loads_exits_cleanly_without_waiting_for_it(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BLOODCELL_QUIT_AFTER="0.2", XDG_CONFIG_HOME=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-m", "bloodcell_gui.entry"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Destroyed while thread" not in done.stderr and "Traceback" not in done.stderr
