@@ -101,10 +101,50 @@ def test_a_session_with_two_models_says_so_in_the_report_and_per_row(qtbot, wind
 def test_keys_reach_the_review_list_after_a_run_and_after_cancel(qtbot, window):
     window.threshold.setValue(0.99)
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "NEUTROPHIL"])
-    assert QApplication.focusWidget() is not window.threshold
+    assert QApplication.focusWidget() is window.current_view()
     QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_0)
     assert window.threshold.value() == 0.99
     assert window.threshold.focusPolicy() == Qt.FocusPolicy.ClickFocus
+    with qtbot.waitSignal(window.classificationFinished, timeout=300_000):
+        drop(window, [real_data() / "TEST"])
+        qtbot.waitUntil(lambda: window.cancel_button.isVisible(), timeout=60_000)
+        window.cancel_button.setFocus()
+        QTest.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
+    assert QApplication.focusWidget() is window.current_view()
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_0)
+    assert window.threshold.value() == 0.99
+
+
+def test_time_left_is_shown_only_once_it_means_something(qtbot):
+    from PySide6.QtCore import QObject
+
+    from bloodcell_gui.classification_queue import ClassificationQueue
+    from model.classify_job import ClassifiedBatch
+
+    owner = QObject()
+    queue = ClassificationQueue(parent=owner)
+    words = []
+    queue.progressChanged.connect(lambda done, total, text: words.append(text))
+    queue._batch_ready(ClassifiedBatch([], done=20, total=2000, elapsed=1.0), None, False)
+    queue._batch_ready(ClassifiedBatch([], done=400, total=2000, elapsed=8.0), None, False)
+    assert "estimating time left" in words[0] and "left" in words[1] and "estimating" not in words[1]
+
+
+def test_a_folder_opened_before_the_model_is_ready_says_it_waits(qtbot, tmp_path, tiny_model, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    from bloodcell_gui.main_window import MainWindow
+
+    monkeypatch.setenv("BLOODCELL_DEFAULT_MODEL", str(tiny_model))
+    window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    window.classify([real_data() / "TEST_SIMPLE" / "MONOCYTE"])
+    assert "waiting for the model" in window.progress_label.text() and window.progress_label.isVisible()
+    with qtbot.waitSignal(window.classificationFinished, timeout=120_000):
+        window.start()
+    assert window.results.session.classified == 4
+    window.close()
 
 
 def test_each_decision_selects_the_next_image_in_the_bin_and_clearing_undoes_it(qtbot, window):
