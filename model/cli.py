@@ -65,8 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bloodcell {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a model on a folder with one subfolder per class")
-    train.add_argument("data", type=Path)
+    train = commands.add_parser(
+        "train", help="train a model on folders with one subfolder per class (several folders: several labs)"
+    )
+    train.add_argument("data", type=Path, nargs="+", help="one folder per source (lab); the same class folders")
     split = train.add_mutually_exclusive_group()
     split.add_argument("--valid-pct", type=share, default=0.2, help="random validation share (default 0.2)")
     split.add_argument("--valid", type=Path, help="a separate validation folder")
@@ -95,6 +97,28 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-lighting", type=finite_float, default=augment.max_lighting)
     train.add_argument("--max-zoom", type=finite_float, default=augment.max_zoom)
     train.add_argument("--max-warp", type=finite_float, default=augment.max_warp)
+    train.add_argument("--min-zoom", type=finite_float, default=augment.min_zoom, help="below 1 also zooms out")
+    train.add_argument("--stain", type=finite_float, default=augment.stain, help="HED stain re-mixing strength")
+    train.add_argument("--hue", type=finite_float, default=augment.hue)
+    train.add_argument("--saturation", type=finite_float, default=augment.saturation)
+    train.add_argument(
+        "--frozen-bn-stats", action="store_true", help="keep BatchNorm statistics as they are (a pretrained net's)"
+    )
+    train.add_argument(
+        "--copies-per-cell", type=non_negative_int, default=0, help="train on at most this many copies of a cell"
+    )
+    train.add_argument(
+        "--holdout-percent",
+        type=non_negative_int,
+        default=0,
+        help="set aside this share of every folder by file name, never trained on (recorded)",
+    )
+    train.add_argument(
+        "--no-balance",
+        dest="balance_sources",
+        action="store_false",
+        help="with several folders, sample images as they come instead of each (folder, class) alike",
+    )
     train.add_argument(
         "--mixup",
         type=finite_float,
@@ -152,7 +176,12 @@ def run_train(args: argparse.Namespace) -> int:
 
     width, height = parse_size(args.size)
     config = TrainConfig(
-        data=args.data,
+        data=args.data[0],
+        more_data=tuple(args.data[1:]),
+        balance_sources=args.balance_sources,
+        holdout_percent=args.holdout_percent,
+        max_copies_per_cell=args.copies_per_cell,
+        frozen_norm_statistics=args.frozen_bn_stats,
         valid=args.valid,
         valid_pct=args.valid_pct,
         split_by_cell=args.split_by_cell,
@@ -167,6 +196,10 @@ def run_train(args: argparse.Namespace) -> int:
             max_lighting=args.max_lighting,
             max_zoom=args.max_zoom,
             max_warp=args.max_warp,
+            min_zoom=args.min_zoom,
+            stain=args.stain,
+            hue=args.hue,
+            saturation=args.saturation,
         ),
         batch_size=args.bs,
         epochs=args.epochs,
@@ -180,11 +213,11 @@ def run_train(args: argparse.Namespace) -> int:
     problems = config.problems()
     if problems:
         raise ValueError("; ".join(problems))
-    check_output(args.out, [args.data, *([args.valid] if args.valid else [])], what="model file")
+    check_output(args.out, [*args.data, *([args.valid] if args.valid else [])], what="model file")
     run = TrainingRun(config, test_folder=args.test)
     state = TaskState(TerminalProgress())
     run.scanned = run.scan(state)
-    for scan in (run.scanned.train, run.scanned.valid):
+    for scan in (run.scanned.train, run.scanned.valid, *run.scanned.more):
         for bad in scan.bad_files if scan else []:
             print(f"left out {bad.path}: {bad.reason}", file=sys.stderr)
     run.trained = run.train(state)

@@ -51,6 +51,12 @@ class Augmentation:
 class TrainConfig:
     data: Path
     valid: Path | None = None
+    # Further data folders (other labs) trained on with `data` (model.sources); validation is
+    # then drawn within each, by cell, and sampling gives each (folder, class) the same weight.
+    more_data: tuple[Path, ...] = ()
+    balance_sources: bool = True
+    # A share of every folder's images set aside by file name (model.holdout), never trained on.
+    holdout_percent: int = 0
     valid_pct: float = 0.2
     # Draw the random validation share as whole cells (copies of one photographed cell,
     # found by model.near_duplicates, stay on one side), so its accuracy is not optimistic.
@@ -101,6 +107,10 @@ class TrainConfig:
             problems.append(f"MixUp alpha must be from 0 (off) to 10, not {self.mixup}")
         if not all(16 <= side <= 1024 for side in (self.width, self.height)):
             problems.append(f"the input size must be from 16 to 1024 pixels a side, not {self.width}x{self.height}")
+        if self.more_data and self.valid is not None:
+            problems.append("with several data folders, validation is drawn from each: give no validation folder")
+        if not (isinstance(self.holdout_percent, int) and 0 <= self.holdout_percent < 100):
+            problems.append(f"the held-out share must be 0 to 99 percent, not {self.holdout_percent}")
         if self.max_copies_per_cell < 0:
             problems.append("the number of copies per cell must be 0 (all) or more")
         augmentation = self.augmentation
@@ -114,7 +124,7 @@ class TrainConfig:
     @property
     def validation_by_cell(self) -> bool:
         """Validation is drawn as whole cells, so no validation image has a copy in training."""
-        return self.split_by_cell and self.valid is None
+        return (self.split_by_cell or self.uses_sources) and self.valid is None
 
     @property
     def test_time_views(self) -> str:
@@ -123,8 +133,17 @@ class TrainConfig:
         return trained_symmetries(self.augmentation.flip_vert, self.width, self.height)
 
     @property
+    def sources(self) -> tuple[Path, ...]:
+        return (Path(self.data), *(Path(p) for p in self.more_data))
+
+    @property
+    def uses_sources(self) -> bool:
+        """Trained as sources (model.sources): several folders, or a held-out share."""
+        return bool(self.more_data) or self.holdout_percent > 0
+
+    @property
     def needs_cell_groups(self) -> bool:
-        return self.validation_by_cell or self.max_copies_per_cell > 0
+        return self.validation_by_cell or self.max_copies_per_cell > 0 or self.uses_sources
 
     @property
     def policy(self) -> InputPolicy:
@@ -136,4 +155,5 @@ class TrainConfig:
     def to_json(self) -> dict:
         data = asdict(self)
         data["augmentation"] = self.augmentation.to_json()
+        data["more_data"] = [str(p) for p in self.more_data]
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from fastai.callback.data import WeightedDL
 from fastai.vision.all import (
     CategoryBlock,
     DataBlock,
@@ -42,6 +43,7 @@ class LabelledImage:
 
     path: Path
     label: str
+    source: int = 0  # which data folder (lab) it came from, when training on several
 
 
 def item_image(item: LabelledImage) -> PILImage:
@@ -112,6 +114,8 @@ def build_dataloaders(
     device: str | None = None,
     num_workers: int = 0,
     require_validation: bool = True,
+    sources: np.ndarray | None = None,
+    balance_sources: bool = False,
 ) -> DataLoaders:
     """DataLoaders from scanned files: a seeded random split (of whole cells when `cell_groups`
     numbers each training file's cell and `split_by_cell`), or `valid` as validation set.
@@ -119,10 +123,26 @@ def build_dataloaders(
     A split that leaves nothing to validate on, or a class without training images, is refused
     (ValueError) unless `require_validation` is off (a preview of training batches).
 
+    With `sources` (the source index of each file, model.sources), validation is drawn within
+    each source, by cell, and `balance_sources` samples every (source, class) pair alike.
+
     Labels are the class folder names of `train`; a validation folder must use the same names.
     """
     items = [LabelledImage(path, label) for path, label in train.files]
-    if valid is None and cell_groups is not None and split_by_cell:
+    weights = None
+    if valid is None and sources is not None:
+        from model.sources import balanced_weights, split_within_sources
+
+        groups = cell_groups if cell_groups is not None else np.arange(len(items))
+        kept = _capped_indices(groups, max_copies_per_cell, seed)
+        items = [LabelledImage(items[i].path, items[i].label, int(sources[i])) for i in kept]
+        labels, groups, kept_sources = [item.label for item in items], groups[kept], sources[kept]
+        valid_indices = split_within_sources(groups, labels, kept_sources, valid_pct, seed)
+        splitter = IndexSplitter(valid_indices)
+        if balance_sources:
+            in_valid = set(valid_indices)
+            weights = balanced_weights(labels, kept_sources, [i for i in range(len(items)) if i not in in_valid])
+    elif valid is None and cell_groups is not None and split_by_cell:
         labels = [label for _, label in train.files]
         valid_indices = split_whole_groups(cell_groups, labels, valid_pct, seed)
         items, valid_indices = _cap_copies(items, valid_indices, cell_groups, max_copies_per_cell, seed)
@@ -146,7 +166,17 @@ def build_dataloaders(
         item_tfms=FitToInput(policy),
         batch_tfms=[*augmentation.transforms(), Normalize.from_stats(policy.mean, policy.std)],
     )
-    dls = block.dataloaders(items, bs=batch_size, device=device, num_workers=num_workers)
+    if weights is None:
+        dls = block.dataloaders(items, bs=batch_size, device=device, num_workers=num_workers)
+    else:
+        dls = block.dataloaders(
+            items,
+            bs=batch_size,
+            device=device,
+            num_workers=num_workers,
+            dl_type=WeightedDL,
+            dl_kwargs=[{"wgts": weights}, {}],
+        )
     dls.unreadable = reader.unreadable  # filled as training reads; see ReadOrSubstitute
     return dls
 
@@ -158,14 +188,20 @@ def _cap_copies(
     now stand; `most` 0 keeps everything."""
     if most <= 0:
         return items, valid_indices
+    kept = _capped_indices(groups, most, seed)
+    valid = set(valid_indices)
+    return [items[i] for i in kept], [position for position, i in enumerate(kept) if i in valid]
+
+
+def _capped_indices(groups: np.ndarray, most: int, seed: int) -> list[int]:
+    """At most `most` indices of each group, drawn at random, in order; all when `most` is 0."""
+    if most <= 0:
+        return list(range(len(groups)))
     rng = np.random.default_rng(seed)
     kept: list[int] = []
     for group in np.unique(groups):
-        members = np.flatnonzero(groups == group)
-        kept += rng.permutation(members)[:most].tolist()
-    kept.sort()
-    valid = set(valid_indices)
-    return [items[i] for i in kept], [position for position, i in enumerate(kept) if i in valid]
+        kept += rng.permutation(np.flatnonzero(groups == group))[:most].tolist()
+    return sorted(kept)
 
 
 def split_whole_groups(groups: np.ndarray, labels: list[str], valid_pct: float, seed: int) -> list[int]:

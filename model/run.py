@@ -38,10 +38,16 @@ class ScannedData:
 
     train: DatasetScan
     valid: DatasetScan | None
-    folders: tuple[Path, Path | None]
+    folders: tuple
+    more: tuple = ()  # the scans of the further data folders (TrainConfig.more_data)
 
     def problems(self) -> list[str]:
-        return training_problems(self.train, self.valid)
+        problems = training_problems(self.train, self.valid)
+        for scan in self.more:
+            problems += scan.problems()
+            if sorted(scan.classes) != sorted(self.train.classes):
+                problems.append(f"{scan.root} does not have the same class folders as {self.train.root}")
+        return problems
 
 
 @dataclass
@@ -115,12 +121,16 @@ class TrainingRun:
 
         train = scan(config.data, "training data")
         valid = scan(config.valid, "validation data") if config.valid else None
-        return ScannedData(train, valid, (config.data, config.valid))
+        more = tuple(scan(Path(folder), f"training data ({Path(folder).name})") for folder in config.more_data)
+        return ScannedData(train, valid, self._folders(), more)
+
+    def _folders(self) -> tuple:
+        config = self.config
+        return (config.data, config.valid, *config.more_data)
 
     def checked_data(self) -> ScannedData:
         """The scan of the folders the settings name, or why there is none to train on."""
-        config = self.config
-        if self.scanned is None or self.scanned.folders != (config.data, config.valid):
+        if self.scanned is None or self.scanned.folders != self._folders():
             raise RunError("the training data have not been checked yet")
         problems = self.scanned.problems()
         if problems:
@@ -147,7 +157,8 @@ class TrainingRun:
 
         scanned = self.checked_data()
         scans = (scanned.train, scanned.valid)
-        return fit(self.config, on_event=state.report, should_stop=state.should_stop, scanned=scans)
+        more = list(scanned.more)
+        return fit(self.config, on_event=state.report, should_stop=state.should_stop, scanned=scans, more_scans=more)
 
     def evaluate(self, state: TaskState, *, review_validation: bool = True) -> RunEvaluation:
         """Test-folder metrics; with `review_validation`, also the validation set's errors and

@@ -11,14 +11,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastai.vision.all import (
-    Callback,
-    CancelFitException,
     CrossEntropyLossFlat,
     EarlyStoppingCallback,
     Learner,
     MixUp,
-    TrackerCallback,
-    TrainEvalCallback,
     accuracy,
     set_seed,
     trainable_params,
@@ -26,10 +22,17 @@ from fastai.vision.all import (
 
 from model.arch import body_and_head, build_model
 from model.architectures import architecture
+from model.callbacks import (
+    CancelOnRequest,
+    FreezeNormStatistics,
+    KeepBestCallback,
+    ProgressReporter,
+    StopOnDivergence,
+)
 from model.config import TrainConfig
 from model.data import LabelledImage, build_dataloaders
 from model.devices import resolve_device
-from model.events import BatchProgress, EpochEnd, ScanProgress, TrainEvent
+from model.events import ScanProgress, TrainEvent
 from model.modelfile import LoadedModel, ModelInfo
 from model.near_duplicates import cell_groups
 from model.preprocess import InputPolicy
@@ -62,6 +65,8 @@ class TrainedModel:
     stopped_by_patience: bool
     seconds: float
     device: str
+    # Validation figures of each data folder (lab), when trained on several: {root: figures}.
+    valid_by_source: dict = field(default_factory=dict)
     train_items: list[LabelledImage] = field(default_factory=list)
     valid_items: list[LabelledImage] = field(default_factory=list)
     learner: Learner | None = field(default=None, repr=False)
@@ -69,6 +74,8 @@ class TrainedModel:
     def model_info(self, *, name: str, notes: str = "", test_metrics: dict | None = None) -> ModelInfo:
         """The metadata a model file records: data, settings, history and metrics."""
         metrics = {"valid": self.valid_metrics}
+        if self.valid_by_source:
+            metrics["valid_by_source"] = self.valid_by_source
         if test_metrics:
             metrics["test"] = test_metrics
         return ModelInfo(
@@ -123,12 +130,14 @@ def fit(
     on_event: Callable[[TrainEvent], None] = lambda event: None,
     should_stop: Callable[[], bool] = NO_STOP,
     scanned: tuple[DatasetScan, DatasetScan | None] | None = None,
+    more_scans: list[DatasetScan] | None = None,
 ) -> TrainedModel:
     """Scan, build DataLoaders and a Learner, `fit_one_cycle`, and return the best weights.
 
     `should_stop` is polled after every batch; when it turns true, training ends within
     one batch and the best epoch so far (or the current weights, before any epoch ended)
-    is returned with `stopped_by_user` set. `scanned` skips checking data already checked.
+    is returned with `stopped_by_user` set. `scanned` (and `more_scans`, the scans of
+    `config.more_data`) skip checking data already checked.
     """
     started = time.monotonic()
     if config.problems():
@@ -136,9 +145,15 @@ def fit(
     train_scan, valid_scan = scanned or scan_training_data(config, on_event, should_stop)
     if train_scan.problems():
         raise TrainingError("; ".join(train_scan.problems()))
-    groups = group_cells(train_scan, on_event, should_stop) if config.needs_cell_groups else None
+    merged = None
+    if config.uses_sources:
+        merged = merge_training_sources(config, train_scan, more_scans, on_event, should_stop)
+        train_scan = merged.scan
+        groups = group_cells_by_source(merged, on_event, should_stop)
+    else:
+        groups = group_cells(train_scan, on_event, should_stop) if config.needs_cell_groups else None
     try:
-        learn = make_learner(config, train_scan, valid_scan, groups)
+        learn = make_learner(config, train_scan, valid_scan, groups, None if merged is None else merged.source_of)
     except ValueError as error:
         raise TrainingError(str(error)) from None
     keep_best = KeepBestCallback()
@@ -175,7 +190,9 @@ def fit(
             "train": train_scan.summary(),
             "valid": valid_scan.summary() if valid_scan else describe_split(config, groups),
             "unreadable_during_training": {str(p): r for p, r in getattr(learn.dls, "unreadable", {}).items()},
+            **(merged.summary() if merged is not None else {}),
         },
+        valid_by_source=metrics_by_source(learn, config.sources) if merged is not None else {},
         history=[{k: float(v) if k != "epoch" else v for k, v in row.items()} for row in history],
         best_epoch=keep_best.best_epoch,
         stopped_by_user=cancel.cancelled,
@@ -202,24 +219,27 @@ def check_outcome(learn: Learner, cancelled: bool, *, diverged: bool = False) ->
         raise TrainingError("training ended before any epoch finished, so there is no model to keep")
 
 
+def scan_folder(
+    root: Path, what: str, on_event: Callable[[TrainEvent], None], should_stop: Callable[[], bool]
+) -> DatasetScan:
+    result = scan_dataset(
+        root,
+        on_progress=lambda done, total: on_event(ScanProgress(what, done, total)),
+        should_stop=should_stop,
+    )
+    if should_stop():
+        raise TrainingError("Training was cancelled while the data were being checked.")
+    return result
+
+
 def scan_training_data(
     config: TrainConfig, on_event: Callable[[TrainEvent], None], should_stop: Callable[[], bool]
 ) -> tuple[DatasetScan, DatasetScan | None]:
-    def scan(root: Path, what: str) -> DatasetScan:
-        result = scan_dataset(
-            root,
-            on_progress=lambda done, total: on_event(ScanProgress(what, done, total)),
-            should_stop=should_stop,
-        )
-        if should_stop():
-            raise TrainingError("Training was cancelled while the data were being checked.")
-        return result
-
-    train_scan = scan(config.data, "training data")
+    train_scan = scan_folder(config.data, "training data", on_event, should_stop)
     problems = train_scan.problems()
     if problems:
         raise TrainingError("; ".join(problems))
-    valid_scan = scan(config.valid, "validation data") if config.valid else None
+    valid_scan = scan_folder(config.valid, "validation data", on_event, should_stop) if config.valid else None
     return train_scan, valid_scan
 
 
@@ -239,6 +259,68 @@ def group_cells(
         raise TrainingError("Training was cancelled while copies of each cell were being grouped.") from None
 
 
+def merge_training_sources(
+    config: TrainConfig,
+    first: DatasetScan,
+    more_scans: list[DatasetScan] | None,
+    on_event: Callable[[TrainEvent], None],
+    should_stop: Callable[[], bool],
+):
+    """The data folders as one list of images, less their held-out share (model.sources)."""
+    from model.sources import merge_sources
+
+    scans = [first]
+    for root, scan in zip(config.more_data, more_scans or [None] * len(config.more_data), strict=True):
+        scan = scan or scan_folder(Path(root), "more training data", on_event, should_stop)
+        if scan.problems():
+            raise TrainingError("; ".join(scan.problems()))
+        scans.append(scan)
+    try:
+        return merge_sources(scans, config.holdout_percent)
+    except ValueError as error:
+        raise TrainingError(str(error)) from None
+
+
+def group_cells_by_source(merged, on_event, should_stop) -> np.ndarray:
+    """Copies of one cell, found within each source (a lab's cells are not another's)."""
+    groups = np.zeros(len(merged.scan.files), dtype=int)
+    offset = 0
+    for source in range(len(merged.scans)):
+        members = np.flatnonzero(merged.source_of == source)
+        subset = DatasetScan(merged.scan.root, merged.scan.classes, [merged.scan.files[i] for i in members])
+        local = group_cells(subset, on_event, should_stop) if len(members) else np.array([], dtype=int)
+        groups[members] = local + offset
+        offset += int(local.max()) + 1 if len(local) else 0
+    return groups
+
+
+def metrics_by_source(learn: Learner, roots: tuple[Path, ...]) -> dict:
+    """Accuracy, balanced accuracy and macro-F1 on each source's validation images."""
+    from model.evaluate import Evaluation
+
+    dl = learn.dls.valid.new(shuffle=False, drop_last=False)
+    learn.model.to(learn.dls.device)
+    try:
+        with learn.no_bar(), learn.no_logging():
+            probabilities, targets = learn.get_preds(dl=dl)
+    finally:
+        learn.model.cpu()
+    predicted = probabilities.argmax(dim=1).tolist()
+    truth = targets.tolist()
+    classes = list(learn.dls.vocab)
+    figures = {}
+    for source, root in enumerate(roots):
+        pairs = [(t, p) for item, t, p in zip(dl.items, truth, predicted, strict=True) if item.source == source]
+        evaluation = Evaluation.from_pairs(classes, pairs)
+        figures[str(root)] = {
+            "accuracy": evaluation.accuracy,
+            "balanced_accuracy": evaluation.balanced_accuracy,
+            "macro_f1": evaluation.macro_f1,
+            "images": evaluation.total,
+        }
+    return figures
+
+
 def describe_split(config: TrainConfig, groups: np.ndarray | None) -> str:
     if groups is None or not config.validation_by_cell:
         return f"random {config.valid_pct:.0%} of train"
@@ -250,6 +332,7 @@ def make_learner(
     train_scan: DatasetScan,
     valid_scan: DatasetScan | None = None,
     groups: np.ndarray | None = None,
+    sources: np.ndarray | None = None,
 ) -> Learner:
     set_seed(config.seed, reproducible=True)
     device = resolve_device(config.device)
@@ -264,6 +347,8 @@ def make_learner(
         cell_groups=groups,
         split_by_cell=config.validation_by_cell,
         max_copies_per_cell=config.max_copies_per_cell,
+        sources=sources,
+        balance_sources=config.balance_sources,
         device=device,
         num_workers=config.num_workers,
     )
@@ -305,122 +390,3 @@ def find_learning_rate(
         suggestion = learn.lr_find(show_plot=False)
     recorder = learn.recorder
     return [float(x) for x in recorder.lrs], [float(x) for x in recorder.losses], float(suggestion.valley)
-
-
-class StopOnDivergence(Callback):
-    """Ends the fit at the first batch whose loss is not finite (fastai's TerminateOnNaN,
-    remembered, so that the run is reported as diverged rather than finished)."""
-
-    order = 0
-
-    def __init__(self) -> None:
-        self.diverged = False
-
-    def after_batch(self) -> None:
-        if self.training and not bool(torch.isfinite(self.loss).all()):
-            self.diverged = True
-            raise CancelFitException()
-
-
-class FreezeNormStatistics(Callback):
-    """Keeps every BatchNorm layer's running mean and variance as they were before training
-    (their scale and shift still learn): fastai's BnFreeze does this for frozen layers only."""
-
-    order = TrainEvalCallback.order + 1
-
-    def before_train(self) -> None:
-        for layer in self.model.modules():
-            if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm):
-                layer.eval()
-
-
-class CancelOnRequest(Callback):
-    """Ends the fit after the current batch once `should_stop()` is true."""
-
-    order = 0
-
-    def __init__(self, should_stop: Callable[[], bool]) -> None:
-        self.should_stop = should_stop
-        self.cancelled = False
-
-    def after_batch(self) -> None:
-        if self.should_stop():
-            self.cancelled = True
-            raise CancelFitException()
-
-
-class KeepBestCallback(TrackerCallback):
-    """Keeps the weights of the epoch with the lowest validation loss in memory and restores
-    them when the fit ends, however it ends (unlike SaveModelCallback, no file is written)."""
-
-    order = TrackerCallback.order + 1
-
-    def __init__(self) -> None:
-        super().__init__(monitor="valid_loss")
-        self.best_state: dict[str, torch.Tensor] | None = None
-        self.best_epoch: int | None = None
-
-    def after_epoch(self) -> None:
-        super().after_epoch()
-        if self.new_best:
-            self.best_epoch = self.epoch
-            self.best_state = {k: v.detach().clone() for k, v in self.learn.model.state_dict().items()}
-
-    def after_fit(self) -> None:
-        super().after_fit()
-        if self.best_state is not None:
-            self.learn.model.load_state_dict(self.best_state)
-
-
-class ProgressReporter(Callback):
-    """Turns fastai's training loop into BatchProgress and EpochEnd events."""
-
-    order = KeepBestCallback.order + 1
-
-    def __init__(self, on_event: Callable[[TrainEvent], None], started: float, keep_best: KeepBestCallback) -> None:
-        self.on_event = on_event
-        self.started = started
-        self.keep_best = keep_best
-
-    def before_fit(self) -> None:
-        self.fit_started = time.monotonic()
-        self.batches_per_epoch = len(self.dls.train) + len(self.dls.valid)
-        self.total_batches = self.n_epoch * self.batches_per_epoch
-        self.done_batches = 0
-
-    def _eta(self) -> float:
-        elapsed = time.monotonic() - self.fit_started
-        if self.done_batches == 0:
-            return float("nan")
-        return elapsed / self.done_batches * (self.total_batches - self.done_batches)
-
-    def after_batch(self) -> None:
-        self.done_batches += 1
-        if self.training:
-            self.on_event(
-                BatchProgress(
-                    epoch=self.epoch,
-                    n_epochs=self.n_epoch,
-                    batch=self.iter,
-                    n_batches=len(self.dls.train),
-                    loss=float(self.loss.detach()),
-                    elapsed=time.monotonic() - self.started,
-                    eta=self._eta(),
-                )
-            )
-
-    def after_epoch(self) -> None:
-        train_loss, valid_loss, acc = (float(v) for v in self.recorder.values[-1])
-        self.done_batches = (self.epoch + 1) * self.batches_per_epoch
-        self.on_event(
-            EpochEnd(
-                epoch=self.epoch,
-                n_epochs=self.n_epoch,
-                train_loss=train_loss,
-                valid_loss=valid_loss,
-                accuracy=acc,
-                is_best=self.keep_best.best_epoch == self.epoch,
-                elapsed=time.monotonic() - self.started,
-                eta=self._eta(),
-            )
-        )

@@ -37,14 +37,17 @@ class DataPage(QWizardPage):
         self.train_edit = QLineEdit()
         self.valid_edit = QLineEdit()
         self.valid_edit.setPlaceholderText("optional: otherwise a random share of the training folder")
+        self.more_edit = QLineEdit()
+        self.more_edit.setPlaceholderText("optional: other labs' folders with the same class folders, separated by ;")
         self.test_edit = QLineEdit()
         self.test_edit.setPlaceholderText("optional: evaluated after training, recorded in the model")
         self._scanned_folders: tuple[Path | None, Path | None] | None = None
-        for edit in (self.train_edit, self.valid_edit):
+        for edit in (self.train_edit, self.more_edit, self.valid_edit):
             edit.editingFinished.connect(self._folders_edited)
         self.test_edit.editingFinished.connect(self._test_edited)
         form = QFormLayout()
         form.addRow("Training folder", folder_row(self.train_edit, lambda: self._browse(self.train_edit)))
+        form.addRow("Other labs' folders", folder_row(self.more_edit, self._browse_more))
         form.addRow("Validation folder", folder_row(self.valid_edit, lambda: self._browse(self.valid_edit)))
         form.addRow("Test folder", folder_row(self.test_edit, lambda: self._browse(self.test_edit)))
         self.chart = BarChart()
@@ -73,6 +76,15 @@ class DataPage(QWizardPage):
             edit.setText(folder)
             edit.editingFinished.emit()
 
+    def _browse_more(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Another lab's folder", str(Path.home()))
+        if folder:
+            self.more_edit.setText("; ".join([*map(str, self.more_folders()), folder]))
+            self.more_edit.editingFinished.emit()
+
+    def more_folders(self) -> list[Path]:
+        return [Path(part.strip()) for part in self.more_edit.text().split(";") if part.strip()]
+
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
@@ -83,8 +95,11 @@ class DataPage(QWizardPage):
             self.set_folders(folders[0])
             event.acceptProposedAction()
 
-    def set_folders(self, train: Path, valid: Path | None = None, test: Path | None = None) -> None:
+    def set_folders(
+        self, train: Path, valid: Path | None = None, test: Path | None = None, more: list[Path] = ()
+    ) -> None:
         self.train_edit.setText(str(train))
+        self.more_edit.setText("; ".join(map(str, more)))
         self.valid_edit.setText(str(valid) if valid else "")
         self.test_edit.setText(str(test) if test else "")
         self._test_edited()
@@ -101,12 +116,15 @@ class DataPage(QWizardPage):
     # -- scanning
     def _folders_edited(self) -> None:
         """Focus leaving an unchanged field also 'finishes editing': rescan only on a change."""
-        if (self.folder(self.train_edit), self.folder(self.valid_edit)) != self._scanned_folders:
+        if self._folders() != self._scanned_folders:
             self.rescan()
 
+    def _folders(self) -> tuple:
+        return (self.folder(self.train_edit), self.folder(self.valid_edit), *self.more_folders())
+
     def rescan(self) -> None:
-        train, valid = self.folder(self.train_edit), self.folder(self.valid_edit)
-        self._scanned_folders = (train, valid)
+        train, valid, more = self.folder(self.train_edit), self.folder(self.valid_edit), self.more_folders()
+        self._scanned_folders = self._folders()
         self.runner.discard()
         self.run.scanned = None
         self.completeChanged.emit()
@@ -114,11 +132,14 @@ class DataPage(QWizardPage):
         self.warnings.clear()
         if train is None:
             return
-        missing = [str(p) for p in (train, valid) if p is not None and not p.is_dir()]
+        missing = [str(p) for p in (train, valid, *more) if p is not None and not p.is_dir()]
         if missing:
             self.problems.setText(f"Not a folder: {', '.join(missing)}")
             return
-        self.run.config = replace(self.run.config, data=train, valid=valid)
+        if more and valid is not None:
+            self.problems.setText("With other labs' folders, validation is drawn from each: leave Validation empty.")
+            return
+        self.run.config = replace(self.run.config, data=train, valid=valid, more_data=tuple(more))
         self.progress.setRange(0, 0)
         self.progress.show()
         self.summary.setText("Checking every image…")
@@ -147,11 +168,13 @@ class DataPage(QWizardPage):
         self.summary.setText(
             f"{sum(counts.values())} usable images in {len(counts)} classes. Image sizes: {sizes or 'none'}."
             + (f" Validation folder: {sum(scanned.valid.counts.values())} images." if scanned.valid else "")
+            + "".join(f" {scan.root.name}: {sum(scan.counts.values())} images." for scan in scanned.more)
         )
         problems = scanned.problems()
         self.problems.setText("Cannot train: " + "; ".join(problems) if problems else "")
         self.warnings.setText("\n".join(data_warnings(counts)))
         bad = train.bad_files + (scanned.valid.bad_files if scanned.valid else [])
+        bad += [item for scan in scanned.more for item in scan.bad_files]
         self.bad_files.clear()
         for item in bad:
             self.bad_files.addItem(f"{item.path} — {item.reason}")

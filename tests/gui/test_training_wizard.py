@@ -172,3 +172,24 @@ def test_bad_data_shows_the_reason(qtbot, wizard, tmp_path, bad_corpus):
     assert go_to.bad_files.count() == 2 * bad
     assert "truncated" in " ".join(go_to.bad_files.item(i).text() for i in range(go_to.bad_files.count()))
     assert go_to.isComplete()
+
+
+def test_the_wizard_trains_on_another_labs_folder_too(qtbot, wizard, real_train_subset, tmp_path):
+    pbc = real_data().parent / "pbc"
+    other = tmp_path / "other-lab"
+    for name in CLASSES:
+        (other / name).mkdir(parents=True)
+        for path in sorted((pbc / name).iterdir())[:12]:
+            (other / name / path.name).symlink_to(path)
+    wizard.data_page.set_folders(real_train_subset, more=[other])
+    qtbot.waitUntil(wizard.data_page.isComplete, timeout=60_000)
+    assert "other-lab: 48 images" in wizard.data_page.summary.text()
+    assert wizard.run.config.more_data == (other,)
+    fast_settings(wizard)
+    wizard.next()
+    wizard.next()
+    wizard.next()
+    training = wizard.training_page
+    qtbot.waitUntil(lambda: not training.runner.running, timeout=120_000)
+    assert training.isComplete(), training.status.text()
+    assert set(training.trained.valid_by_source) == {str(real_train_subset), str(other)}
