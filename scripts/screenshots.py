@@ -152,24 +152,18 @@ def screens_at(out: Path, width: int, height: int) -> None:
         page.width_box.setValue(64)
         page.height_box.setValue(64)
         page.epochs.setValue(2)
-        wizard.next()
-        wait_until(lambda: not wizard.augment_page.runner.running and wizard.augment_page.captions[0].text() != "")
-        settle()
-        wizard.grab().save(str(out / f"wizard-preview-{size}.png"))
-        wizard.next()
-        settle()
-        wizard.grab().save(str(out / f"wizard-settings-{size}.png"))
-        wizard.next()
-        wait_until(lambda: not wizard.training_page.runner.running, timeout_s=600)
-        settle()
-        wizard.grab().save(str(out / f"wizard-training-{size}.png"))
-        wizard.next()
-        wait_until(lambda: not wizard.evaluation_page.runner.running, timeout_s=300)
-        settle()
-        wizard.grab().save(str(out / f"wizard-evaluation-{size}.png"))
-        wizard.next()
-        settle()
-        wizard.grab().save(str(out / f"wizard-save-{size}.png"))
+        pages = (
+            ("preview", lambda: not wizard.augment_page.runner.running and wizard.augment_page.captions[0].text()),
+            ("settings", lambda: True),
+            ("training", lambda: not wizard.training_page.runner.running),
+            ("evaluation", lambda: not wizard.evaluation_page.runner.running),
+            ("save", lambda: True),
+        )
+        for name, ready in pages:
+            wizard.next()
+            wait_until(ready, timeout_s=600)
+            settle()
+            wizard.grab().save(str(out / f"wizard-{name}-{size}.png"))
         wizard.reject()
     window.close()
 
