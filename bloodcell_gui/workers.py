@@ -170,13 +170,12 @@ class TaskRunner(QObject):
             self._current = None
 
     def abandon(self) -> None:
-        """Drop the current task and stop waiting for it (a model still loading at exit)."""
+        """Drop the current task and stop waiting for it (a model still loading at exit). Tasks
+        superseded before, which have finished their work, are still waited for."""
         current, self._current = self._current, None
-        for worker in list(self._workers):
-            if worker.isRunning():
-                worker.abandon()
-                self._workers.discard(worker)
-        del current
+        if current is not None and current.isRunning():
+            current.abandon()
+            self._workers.discard(current)
 
     def wait(self) -> None:
         """Block until every task this runner started has ended (closing a page or window)."""

@@ -49,7 +49,7 @@ def test_classifying_a_folder_reports_batches_with_folder_truth(synthetic_set, t
     results = [pair for batch in batches for pair in batch.results]
     assert done == len(results) == 80
     assert all(isinstance(batch, ClassifiedBatch) for batch in batches)
-    assert {truth for _, truth in results} == {0, 1}
+    assert {item.truth for item in results} == {0, 1}
     assert batches[-1].done == batches[-1].total == 80
 
 
