@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QMainWindow,
-    QMenu,
     QMessageBox,
 )
 
@@ -22,7 +21,9 @@ from bloodcell_gui.classification_queue import ClassificationQueue
 from bloodcell_gui.export_actions import ExportActions
 from bloodcell_gui.main_layout import NO_TRUTH_YET, MainLayout
 from bloodcell_gui.model_info import ModelInfoDialog
+from bloodcell_gui.model_switch import ask_about_results
 from bloodcell_gui.results_model import GROUP_ROLE, ResultsFilter, ResultsModel, ViewFilter
+from bloodcell_gui.review_actions import ReviewActions
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.thumbnail_view import ThumbnailDelegate
 from bloodcell_gui.workers import TaskRunner, Worker, describe_error
@@ -31,7 +32,7 @@ from model.resources import default_model_path
 from model.review import ModelIdentity
 
 
-class MainWindow(QMainWindow, MainLayout, ExportActions):
+class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
     modelLoaded = Signal(object)  # LoadedClassifier
     classificationFinished = Signal()
 
@@ -108,7 +109,7 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
 
     def _model_loaded(self, loaded: LoadedClassifier) -> None:
         classes = loaded.classifier.classes
-        choice = self._ask_about_results(loaded) if self.loaded is not None else "new"
+        choice = ask_about_results(self, loaded, self.results) if self.loaded is not None else "new"
         if choice == "keep-old-model":
             self._describe_model()
             return
@@ -122,35 +123,6 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
         self.queue.set_classifier(loaded.classifier, self.model_identity())
         if choice == "reclassify":
             self.queue.reclassify([row.path for row in self.results.session.rows if row.ok])
-
-    def _ask_about_results(self, loaded: LoadedClassifier) -> str:
-        """With results on screen, a new model either re-classifies them (in the background,
-        keeping the technician's classes) or starts a new set; never relabels them silently."""
-        if self.results is None or not self.results.rowCount():
-            return "new"
-        box = QMessageBox(QMessageBox.Icon.Question, "Results from another model", "", parent=self)
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        count = self.results.rowCount()
-        if self.results.classes != loaded.classifier.classes:
-            box.setText(
-                f"{loaded.path.name} knows other classes ({', '.join(loaded.classifier.classes)}). "
-                f"Switching starts a new set; the {count} current results are cleared (export them first)."
-            )
-            new = box.addButton("Start a new set", QMessageBox.ButtonRole.AcceptRole)
-            reclassify = None
-        else:
-            box.setText(
-                f"The {count} images on screen were classified by another model. Classify them again with "
-                f"{loaded.path.name} (your classes are kept), or start a new set?"
-            )
-            reclassify = box.addButton("Classify them again", QMessageBox.ButtonRole.AcceptRole)
-            new = box.addButton("Start a new set", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton("Keep the current model", QMessageBox.ButtonRole.RejectRole)
-        box.exec()
-        clicked = box.clickedButton()
-        if clicked is not None and clicked is reclassify:
-            return "reclassify"
-        return "new" if clicked is new else "keep-old-model"
 
     def model_identity(self) -> ModelIdentity | None:
         if self.loaded is None:
@@ -335,49 +307,6 @@ class MainWindow(QMainWindow, MainLayout, ExportActions):
 
     def _show_detail(self, row_index: int) -> None:
         self.detail.show_row(self.results.classes, self.results.row(row_index))
-
-    def _context_menu(self, position) -> None:
-        if self.results is None or not self.selected_rows():
-            return
-        menu = QMenu(self)
-        reclassify = menu.addMenu("Reclassify as")
-        for action in self.class_actions.actions():
-            reclassify.addAction(action)
-        menu.addAction(self.mark_reviewed_action)
-        menu.addAction(self.clear_verified_action)
-        menu.popup(self.current_view().viewport().mapToGlobal(position))
-
-    def _reclassify_rows(self, rows: list[int], class_index: int | None) -> None:
-        if self.results is None or not rows:
-            return
-        self._decide(lambda: self.results.set_verified(rows, class_index), advance=class_index is not None)
-
-    def _mark_selected_reviewed(self, reviewed: bool) -> None:
-        rows = self.selected_rows()
-        if self.results is not None and rows:
-            self._decide(lambda: self.results.set_reviewed(rows, reviewed), advance=True)
-
-    def _decide(self, decision, advance: bool) -> None:
-        """Apply a decision, then select and show the next image, ready for the next key: in
-        the review bin the decided image leaves and the next takes its place."""
-        view = self.current_view()
-        proxy = view.model()
-        position = view.currentIndex().row() if view.currentIndex().isValid() else 0
-        before = proxy.rowCount()
-        decision()
-        if isinstance(proxy, ResultsFilter):
-            proxy.refilter()
-        if advance and proxy.rowCount():
-            step = 0 if proxy.rowCount() < before else 1
-            target = proxy.index(min(position + step, proxy.rowCount() - 1), 0)
-            view.setCurrentIndex(target)
-            view.selectionModel().select(
-                target, view.selectionModel().SelectionFlag.ClearAndSelect | view.selectionModel().SelectionFlag.Rows
-            )
-        current = self.current_row()
-        if current is not None:
-            self._show_detail(current)
-        view.setFocus()
 
     def _threshold_changed(self, value: float) -> None:
         if self.results is not None:

@@ -65,6 +65,7 @@ class Worker(QThread):
         self.args = args
         self.state = TaskState(self.progress.emit)
         self.error_details = ""
+        self.returned = False  # the function has returned or raised: the thread is only ending
         self.setObjectName(getattr(function, "__name__", "worker"))
         self.finished.connect(self._forget)
 
@@ -81,9 +82,11 @@ class Worker(QThread):
         try:
             result = self.function(self.state, *self.args)
         except Exception as error:  # noqa: BLE001 - every failure is reported, none escapes
+            self.returned = True
             self.error_details = traceback.format_exc()
             self.failed.emit(error)
         else:
+            self.returned = True
             self.succeeded.emit(result)
 
     @Slot()
@@ -173,7 +176,7 @@ class TaskRunner(QObject):
         """Drop the current task and stop waiting for it (a model still loading at exit). Tasks
         superseded before, which have finished their work, are still waited for."""
         current, self._current = self._current, None
-        if current is not None and current.isRunning():
+        if current is not None and current.isRunning() and not current.returned:
             current.abandon()
             self._workers.discard(current)
 
