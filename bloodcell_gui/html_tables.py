@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import html
 
-from model.evaluate import PER_CLASS_HEADER, per_class_rows
+import numpy as np
+
+from model.evaluate import PER_CLASS_HEADER, Evaluation, per_class_rows
 
 
 def per_class_table_html(per_class: dict[str, dict], width: str = "") -> str:
@@ -24,7 +26,18 @@ def per_class_table_html(per_class: dict[str, dict], width: str = "") -> str:
 
 
 def accuracy_words(metrics: dict) -> str:
-    """Accuracy, with balanced accuracy and macro-F1 where they are recorded."""
+    """Accuracy, with balanced accuracy and macro-F1: recorded, or worked out from the recorded
+    confusion matrix (files written before they were recorded)."""
+    metrics = dict(metrics)
+    confusion = metrics.get("confusion")
+    if "balanced_accuracy" not in metrics and isinstance(confusion, list) and confusion:
+        try:
+            matrix = np.array(confusion, dtype=np.int64)
+            if matrix.ndim == 2 and matrix.shape[0] == matrix.shape[1] and (matrix >= 0).all():
+                evaluation = Evaluation([str(i) for i in range(len(matrix))], matrix)
+                metrics |= {"balanced_accuracy": evaluation.balanced_accuracy, "macro_f1": evaluation.macro_f1}
+        except (ValueError, TypeError, OverflowError):
+            pass  # a malformed matrix: show what is recorded
     words = f"accuracy {metrics['accuracy']:.1%}"
     if isinstance(metrics.get("balanced_accuracy"), (int, float)):
         words += f", balanced accuracy {metrics['balanced_accuracy']:.1%}"

@@ -249,3 +249,11 @@ def test_an_ensemble_loads_classifies_and_describes_each_network(qtbot, window, 
     assert "an ensemble of 2 networks" in text
     assert "Network 1: tiny test model" in text and "Network 2: tiny test model" in text
     dialog.close()
+
+
+def test_model_information_works_out_balanced_accuracy_from_a_recorded_confusion():
+    from bloodcell_gui.html_tables import accuracy_words
+
+    words = accuracy_words({"accuracy": 0.9, "confusion": [[90, 0], [10, 0]]})
+    assert "balanced accuracy 50.0%" in words and "macro-F1" in words
+    assert accuracy_words({"accuracy": 0.5, "confusion": [[1, 2, 3]]}) == "accuracy 50.0%"
