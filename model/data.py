@@ -166,17 +166,18 @@ def build_dataloaders(
         item_tfms=FitToInput(policy),
         batch_tfms=[*augmentation.transforms(), Normalize.from_stats(policy.mean, policy.std)],
     )
-    if weights is None:
-        dls = block.dataloaders(items, bs=batch_size, device=device, num_workers=num_workers)
-    else:
-        dls = block.dataloaders(
-            items,
-            bs=batch_size,
-            device=device,
-            num_workers=num_workers,
-            dl_type=WeightedDL,
-            dl_kwargs=[{"wgts": weights}, {}],
+    def make(bs: int) -> DataLoaders:
+        if weights is None:
+            return block.dataloaders(items, bs=bs, device=device, num_workers=num_workers)
+        return block.dataloaders(
+            items, bs=bs, device=device, num_workers=num_workers, dl_type=WeightedDL, dl_kwargs=[{"wgts": weights}, {}]
         )
+
+    dls = make(batch_size)
+    if len(dls.train) == 0 and len(dls.train_ds) >= 2:
+        # Fewer training images than a batch: fastai drops the incomplete last batch, so not
+        # one would be trained on. One batch of all of them instead.
+        dls = make(len(dls.train_ds))
     dls.unreadable = reader.unreadable  # filled as training reads; see ReadOrSubstitute
     return dls
 

@@ -112,7 +112,7 @@ class TrainedModel:
                 f"stopped early after {epochs} of {self.config.epochs} epochs: the validation loss had not "
                 f"improved for {self.config.patience}"
             )
-        return f"finished all {epochs} epochs"
+        return "finished its only epoch" if epochs == 1 else f"finished all {epochs} epochs"
 
     @property
     def valid_metrics(self) -> dict:
@@ -207,7 +207,9 @@ def fit(
 
 def check_outcome(learn: Learner, cancelled: bool, *, diverged: bool = False) -> None:
     """Refuse a training whose figures are not finite: its weights would give garbage."""
-    values = [float(v) for row in learn.recorder.values for v in row]
+    # The training loss alone may be NaN without harm (an epoch of no whole batch); a NaN batch
+    # loss (`diverged`), validation loss or weight is what makes a model useless.
+    values = [float(row[1]) for row in learn.recorder.values]
     if diverged or any(not math.isfinite(v) for v in values) or not all(
         bool(torch.isfinite(p).all()) for p in learn.model.parameters()
     ):

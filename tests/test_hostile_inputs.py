@@ -122,12 +122,11 @@ def test_training_that_cannot_work_says_why(tmp_path, four_images):
         shutil.copy(next(four_images.glob("*.jpeg")), one / name / "x.jpeg")
     code, _, stderr = bloodcell("train", one, "--epochs", "1", "--size", "32x32", "--out", tmp_path / "m.safetensors")
     assert code == 2 and "validation share holds no image" in stderr
-    diverging = ["--epochs", "2", "--size", "32x32", "--lr", "10", "--valid-pct", "0.5", "--patience", "0"]
-    train = tmp_path / "train"
+    small = tmp_path / "small"
     for name in ("A", "B"):
-        shutil.copytree(four_images, train / name)
-    code, _, stderr = bloodcell("train", train, *diverging, "--out", tmp_path / "m.safetensors")
-    assert code == 2 and "diverged" in stderr and not (tmp_path / "m.safetensors").exists()
+        shutil.copytree(four_images, small / name)
+    code, _, stderr = bloodcell("train", small, "--epochs", "1", "--size", "32x32", "--out", tmp_path / "s.safetensors")
+    assert code == 0 and "finished its only epoch" in _ + stderr  # fewer images than a batch still train
 
 
 def test_gif_and_webp_files_in_folders_are_classified(model, four_images, tmp_path):

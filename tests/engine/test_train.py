@@ -200,3 +200,27 @@ def test_an_image_deleted_during_training_is_replaced_and_named(synthetic_set, t
     image = reader(items[0])
     assert image.size == (96, 72)
     assert list(reader.unreadable) == [Path(copies[0])] and "does not exist" in reader.unreadable[Path(copies[0])]
+
+
+def test_a_training_whose_loss_turns_nan_saves_nothing(synthetic_set, monkeypatch):
+    import model.train as train_module
+
+    class NaNLoss(torch.nn.Module):
+        def forward(self, output, target):
+            return output.sum() * float("nan")
+
+    monkeypatch.setattr(train_module, "CrossEntropyLossFlat", NaNLoss)
+    with pytest.raises(TrainingError, match="diverged"):
+        fit(quick_config(synthetic_set, epochs=2))
+
+
+def test_fewer_training_images_than_a_batch_are_still_trained_on(synthetic_set, tmp_path):
+    import shutil
+
+    small = tmp_path / "small"
+    for kind in ("BLOB", "RING"):
+        (small / kind).mkdir(parents=True)
+        for path in sorted((synthetic_set / kind).glob("*.png"))[:5]:
+            shutil.copy(path, small / kind / path.name)
+    trained = fit(quick_config(small, epochs=1, batch_size=64))
+    assert np.isfinite(trained.history[0]["train_loss"])  # a batch of all 8, not none at all
