@@ -1,7 +1,7 @@
 """One training run, from settings to a saved model file: scan -> fit -> evaluate -> save.
 
-`bloodcell train` drives all of it at once (`TrainingRun.run`); the training wizard drives the
-same stages one page at a time on one shared instance. Each stage is a task (`stage(state)`:
+`bloodcell train` drives the stages one after the other; the training wizard drives them one
+page at a time on one shared instance. Each stage is a task (`stage(state)`:
 progress through `state.report`, cancellation through `state.should_stop`) that returns its
 result; whoever drives the run keeps the result on it, so a stage that was superseded or
 cancelled changes nothing. Both drivers therefore record the same metrics in the same form.
@@ -188,13 +188,6 @@ class TrainingRun:
         from model.modelfile import save
 
         return save(path, self.trained_model().module, self.model_info(name=name, notes=notes))
-
-    def run(self, state: TaskState, out: Path, *, name: str, notes: str = "") -> Path:
-        """Every stage in turn, keeping each result: what `bloodcell train` does."""
-        self.scanned = self.scan(state)
-        self.trained = self.train(state)
-        self.evaluation = self.evaluate(state, review_validation=False)
-        return self.save(out, name=name, notes=notes)
 
     # -- helpers
     def trained_model(self) -> TrainedModel:

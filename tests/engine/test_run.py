@@ -33,7 +33,10 @@ def test_data_that_cannot_be_trained_on_stops_before_training(tmp_path):
 def test_the_full_run_records_test_metrics_with_their_folder(synthetic_set, tmp_path):
     config = TrainConfig(data=synthetic_set, arch="seed", width=48, height=36, epochs=1, patience=0, device="cpu")
     run = TrainingRun(config, test_folder=synthetic_set)
-    saved = run.run(TaskState(), tmp_path / "m.safetensors", name="synthetic")
+    run.scanned = run.scan(TaskState())
+    run.trained = run.train(TaskState())
+    run.evaluation = run.evaluate(TaskState(), review_validation=False)
+    saved = run.save(tmp_path / "m.safetensors", name="synthetic")
     from model.modelfile import read_info
 
     info = read_info(saved)
