@@ -22,14 +22,28 @@ def unknown_validation_classes(train_classes: list[str], valid_classes: list[str
     return sorted(set(valid_classes) - set(train_classes))
 
 
-def training_problems(train: DatasetScan, valid: DatasetScan | None = None) -> list[str]:
-    """Why these folders cannot be trained on; empty when they can."""
+def training_problems(
+    train: DatasetScan, valid: DatasetScan | None = None, more: tuple[DatasetScan, ...] = ()
+) -> list[str]:
+    """Why these folders (and further sources, `more`) cannot be trained on; empty when they can."""
     problems = train.problems()
     if valid is not None:
         unknown = unknown_validation_classes(train.classes, valid.classes)
         if unknown:
             problems.append(f"the validation folder has classes the training folder lacks: {', '.join(unknown)}")
-    return problems
+    for scan in more:
+        problems += scan.problems()
+    return problems + source_class_problems(train, more)
+
+
+def source_class_problems(first: DatasetScan, others: tuple[DatasetScan, ...] | list[DatasetScan]) -> list[str]:
+    """Sources trained on together must have the same class folders."""
+    return [
+        f"{scan.root} has the classes {', '.join(scan.classes)}; {first.root} has {', '.join(first.classes)}: "
+        "every source needs the same class folders"
+        for scan in others
+        if sorted(scan.classes) != sorted(first.classes)
+    ]
 
 
 def data_warnings(counts: dict[str, int]) -> list[str]:

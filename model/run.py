@@ -42,12 +42,7 @@ class ScannedData:
     more: tuple = ()  # the scans of the further data folders (TrainConfig.more_data)
 
     def problems(self) -> list[str]:
-        problems = training_problems(self.train, self.valid)
-        for scan in self.more:
-            problems += scan.problems()
-            if sorted(scan.classes) != sorted(self.train.classes):
-                problems.append(f"{scan.root} does not have the same class folders as {self.train.root}")
-        return problems
+        return training_problems(self.train, self.valid, self.more)
 
 
 @dataclass

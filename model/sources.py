@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from model.data import split_whole_groups
+from model.data_checks import source_class_problems
 from model.holdout import describe_holdout, is_held_out
 from model.scan import DatasetScan
 
@@ -50,12 +51,9 @@ class MergedSources:
 def merge_sources(scans: list[DatasetScan], holdout_percent: int = 0) -> MergedSources:
     """One list of images from sources with the same classes; raises ValueError otherwise."""
     classes = scans[0].classes
-    for scan in scans[1:]:
-        if sorted(scan.classes) != sorted(classes):
-            raise ValueError(
-                f"{scan.root} has the classes {', '.join(scan.classes)}; {scans[0].root} has "
-                f"{', '.join(classes)}: every source needs the same class folders"
-            )
+    problems = source_class_problems(scans[0], scans[1:])
+    if problems:
+        raise ValueError("; ".join(problems))
     files: list[tuple[Path, str]] = []
     source_of: list[int] = []
     held_out = []

@@ -20,11 +20,13 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from model.config import Augmentation, TrainConfig
 from model.dev_data import DATA_ROOT
+from model.ground_truth import ground_truth
 from model.holdout import is_held_out
 
 DATA = DATA_ROOT
@@ -72,25 +74,33 @@ def pbc_training_folder(scratch: Path) -> Path:
     return root
 
 
-def score(trained, folder: Path, only=None) -> dict:
-    from model.evaluate import Evaluation, ground_truth
+def scores(trained, folder: Path, parts: dict[str, Callable[[Path], bool]]) -> dict[str, dict]:
+    """The figures on each part of `folder` (a part: which images it takes), classifying once."""
+    from model.evaluate import Evaluation, evaluate_folder
     from model.infer import Classifier
 
     classifier = Classifier(trained.loaded(), "cpu")
-    pairs = []
-    for result in classifier.classify([folder]):
-        true = ground_truth(result.path, folder, classifier.classes)
-        if result.ok and true is not None and (only is None or only(result.path)):
-            pairs.append((true, result.predicted_index))
-    evaluation = Evaluation.from_pairs(classifier.classes, pairs)
-    print(evaluation.format_table(), flush=True)
-    return {
-        "accuracy": evaluation.accuracy,
-        "balanced_accuracy": evaluation.balanced_accuracy,
-        "macro_f1": evaluation.macro_f1,
-        "images": evaluation.total,
-        "confusion": evaluation.confusion.tolist(),
-    }
+    answers: dict[Path, int] = {}
+    evaluate_folder(
+        classifier, folder, on_result=lambda r: answers.update({r.path: r.predicted_index}) if r.ok else None
+    )
+    figures = {}
+    for name, takes in parts.items():
+        pairs = [
+            (truth, answers[path])
+            for path in answers
+            if takes(path) and (truth := ground_truth(path, folder, classifier.classes)) is not None
+        ]
+        evaluation = Evaluation.from_pairs(classifier.classes, pairs)
+        print(f"{name}:\n{evaluation.format_table()}", flush=True)
+        figures[name] = {
+            "accuracy": evaluation.accuracy,
+            "balanced_accuracy": evaluation.balanced_accuracy,
+            "macro_f1": evaluation.macro_f1,
+            "images": evaluation.total,
+            "confusion": evaluation.confusion.tolist(),
+        }
+    return figures
 
 
 def run(recipe: str, seed: int, direction: str, scratch: Path, save_dir: Path | None) -> dict:
@@ -110,10 +120,9 @@ def run(recipe: str, seed: int, direction: str, scratch: Path, save_dir: Path | 
     row = {"recipe": recipe, "seed": seed, "direction": direction, "train_minutes": round(minutes, 1)}
     row["valid"] = trained.valid_metrics
     if direction == "bc-to-pbc":
-        row["pbc_all"] = score(trained, DATA / "pbc")
-        row["pbc_held_out"] = score(trained, DATA / "pbc", only=is_held_out)
+        row |= scores(trained, DATA / "pbc", {"pbc_all": lambda path: True, "pbc_held_out": is_held_out})
     else:
-        row["bc_test"] = score(trained, DATA / "blood-cells" / "TEST")
+        row |= scores(trained, DATA / "blood-cells" / "TEST", {"bc_test": lambda path: True})
     if save_dir is not None:
         from model.modelfile import save
 
