@@ -14,7 +14,7 @@ import os
 import sys
 import warnings
 
-from model.cli_guard import COMMANDS
+from model.cli_guard import COMMANDS, interrupt_on_sigterm
 
 GUI_USAGE = """\
 usage: bloodcell                     open the window
@@ -46,8 +46,14 @@ def run_cli(argv: list[str]) -> int:
         return 0
     if argv[0] in ("-h", "--help"):
         print(GUI_USAGE)
-    from model.cli import main as cli_main
-
+    # Installed before the slow imports (torch, fastai: seconds), so a SIGTERM that arrives
+    # while they load ends the command as an interruption, not as a killed process.
+    interrupt_on_sigterm()
+    try:
+        from model.cli import main as cli_main
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     return cli_main(argv)
 
 

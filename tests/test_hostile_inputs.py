@@ -148,7 +148,12 @@ def test_an_interrupted_classification_keeps_the_rows_done(model, tmp_path):
          "--csv", out, "--bs", "8"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
-    time.sleep(12)
+    # Interrupt once rows are being written (the partial file has grown past its header), however
+    # slowly this machine imports torch: a fixed sleep raced the start-up on a loaded CI runner.
+    deadline = time.monotonic() + LIMIT
+    while not any(p.stat().st_size > 4096 for p in tmp_path.glob(".out.csv.*")):
+        assert process.poll() is None and time.monotonic() < deadline, "classification never started writing"
+        time.sleep(0.2)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=LIMIT)
     assert process.returncode == 130 and b"Traceback" not in stderr
