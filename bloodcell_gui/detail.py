@@ -9,7 +9,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from bloodcell_gui.style import ERROR_COLOR, LARGE_IMAGE_SIZE, class_color
+from bloodcell_gui.style import ERROR_COLOR, LARGE_IMAGE_SIZE, WARNING_COLOR, class_color
 from bloodcell_gui.thumbnails import ThumbnailCache
 from model.review import ImageRow
 
@@ -59,7 +59,14 @@ def verdict_html(classes: list[str], row: ImageRow) -> str:
         parts.append(f"technician: <b>{html.escape(classes[row.verified])}</b>")
     if row.truth is not None:
         parts.append(f"folder: {html.escape(classes[row.truth])}")
-    return " · ".join(parts) + (" · reviewed" if row.reviewed else "")
+    text = " · ".join(parts) + (" · reviewed" if row.reviewed else "")
+    why = row.unfamiliar_reason
+    if why is not None:
+        state = "Unidentified" if row.unidentified else "Was unidentified"
+        text += f"<br><span style='color:{WARNING_COLOR}'>{state}: {html.escape(why)}</span>"
+    elif row.unfamiliarity is None:
+        text += "<br><span style='color:gray'>Unfamiliar-image check: not available for this model</span>"
+    return text
 
 
 class DetailPanel(QWidget):

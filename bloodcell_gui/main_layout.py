@@ -73,7 +73,8 @@ class MainLayout:
         """What a technician reads first comes first and fits: the file, the class, the
         confidence, their own class, the folder's, the status; then a narrow column per class."""
         header = self.table.horizontalHeader()
-        verified, truth, status = 3 + n_classes, 4 + n_classes, 5 + n_classes
+        keys = self.table.model().sourceModel().keys()
+        verified, truth, status = (keys.index(key) for key in ("verified", "true_class", "status"))
         for position, logical in enumerate((verified, truth, status), start=3):
             header.moveSection(header.visualIndex(logical), position)
         metrics = self.table.fontMetrics()
@@ -104,8 +105,17 @@ class MainLayout:
         layout = QVBoxLayout(box)
         layout.addWidget(self.differential)
         layout.addWidget(self.totals)
+        self.familiar_share = QDoubleSpinBox()
+        self.familiar_share.setRange(80.0, 99.9)
+        self.familiar_share.setSingleStep(0.5)
+        self.familiar_share.setDecimals(1)
+        self.familiar_share.setSuffix(" %")
+        self.familiar_share.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.familiar_share.setKeyboardTracking(False)
+        self.familiar_share.valueChanged.connect(self._familiar_share_changed)
         form = QFormLayout()
         form.addRow("Review below confidence", self.threshold)
+        form.addRow("Familiar images passed", self.familiar_share)
         layout.addLayout(form)
         return box
 
@@ -135,8 +145,9 @@ class MainLayout:
         self.grid = QListView()
         self.table = QTableView()
         self.review_view = QListView()
+        self.unidentified_view = QListView()
         self.failed_view = QTableView()
-        for view in (self.grid, self.review_view):
+        for view in (self.grid, self.review_view, self.unidentified_view):
             configure_thumbnail_view(view)
         for view in (self.table, self.failed_view):
             view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -145,13 +156,19 @@ class MainLayout:
             view.verticalHeader().setDefaultSectionSize(22)
             view.verticalHeader().hide()
         self.table.setDragEnabled(True)
-        for view in (self.grid, self.table, self.review_view):
+        for view in (self.grid, self.table, self.review_view, self.unidentified_view):
             view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             view.customContextMenuRequested.connect(self._context_menu)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.grid, "Thumbnails")
         self.tabs.addTab(self.table, "Table")
         self.tabs.addTab(self.review_view, "Review")
+        self.tabs.addTab(self.unidentified_view, "Unidentified")
+        self.tabs.setTabToolTip(
+            self.tabs.indexOf(self.unidentified_view),
+            "Images the model does not recognise as the white cells it was trained on: give each a class "
+            "(keys 1-4); until then they are not counted in the differential",
+        )
         self.tabs.addTab(self.failed_view, "Unreadable")
 
         page = QWidget()

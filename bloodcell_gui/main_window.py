@@ -70,6 +70,7 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
             width = self.width()
             self.splitter.setSizes([int(width * 0.3), int(width * 0.48), int(width * 0.22)])
         self.threshold.setValue(self.store.threshold())
+        self.familiar_share.setValue(self.store.familiar_share() * 100)
         self._rebuild_recent_menu()
 
     def recent_models(self) -> list[str]:
@@ -129,7 +130,27 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
             return None
         return ModelIdentity(self.loaded.classifier.info.name, self.loaded.sha256)
 
+    def unfamiliar_threshold(self) -> float | None:
+        """The loaded model's unfamiliarity threshold at the technician's setting; None when
+        the model has no reference statistics (it cannot tell)."""
+        if self.loaded is None:
+            return None
+        return self.loaded.classifier.threshold(self.familiar_share.value() / 100)
+
+    def _familiar_share_changed(self, value: float) -> None:
+        self.store.set_familiar_share(value / 100)
+        if self.results is not None and self.loaded is not None:
+            self.results.set_unfamiliar_threshold(self.model_identity(), self.unfamiliar_threshold())
+
     def _describe_model(self) -> None:
+        can_tell = self.loaded is not None and self.loaded.classifier.references is not None
+        self.familiar_share.setEnabled(can_tell)
+        self.familiar_share.setToolTip(
+            "Images less familiar than this share of the model's own held-out images go to the Unidentified tab"
+            if can_tell
+            else "This model file has no unfamiliar-image statistics, so nothing goes to the Unidentified tab; "
+            "`bloodcell calibrate` adds them"
+        )
         if self.loaded is None:
             self.model_label.setText("No model loaded: use Model › Load model…")
             return
@@ -152,19 +173,21 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
         self.grid_filter = ResultsFilter(self.results, ViewFilter(readable_only=True))
         self.table_filter = ResultsFilter(self.results)
         self.review_filter = ResultsFilter(self.results, ViewFilter(review_only=True))
+        self.unidentified_filter = ResultsFilter(self.results, ViewFilter(unidentified_only=True))
         self.failed_filter = ResultsFilter(self.results, ViewFilter(failed_only=True))
         delegate = ThumbnailDelegate(self.results, self)
         for view, proxy in (
             (self.grid, self.grid_filter),
             (self.table, self.table_filter),
             (self.review_view, self.review_filter),
+            (self.unidentified_view, self.unidentified_filter),
             (self.failed_view, self.failed_filter),
         ):
             view.setModel(proxy)
             view.selectionModel().currentChanged.connect(self._current_changed)
-        for view in (self.grid, self.review_view):
+        for view in (self.grid, self.review_view, self.unidentified_view):
             view.setItemDelegate(delegate)
-        for proxy in (self.grid_filter, self.review_filter):
+        for proxy in (self.grid_filter, self.review_filter, self.unidentified_filter):
             proxy.setSortRole(GROUP_ROLE)
             proxy.setDynamicSortFilter(True)
             proxy.sort(0, Qt.SortOrder.AscendingOrder)
@@ -268,7 +291,7 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
 
     def _batch_classified(self, batch: ClassifiedBatch, model: ModelIdentity, replace: bool) -> None:
         if self.results is not None:
-            self.results.add_results(batch.results, model, replace)
+            self.results.add_results(batch.results, model, replace, self.unfamiliar_threshold())
 
     def _progress_changed(self, done: int, total: int, words: str) -> None:
         self.progress.setRange(0, max(1, total))
@@ -312,6 +335,7 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
         if self.results is not None:
             self.results.set_threshold(value)
             self.review_filter.refilter()
+            self.unidentified_filter.refilter()
 
     # ----------------------------------------------------------------- filters and summary
     def _filter_class(self, index: int) -> None:
@@ -344,12 +368,15 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
         self.differential.set_counts(session.classes, session.counts())
         failed = len(session.failed)
         reviewed = sum(r.reviewed for r in session.rows)
+        can_tell = self.loaded is not None and self.loaded.classifier.references is not None
+        unidentified = f"{session.unidentified_count} unidentified" if can_tell else "unidentified: not available"
         self.totals.setText(
-            f"{session.classified} classified · {session.review_count} to review · "
+            f"{session.classified} classified · {session.review_count} to review · {unidentified} · "
             f"{reviewed} reviewed · {failed} unreadable"
         )
-        self.tabs.setTabText(2, f"Review ({session.review_count})")
-        self.tabs.setTabText(3, f"Unreadable ({failed})")
+        self.tabs.setTabText(self.tabs.indexOf(self.review_view), f"Review ({session.review_count})")
+        self.tabs.setTabText(self.tabs.indexOf(self.unidentified_view), f"Unidentified ({session.unidentified_count})")
+        self.tabs.setTabText(self.tabs.indexOf(self.failed_view), f"Unreadable ({failed})")
         evaluation = session.evaluation()
         if evaluation is None:
             self.heatmap.clear()

@@ -66,8 +66,10 @@ def report_html(session: ReviewSession, model_name: str, model_sha256: str, when
         "</table>",
         f"<p>Images classified: {session.classified}; reviewed by a technician: {reviewed}; "
         f"reclassified: {reclassified}; still below the review threshold "
-        f"({session.threshold:.0%}): {session.review_count}; unreadable files: {len(session.failed)}.</p>",
-        "<p>Counts use the technician's class where one was given, else the model's.</p>",
+        f"({session.threshold:.0%}): {session.review_count}; unidentified (not counted above): "
+        f"{session.unidentified_count}; unreadable files: {len(session.failed)}.</p>",
+        "<p>Counts use the technician's class where one was given, else the model's; an image the model "
+        "did not recognise as a white cell it was trained on is counted only once a technician gives it a class.</p>",
     ]
     evaluation = session.evaluation()
     if evaluation is not None:

@@ -36,7 +36,7 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 # Export columns the table does not show as such: its Status column says them in words.
-SHOWN_BY_STATUS = {"reviewed", "error", "model", "model_sha256"}
+SHOWN_BY_STATUS = {"unidentified", "reviewed", "error", "model", "model_sha256"}
 
 
 class ResultsModel(QAbstractTableModel):
@@ -60,6 +60,10 @@ class ResultsModel(QAbstractTableModel):
     def headers(self) -> list[str]:
         shown = [column.title for column in export_columns(self.classes) if column.key not in SHOWN_BY_STATUS]
         return [*shown, "Status"]
+
+    def keys(self) -> list[str]:
+        """Each column's export key (model.export), in order; the last is "status"."""
+        return [c.key for c in export_columns(self.classes) if c.key not in SHOWN_BY_STATUS] + ["status"]
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.session.rows)
@@ -87,6 +91,8 @@ class ResultsModel(QAbstractTableModel):
             return "Reclassified"
         if row.reviewed:
             return "Reviewed"
+        if row.unidentified:
+            return "Unidentified"
         return "Review" if self.session.needs_review(row) else "OK"
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -94,31 +100,12 @@ class ResultsModel(QAbstractTableModel):
             return None
         row = self.session.rows[index.row()]
         column = index.column()
-        n = len(self.classes)
         if role == ROW_ROLE:
             return index.row()
         if role == GROUP_ROLE:
             return 1e9 if row.final is None else row.final * 10.0 + (1.0 - (row.confidence or 0.0))
         if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
-            sorting = role == SORT_ROLE
-            if column == 0:
-                return row.path.name
-            if column == 1:
-                return self._class_cell(row.predicted, sorting)
-            if column == 2:
-                if row.confidence is None:
-                    return -1.0 if sorting else ""
-                return row.confidence if sorting else f"{row.confidence:.1%}"
-            if 3 <= column < 3 + n:
-                if not row.ok:
-                    return -1.0 if sorting else ""
-                p = row.probabilities[column - 3]
-                return p if sorting else f"{p:.1%}"
-            if column == 3 + n:
-                return self._class_cell(row.verified, sorting)
-            if column == 4 + n:
-                return self._class_cell(row.truth, sorting)
-            return self.status(row)
+            return self._cell(row, self.keys()[column], sorting=role == SORT_ROLE)
         if role == Qt.ItemDataRole.ToolTipRole:
             return str(row.path) if row.ok else f"{row.path}\n{row.error}"
         if role == THUMBNAIL_ROLE:
@@ -126,9 +113,35 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == 1 + 0 and row.predicted is not None:
                 return QBrush(class_color(row.predicted).darker(130))
-            if column == len(self.headers()) - 1 and (not row.ok or self.session.needs_review(row)):
+            attention = not row.ok or row.unidentified or self.session.needs_review(row)
+            if column == len(self.headers()) - 1 and attention:
                 return QBrush(QColor(ERROR_COLOR) if not row.ok else QColor(WARNING_COLOR))
         return None
+
+    def _cell(self, row: ImageRow, key: str, sorting: bool):
+        """What a column shows for a row (or sorts by)."""
+        if key == "path":
+            return row.path.name
+        if key == "predicted":
+            return self._class_cell(row.predicted, sorting)
+        if key == "confidence":
+            if row.confidence is None:
+                return -1.0 if sorting else ""
+            return row.confidence if sorting else f"{row.confidence:.1%}"
+        if key.startswith("p_"):
+            if not row.ok:
+                return -1.0 if sorting else ""
+            p = row.probabilities[self.classes.index(key[2:])]
+            return p if sorting else f"{p:.1%}"
+        if key == "unfamiliarity":
+            if row.unfamiliarity is None:
+                return -1e9 if sorting else ""
+            return row.unfamiliarity if sorting else f"{row.unfamiliarity:.2f}"
+        if key == "verified":
+            return self._class_cell(row.verified, sorting)
+        if key == "true_class":
+            return self._class_cell(row.truth, sorting)
+        return self.status(row)
 
     def _class_cell(self, index: int | None, sorting: bool):
         if index is None:
@@ -136,9 +149,16 @@ class ResultsModel(QAbstractTableModel):
         return self.classes[index]
 
     # -- changes
-    def add_results(self, results: list[Classified], model: ModelIdentity | None, replace: bool = False) -> None:
+    def add_results(
+        self,
+        results: list[Classified],
+        model: ModelIdentity | None,
+        replace: bool = False,
+        unfamiliar_threshold: float | None = None,
+    ) -> None:
         """Rows for new images; an image already here (same path or content) is skipped, or with
-        `replace` gets the new answer in its row, keeping the technician's class."""
+        `replace` gets the new answer in its row, keeping the technician's class.
+        `unfamiliar_threshold`: the model's, at the technician's setting (None: it cannot tell)."""
         session = self.session
         new, taken = [], set()
         for item in results:
@@ -150,7 +170,14 @@ class ResultsModel(QAbstractTableModel):
                     new.append(item)
             elif replace:
                 old = session.rows[existing]
-                session.add(item.result, item.truth, sha256=item.sha256, model=model, replace=True)
+                session.add(
+                    item.result,
+                    item.truth,
+                    sha256=item.sha256,
+                    model=model,
+                    replace=True,
+                    unfamiliar_threshold=unfamiliar_threshold,
+                )
                 session.rows[existing].verified = old.verified
                 session.rows[existing].reviewed = old.verified is not None
                 self.dataChanged.emit(self.index(existing, 0), self.index(existing, self.columnCount() - 1))
@@ -158,7 +185,9 @@ class ResultsModel(QAbstractTableModel):
             first = len(session.rows)
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
             for item in new:
-                session.add(item.result, item.truth, sha256=item.sha256, model=model)
+                session.add(
+                    item.result, item.truth, sha256=item.sha256, model=model, unfamiliar_threshold=unfamiliar_threshold
+                )
             for row in range(first, len(session.rows)):
                 self._path_rows.setdefault(session.rows[row].path, []).append(row)
             self.endInsertRows()
@@ -187,6 +216,10 @@ class ResultsModel(QAbstractTableModel):
 
     def set_threshold(self, threshold: float) -> None:
         self.session.threshold = threshold
+        self._rows_changed(list(range(len(self.session.rows))))
+
+    def set_unfamiliar_threshold(self, model: ModelIdentity | None, threshold: float | None) -> None:
+        self.session.set_unfamiliar_threshold(model, threshold)
         self._rows_changed(list(range(len(self.session.rows))))
 
     def _thumbnail_ready(self, path: Path) -> None:
@@ -221,6 +254,7 @@ class ViewFilter:
     final_class: int | None = None
     cell: tuple[int, int] | None = None  # (true class, predicted class)
     review_only: bool = False
+    unidentified_only: bool = False
     failed_only: bool = False
     readable_only: bool = False
 
@@ -230,6 +264,8 @@ class ViewFilter:
         if self.readable_only and not row.ok:
             return False
         if self.review_only and not session.needs_review(row):
+            return False
+        if self.unidentified_only and not row.unidentified:
             return False
         if self.final_class is not None and row.final != self.final_class:
             return False

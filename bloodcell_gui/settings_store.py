@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from model.review import DEFAULT_REVIEW_THRESHOLD
+from model.unfamiliar import DEFAULT_PASS_SHARE
 
 MAX_RECENT_MODELS = 8
 
@@ -38,6 +39,17 @@ class SettingsStore:
 
     def set_threshold(self, value: float) -> None:
         self.settings.setValue("review/threshold", value)
+
+    def familiar_share(self) -> float:
+        """The share of a model's familiar (held-out) images that pass the Unidentified gate."""
+        try:
+            value = float(self.settings.value("review/familiar_share", DEFAULT_PASS_SHARE))
+        except (TypeError, ValueError):
+            return DEFAULT_PASS_SHARE
+        return value if 0.8 <= value <= 0.999 else DEFAULT_PASS_SHARE
+
+    def set_familiar_share(self, value: float) -> None:
+        self.settings.setValue("review/familiar_share", value)
 
     # -- models
     def recent_models(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""`bloodcell train | classify | evaluate | info`: the engine on a terminal, without Qt."""
+"""`bloodcell train | classify | evaluate | combine | calibrate | info`: the engine on a terminal, without Qt."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from model.cli_guard import (
 from model.formatting import format_seconds
 from model.modelfile import LoadedModel, ModelFileError, read_info
 from model.resources import default_model_path
+from model.task import TaskState
+from model.unfamiliar import DEFAULT_PASS_SHARE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,6 +165,24 @@ def build_parser() -> argparse.ArgumentParser:
     combine.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
     combine.set_defaults(run=run_combine)
 
+    calibrate = commands.add_parser(
+        "calibrate", help="add unfamiliar-image statistics (the Unidentified bin) to a model file"
+    )
+    calibrate.add_argument("model", type=Path)
+    calibrate.add_argument(
+        "data",
+        type=Path,
+        nargs="*",
+        help="class-per-folder trees from the labs the model is for, split by cell into 70 %% to fit and 30 %% "
+        "to set the threshold; none: the model's own training and validation images, remade from its settings",
+    )
+    calibrate.add_argument(
+        "--pass-share", type=share, default=DEFAULT_PASS_SHARE, help="share of held-out images that pass (0.96)"
+    )
+    calibrate.add_argument("--device", default="auto")
+    calibrate.add_argument("--out", type=Path, required=True, help="model file to write (may be MODEL itself)")
+    calibrate.set_defaults(run=run_calibrate)
+
     info = commands.add_parser("info", help="show what a model file records")
     info.add_argument("model", type=Path, nargs="?")
     info.set_defaults(run=run_info)
@@ -172,7 +192,6 @@ def build_parser() -> argparse.ArgumentParser:
 def run_train(args: argparse.Namespace) -> int:
     from model.config import Augmentation, TrainConfig
     from model.run import TrainingRun
-    from model.task import TaskState
 
     width, height = parse_size(args.size)
     config = TrainConfig(
@@ -222,13 +241,24 @@ def run_train(args: argparse.Namespace) -> int:
             print(f"left out {bad.path}: {bad.reason}", file=sys.stderr)
     run.trained = run.train(state)
     print(f"\n{describe_end(run.trained)}")
+    print(f"measuring unfamiliar-image statistics{f' and evaluating on {args.test}' if args.test else ''} ...")
+    run.evaluation = run.evaluate(state, review_validation=False)
+    print(describe_references(run.evaluation.references, run.evaluation.calibration_problem))
     if args.test:
-        print(f"evaluating on {args.test} ...")
-        run.evaluation = run.evaluate(state, review_validation=False)
         print(run.evaluation.test.format_table())
     run.save(args.out, name=args.name or args.out.stem, notes=args.notes)
     print(f"saved {args.out} ({run.trained.seconds / 60:.1f} min on {run.trained.device})")
     return 0
+
+
+def describe_references(references, problem: str = "") -> str:
+    if references is None:
+        return f"unfamiliar-image statistics: not made ({problem or 'no reason given'})"
+    summary = references.summary
+    return (
+        f"unfamiliar-image statistics: fitted on {summary.get('fitted_on')} training images; threshold set so that "
+        f"{references.pass_share:.0%} of {summary.get('calibrated_on')} held-out images pass"
+    )
 
 
 def describe_end(trained) -> str:
@@ -249,6 +279,31 @@ def run_combine(args: argparse.Namespace) -> int:
         info.metrics["test"] = measure_on_test(combined, args.test, args.device)
     save(args.out, combined.module, info)
     print(f"saved {args.out}: an ensemble of {len(info.members)} networks")
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from model.calibrate import labelled, reference_statistics, split_folders, training_split
+    from model.infer import Classifier
+    from model.modelfile import load, save
+
+    check_output(args.out, args.data, what="model file")
+    loaded = load(args.model)
+    classifier = Classifier(loaded, args.device)
+    classes = classifier.classes
+    state = TaskState(TerminalProgress())
+    if args.data:
+        fit, held_out = split_folders(args.data, classes, state)
+    else:
+        settings = loaded.info.networks[0].training.get("settings")
+        if not settings:
+            raise ValueError(f"{args.model} records no training settings; name data folders to calibrate with")
+        train_items, valid_items = training_split(settings, state)
+        fit, held_out = labelled(train_items, classes), [item.path for item in valid_items]
+    references = reference_statistics(classifier, fit, held_out, state, args.pass_share)
+    save(args.out, loaded.module, loaded.info, references=references)
+    print(describe_references(references))
+    print(f"saved {args.out}")
     return 0
 
 
@@ -306,15 +361,19 @@ def run_classify(args: argparse.Namespace) -> int:
     classifier = Classifier.from_file(model_path, args.device)
     classes = classifier.classes
     truth = FolderTruth(args.paths, classes)
+    threshold = classifier.threshold()
     counts: Counter[str] = Counter()
-    failures = 0
+    failures = unidentified = 0
     interrupted = False
     started = time.monotonic()
     with CsvExport(args.csv, classes, classifier.info.name, file_sha256(model_path)) as export:
         try:
             for result in classifier.classify(args.paths, batch_size=args.bs):
-                export.write(ImageRow(result.path, result.probabilities, result.error, truth(result.path)))
-                if result.ok:
+                row = ImageRow.from_result(result, truth(result.path), threshold)
+                export.write(row)
+                if row.unidentified:
+                    unidentified += 1
+                elif result.ok:
                     counts[classes[result.predicted_index]] += 1
                 else:
                     failures += 1
@@ -323,11 +382,17 @@ def run_classify(args: argparse.Namespace) -> int:
             interrupted = True
             export.write(ImageRow(Path(""), error=INCOMPLETE))
     seconds = time.monotonic() - started
-    total = sum(counts.values())
+    counted = sum(counts.values())
+    total = counted + unidentified
     print(f"classified {total} images in {seconds:.1f} s ({total / max(seconds, 1e-9):.0f} images/s)")
-    for name in classes:
-        share_of_total = counts[name] / total if total else 0.0
+    for name in classes:  # the differential: shares of the identified images
+        share_of_total = counts[name] / counted if counted else 0.0
         print(f"  {name:<12} {counts[name]:6d}  {share_of_total:6.1%}")
+    if threshold is None:
+        print("  Unidentified: not available (this model file has no unfamiliar-image statistics; "
+              "`bloodcell calibrate` adds them)")
+    else:
+        print(f"  {'Unidentified':<12} {unidentified:6d}  (not in the differential; see the unidentified column)")
     if failures:
         print(f"{failures} file(s) could not be read; see the error column of {args.csv}")
     print(f"wrote {args.csv}")

@@ -46,6 +46,11 @@ class Augmentation:
     def to_json(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, data: dict) -> Augmentation:
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
 
 @dataclass
 class TrainConfig:
@@ -151,6 +156,19 @@ class TrainConfig:
         return InputPolicy(
             width=self.width, height=self.height, framing=self.framing, mean=network.mean, std=network.std
         )
+
+    @classmethod
+    def from_json(cls, data: dict) -> TrainConfig:
+        """Settings as a model file records them (`training.settings`); unknown keys ignored,
+        missing ones at their defaults (files from older versions)."""
+        known = {name for name in cls.__dataclass_fields__}
+        values = {key: value for key, value in data.items() if key in known}
+        for key in ("data", "valid", "weights_file"):
+            if values.get(key) is not None:
+                values[key] = Path(values[key])
+        values["more_data"] = tuple(Path(p) for p in values.get("more_data", ()))
+        values["augmentation"] = Augmentation.from_json(values.get("augmentation") or {})
+        return cls(**values)
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -43,6 +43,11 @@ class Evaluation:
     classes: list[str]
     confusion: np.ndarray
     bad_files: list[Result] = field(default_factory=list)
+    # Unfamiliar images (model.unfamiliar) among those counted; None when the model cannot tell.
+    flagged: int | None = None
+    # The counts on the images the app accepts without a second look: not flagged and at least
+    # as confident as the review threshold.
+    accepted: Evaluation | None = None
 
     @classmethod
     def from_pairs(cls, classes: list[str], pairs: Iterable[tuple[int, int]]) -> Evaluation:
@@ -90,8 +95,12 @@ class Evaluation:
             for i, name in enumerate(self.classes)
         }
 
+    @property
+    def flagged_share(self) -> float | None:
+        return None if self.flagged is None or not self.total else self.flagged / self.total
+
     def to_json(self) -> dict:
-        return {
+        data = {
             "accuracy": self.accuracy,
             "balanced_accuracy": self.balanced_accuracy,
             "macro_f1": self.macro_f1,
@@ -100,6 +109,23 @@ class Evaluation:
             "confusion": self.confusion.tolist(),
             "per_class": self.per_class(),
         }
+        if self.flagged is not None:
+            data["unidentified"] = self.flagged
+        if self.accepted is not None:
+            data["accepted"] = {"accuracy": self.accepted.accuracy, "images": self.accepted.total}
+        return data
+
+    def acceptance_lines(self) -> list[str]:
+        """The unfamiliar-image and accepted-image figures, in words."""
+        if self.flagged is None:
+            return ["Unidentified: not available (the model file has no unfamiliar-image statistics)"]
+        lines = [f"Unidentified (unfamiliar images): {self.flagged}/{self.total} ({self.flagged_share:.1%})"]
+        if self.accepted is not None and self.accepted.total:
+            lines.append(
+                f"Accepted without review (not unidentified, confident): {self.accepted.total}/{self.total} images, "
+                f"accuracy {self.accepted.accuracy:.2%}"
+            )
+        return lines
 
     def format_table(self) -> str:
         """A plain-text report: per-class metrics, then the confusion matrix."""
@@ -107,6 +133,7 @@ class Evaluation:
         lines = [
             f"Accuracy: {self.accuracy:.2%} ({int(np.trace(self.confusion))}/{self.total} images)",
             f"Balanced accuracy: {self.balanced_accuracy:.2%}   macro-F1: {self.macro_f1:.3f}",
+            *(self.acceptance_lines() if self.flagged is not None or self.accepted is not None else []),
             "",
         ]
         lines.append(f"{'class':<{width}}  precision  recall     F1  images")
@@ -125,13 +152,20 @@ def evaluate_folder(
     *,
     on_result: Callable[[Result], None] = lambda result: None,
     should_stop: Callable[[], bool] = lambda: False,
+    review_threshold: float | None = None,
 ) -> Evaluation:
-    """Classify every image under `folder` and compare with its class subfolder.
+    """Classify every image under `folder` and compare with its class subfolder; count the
+    unfamiliar ones, and the accuracy on those accepted without review.
 
     Images in folders whose names are not among the model's classes are not counted.
     """
+    from model.review import DEFAULT_REVIEW_THRESHOLD  # review builds on this module
+
+    review_threshold = DEFAULT_REVIEW_THRESHOLD if review_threshold is None else review_threshold
     folder = Path(folder)
     pairs: list[tuple[int, int]] = []
+    accepted: list[tuple[int, int]] = []
+    flagged = 0
     bad: list[Result] = []
     for result in classifier.classify([folder], should_stop=should_stop):
         on_result(result)
@@ -139,8 +173,15 @@ def evaluate_folder(
             bad.append(result)
             continue
         true = ground_truth(result.path, folder, classifier.classes)
-        if true is not None:
-            pairs.append((true, result.predicted_index))
+        if true is None:
+            continue
+        pairs.append((true, result.predicted_index))
+        unidentified = classifier.unidentified(result) is not None
+        flagged += unidentified
+        if not unidentified and result.confidence >= review_threshold:
+            accepted.append((true, result.predicted_index))
     evaluation = Evaluation.from_pairs(classifier.classes, pairs)
     evaluation.bad_files = bad
+    evaluation.flagged = flagged if classifier.references is not None else None
+    evaluation.accepted = Evaluation.from_pairs(classifier.classes, accepted)
     return evaluation

@@ -24,6 +24,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def csv_cell(value: object) -> str:
     """A value as CSV text that no spreadsheet evaluates."""
+    if isinstance(value, (int, float)):  # a number we computed (-0.71) is never a formula
+        return str(value)
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
@@ -47,6 +49,8 @@ def columns(classes: list[str]) -> list[Column]:
         Column("predicted", "Predicted"),
         Column("confidence", "Confidence"),
         *(Column(f"p_{name}", name) for name in classes),
+        Column("unfamiliarity", "Unfamiliarity"),
+        Column("unidentified", "Unidentified because"),
         Column("verified", "Verified"),
         Column("reviewed", "Reviewed"),
         Column("true_class", "True class"),
@@ -60,7 +64,7 @@ def header(classes: list[str]) -> list[str]:
     return [column.key for column in columns(classes)]
 
 
-def row_values(row: ImageRow, classes: list[str], model_name: str, model_sha256: str) -> list[str]:
+def row_values(row: ImageRow, classes: list[str], model_name: str, model_sha256: str) -> list[str | float]:
     """One image's cells, in `columns` order, formatted as every export writes them."""
 
     def name(index: int | None) -> str:
@@ -74,6 +78,8 @@ def row_values(row: ImageRow, classes: list[str], model_name: str, model_sha256:
         name(row.predicted),
         "" if row.confidence is None else f"{row.confidence:.6f}",
         *probabilities,
+        "" if row.unfamiliarity is None else round(row.unfamiliarity, 4),
+        row.unfamiliar_reason or "",
         name(row.verified),
         "yes" if row.reviewed else "no",
         name(row.truth),

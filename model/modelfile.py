@@ -36,6 +36,8 @@ from model.header_check import (
 )
 from model.preprocess import InputPolicy
 from model.symmetry import NONE, check_views
+from model.unfamiliar import PREFIX as UNFAMILIAR_PREFIX
+from model.unfamiliar import ReferenceError, ReferenceStatistics, last_linear
 
 FORMAT = "bloodcell-model"
 FORMAT_VERSION = 2  # 2: ensembles (`members`); a single network is still written as version 1
@@ -75,6 +77,8 @@ class ModelInfo:
     # classifications average theirs, and its own `policy` is its first member's. Empty for a
     # single network.
     members: list[ModelInfo] = field(default_factory=list)
+    # How the unfamiliar-image statistics stored beside the weights were made (for display).
+    unfamiliar: dict = field(default_factory=dict)
 
     @property
     def is_ensemble(self) -> bool:
@@ -102,6 +106,8 @@ class ModelInfo:
             "app_version": self.app_version,
             "metrics": self.metrics,
         }
+        if self.unfamiliar:
+            common["unfamiliar"] = self.unfamiliar
         if self.is_ensemble:
             return common | {"members": [member.to_json() for member in self.members]}
         return common | {
@@ -131,6 +137,7 @@ class ModelInfo:
             "created": text(data, "created", "", limit=100),
             "app_version": text(data, "app_version", "", limit=100),
             "metrics": checked_metrics(mapping(data, "metrics")),
+            "unfamiliar": mapping(data, "unfamiliar"),
         }
         arch = text(data, "architecture", limit=100)
         if arch == ENSEMBLE:
@@ -206,14 +213,30 @@ class LoadedModel:
     module: torch.nn.Module
     info: ModelInfo
     path: Path
+    # The unfamiliar-image reference statistics (model.unfamiliar); None in files made before
+    # them or never calibrated: `bloodcell calibrate` adds them.
+    references: ReferenceStatistics | None = None
 
 
-def save(path: Path | str, module: torch.nn.Module, info: ModelInfo, *, half: bool = True) -> Path:
-    """Write weights and metadata to `path` atomically; floating tensors stored as float16."""
+def save(
+    path: Path | str,
+    module: torch.nn.Module,
+    info: ModelInfo,
+    *,
+    half: bool = True,
+    references: ReferenceStatistics | None = None,
+) -> Path:
+    """Write weights and metadata to `path` atomically; floating weights stored as float16,
+    the unfamiliar-image statistics as float32 (distances need the precision)."""
     tensors = {
         name: (t.detach().cpu().half() if half and t.is_floating_point() else t.detach().cpu()).contiguous()
         for name, t in module.state_dict().items()
     }
+    if references is not None:
+        info.unfamiliar = references.summary | {"pass_share": references.pass_share}
+        tensors |= {name: torch.from_numpy(array).contiguous() for name, array in references.to_tensors().items()}
+    else:
+        info.unfamiliar = {}
     payload = serialize_tensors(tensors, metadata={METADATA_KEY: json.dumps(info.to_json())})
     path = Path(path)
     atomic_write_bytes(path, payload)
@@ -240,6 +263,7 @@ def load(path: Path | str) -> LoadedModel:
         tensors = load_tensors(raw)
     except (SafetensorError, ValueError, RuntimeError) as error:
         raise ModelFileError(path, f"the weights cannot be read ({error})") from None
+    stored = {name: tensors.pop(name) for name in [n for n in tensors if n.startswith(UNFAMILIAR_PREFIX)]}
     expected = module.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
@@ -254,7 +278,26 @@ def load(path: Path | str) -> LoadedModel:
     if problem:
         raise ModelFileError(path, problem)
     module.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
-    return LoadedModel(module=module.eval(), info=info, path=path)
+    return LoadedModel(module=module.eval(), info=info, path=path, references=_references(path, stored, info, module))
+
+
+def _references(path: Path, stored: dict, info: ModelInfo, module: torch.nn.Module) -> ReferenceStatistics | None:
+    """The file's unfamiliar-image statistics, checked against its networks; None if it has none."""
+    if not stored:
+        return None
+
+    networks = list(module) if info.is_ensemble else [module]
+    heads = [last_linear(network) for network in networks]
+    if any(head is None for head in heads):
+        raise ModelFileError(path, "unfamiliar-image statistics for a network without a final linear layer")
+    try:
+        return ReferenceStatistics.from_tensors(
+            {name: tensor.float().numpy() for name, tensor in stored.items()},
+            len(info.classes),
+            [head.in_features for head in heads],
+        )
+    except ReferenceError as error:
+        raise ModelFileError(path, f"the unfamiliar-image statistics are damaged: {error}") from None
 
 
 def weights_problem(tensors: dict[str, torch.Tensor]) -> str | None:

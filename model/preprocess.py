@@ -74,20 +74,26 @@ class InputPolicy:
         )
 
 
-def fit_to_input(image: Image.Image, policy: InputPolicy) -> Image.Image:
+# `cell` argument: where the stained cell is, when the caller has located it already.
+NOT_LOCATED = object()
+
+
+def fit_to_input(image: Image.Image, policy: InputPolicy, cell=NOT_LOCATED) -> Image.Image:
     """The policy's view of an RGB image: cut around the cell if it says so, then fitted."""
     if policy.framing == STAINED_CELL:
-        image = crop_around_cell(image, policy)
+        image = crop_around_cell(image, policy, cell)
     return _letterbox(image, policy)
 
 
-def crop_around_cell(image: Image.Image, policy: InputPolicy) -> Image.Image:
+def crop_around_cell(image: Image.Image, policy: InputPolicy, cell=NOT_LOCATED) -> Image.Image:
     """A window of the input's aspect around the stained cell (the image centre if none is
     found), moved inward rather than padded where the cell lies near an edge."""
     width, height = image.size
     window_height = max(1, min(height, round(policy.crop_fraction * min(width, height))))
     window_width = max(1, min(width, round(window_height * policy.width / policy.height)))
-    centre = locate_stained_cell(image) or (width // 2, height // 2)
+    if cell is NOT_LOCATED:
+        cell = locate_stained_cell(image)
+    centre = cell or (width // 2, height // 2)
     left = min(max(centre[0] - window_width // 2, 0), width - window_width)
     top = min(max(centre[1] - window_height // 2, 0), height - window_height)
     return image.crop((left, top, left + window_width, top + window_height))
@@ -107,6 +113,6 @@ def _letterbox(image: Image.Image, policy: InputPolicy) -> Image.Image:
     return frame
 
 
-def to_uint8_array(image: Image.Image, policy: InputPolicy) -> np.ndarray:
+def to_uint8_array(image: Image.Image, policy: InputPolicy, cell=NOT_LOCATED) -> np.ndarray:
     """HWC uint8 pixels in the policy's frame; normalisation happens on the batch, on device."""
-    return np.asarray(fit_to_input(image, policy), dtype=np.uint8)
+    return np.asarray(fit_to_input(image, policy, cell), dtype=np.uint8)

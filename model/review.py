@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from model.evaluate import Evaluation
 from model.export import write_csv
+from model.unfamiliar import reason
 
 if TYPE_CHECKING:
     from model.infer import Result
@@ -37,10 +38,47 @@ class ImageRow:
     reviewed: bool = False
     sha256: str = ""  # of the image file: the same picture under another name is the same image
     model: ModelIdentity | None = None
+    # Unfamiliarity (model.unfamiliar): the score, the gates, and the threshold in effect for
+    # the model that classified it (None: that model cannot tell).
+    unfamiliarity: float | None = None
+    leukocyte_found: bool = True
+    networks_agree: bool = True
+    unfamiliar_threshold: float | None = None
+
+    @classmethod
+    def from_result(cls, result: Result, truth: int | None = None, threshold: float | None = None, **more) -> ImageRow:
+        return cls(
+            result.path,
+            result.probabilities,
+            result.error,
+            truth,
+            unfamiliarity=result.unfamiliarity,
+            leukocyte_found=result.leukocyte_found,
+            networks_agree=result.networks_agree,
+            unfamiliar_threshold=threshold,
+            **more,
+        )
 
     @property
     def ok(self) -> bool:
         return self.probabilities is not None
+
+    @property
+    def unfamiliar_reason(self) -> str | None:
+        """Why the model's answer is not to be trusted for this image, or None."""
+        if not self.ok:
+            return None
+        return reason(
+            leukocyte_found=self.leukocyte_found,
+            networks_agree=self.networks_agree,
+            score=self.unfamiliarity,
+            threshold=self.unfamiliar_threshold,
+        )
+
+    @property
+    def unidentified(self) -> bool:
+        """In the Unidentified bin: unfamiliar, and not yet given a class by the technician."""
+        return self.verified is None and self.unfamiliar_reason is not None
 
     @property
     def predicted(self) -> int | None:
@@ -54,8 +92,11 @@ class ImageRow:
 
     @property
     def final(self) -> int | None:
-        """The class the report counts: the technician's, else the model's."""
-        return self.verified if self.verified is not None else self.predicted
+        """The class the report counts: the technician's, else the model's; none while the
+        image is unidentified."""
+        if self.verified is not None:
+            return self.verified
+        return None if self.unidentified else self.predicted
 
 
 @dataclass
@@ -77,11 +118,12 @@ class ReviewSession:
         sha256: str = "",
         model: ModelIdentity | None = None,
         replace: bool = False,
+        unfamiliar_threshold: float | None = None,
     ) -> ImageRow | None:
         """A row for a classified image; None when the image is already here (same path, or
         same content by SHA-256) and not `replace`, which instead replaces that row (the
         technician's decisions on it are dropped with the old answer)."""
-        row = ImageRow(result.path, result.probabilities, result.error, truth, sha256=sha256, model=model)
+        row = ImageRow.from_result(result, truth, unfamiliar_threshold, sha256=sha256, model=model)
         existing = self.index_of(result.path, sha256)
         if existing is not None:
             if not replace:
@@ -119,7 +161,18 @@ class ReviewSession:
         self._reindex()
 
     def needs_review(self, row: ImageRow) -> bool:
-        return row.ok and not row.reviewed and (row.confidence or 0.0) < self.threshold
+        """In the review bin: unsure and unreviewed. An unidentified image is in its own bin."""
+        return row.ok and not row.reviewed and not row.unidentified and (row.confidence or 0.0) < self.threshold
+
+    @property
+    def unidentified_count(self) -> int:
+        return sum(row.unidentified for row in self.rows)
+
+    def set_unfamiliar_threshold(self, model: ModelIdentity | None, threshold: float | None) -> None:
+        """A new threshold for the rows of one model (the technician moved the setting)."""
+        for row in self.rows:
+            if row.model == model and row.ok:
+                row.unfamiliar_threshold = threshold
 
     def set_verified(self, indices: list[int], class_index: int | None) -> None:
         """Reclassify by hand; a reclassified image counts as reviewed. None undoes the review:

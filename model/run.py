@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from model.near_duplicates import CopyCheck
     from model.scan import DatasetScan
     from model.train import TrainedModel
+    from model.unfamiliar import ReferenceStatistics
 
 
 class RunError(RuntimeError):
@@ -58,6 +59,10 @@ class RunEvaluation:
     # The model in use before this one, on the same test folder (when the classes match).
     baseline: Evaluation | None = None
     baseline_name: str = ""
+    # Its unfamiliar-image statistics (model.unfamiliar), made from its own training and
+    # validation images; None when they could not be made (`calibration_problem` says why).
+    references: ReferenceStatistics | None = None
+    calibration_problem: str = ""
 
     def go_live(self, n_classes: int, valid_accuracy: float) -> tuple[bool, str]:
         """Whether the new model may replace the one in use without a second thought, and why:
@@ -156,15 +161,27 @@ class TrainingRun:
         return fit(self.config, on_event=state.report, should_stop=state.should_stop, scanned=scans, more_scans=more)
 
     def evaluate(self, state: TaskState, *, review_validation: bool = True) -> RunEvaluation:
-        """Test-folder metrics; with `review_validation`, also the validation set's errors and
-        whether it holds copies of training images (what the wizard shows)."""
+        """The unfamiliar-image statistics, made from the training's own images; test-folder
+        metrics; with `review_validation`, also the validation set's errors and whether it
+        holds copies of training images (what the wizard shows)."""
+        from model.calibrate import labelled, reference_statistics
         from model.evaluate import evaluate_folder
         from model.infer import Classifier
+        from model.unfamiliar import ReferenceError
 
         trained = self.trained_model()
         evaluation = RunEvaluation(test_folder=self.test_folder)
+        classifier = Classifier(trained.loaded(), trained.config.device)
+        try:
+            classifier.references = evaluation.references = reference_statistics(
+                classifier,
+                labelled(trained.train_items, trained.classes),
+                [item.path for item in trained.valid_items],
+                state,
+            )
+        except ReferenceError as error:
+            evaluation.calibration_problem = str(error)
         if self.test_folder is not None:
-            classifier = Classifier(trained.loaded(), trained.config.device)
             evaluation.test = evaluate_folder(classifier, self.test_folder, should_stop=state.should_stop)
             baseline = self.baseline
             if review_validation and baseline is not None and baseline.classes == trained.classes:
@@ -182,7 +199,8 @@ class TrainingRun:
     def save(self, path: Path | str, *, name: str, notes: str = "") -> Path:
         from model.modelfile import save
 
-        return save(path, self.trained_model().module, self.model_info(name=name, notes=notes))
+        references = self.evaluation.references if self.evaluation is not None else None
+        return save(path, self.trained_model().module, self.model_info(name=name, notes=notes), references=references)
 
     # -- helpers
     def trained_model(self) -> TrainedModel:

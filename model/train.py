@@ -140,22 +140,9 @@ def fit(
     `config.more_data`) skip checking data already checked.
     """
     started = time.monotonic()
-    if config.problems():
-        raise TrainingError("; ".join(config.problems()))
-    train_scan, valid_scan = scanned or scan_training_data(config, on_event, should_stop)
-    if train_scan.problems():
-        raise TrainingError("; ".join(train_scan.problems()))
-    merged = None
-    if config.uses_sources:
-        merged = merge_training_sources(config, train_scan, more_scans, on_event, should_stop)
-        train_scan = merged.scan
-        groups = group_cells_by_source(merged, on_event, should_stop)
-    else:
-        groups = group_cells(train_scan, on_event, should_stop) if config.needs_cell_groups else None
-    try:
-        learn = make_learner(config, train_scan, valid_scan, groups, None if merged is None else merged.source_of)
-    except ValueError as error:
-        raise TrainingError(str(error)) from None
+    learn, (train_scan, valid_scan, merged, groups) = prepared_learner(
+        config, on_event, should_stop, scanned, more_scans
+    )
     keep_best = KeepBestCallback()
     reporter = ProgressReporter(on_event, started, keep_best)
     cancel = CancelOnRequest(should_stop)
@@ -203,6 +190,34 @@ def fit(
         valid_items=list(learn.dls.valid_ds.items),
         learner=learn,
     )
+
+
+def prepared_learner(
+    config: TrainConfig,
+    on_event: Callable[[TrainEvent], None] = lambda event: None,
+    should_stop: Callable[[], bool] = NO_STOP,
+    scanned: tuple[DatasetScan, DatasetScan | None] | None = None,
+    more_scans: list[DatasetScan] | None = None,
+) -> tuple[Learner, tuple]:
+    """The Learner a training with these settings starts from, with its split of the data
+    (the same for the same settings and files: seeded), and the scans it was made from."""
+    if config.problems():
+        raise TrainingError("; ".join(config.problems()))
+    train_scan, valid_scan = scanned or scan_training_data(config, on_event, should_stop)
+    if train_scan.problems():
+        raise TrainingError("; ".join(train_scan.problems()))
+    merged = None
+    if config.uses_sources:
+        merged = merge_training_sources(config, train_scan, more_scans, on_event, should_stop)
+        train_scan = merged.scan
+        groups = group_cells_by_source(merged, on_event, should_stop)
+    else:
+        groups = group_cells(train_scan, on_event, should_stop) if config.needs_cell_groups else None
+    try:
+        learn = make_learner(config, train_scan, valid_scan, groups, None if merged is None else merged.source_of)
+    except ValueError as error:
+        raise TrainingError(str(error)) from None
+    return learn, (train_scan, valid_scan, merged, groups)
 
 
 def check_outcome(learn: Learner, cancelled: bool, *, diverged: bool = False) -> None:

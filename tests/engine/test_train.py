@@ -10,6 +10,7 @@ from model.evaluate import evaluate_folder
 from model.events import BatchProgress, EpochEnd, ScanProgress
 from model.images import load_rgb
 from model.infer import Classifier
+from model.modelfile import LoadedModel
 from model.modelfile import load, save
 from model.train import TrainingError, fit
 
@@ -77,9 +78,7 @@ def test_classifier_matches_the_learners_own_predictions(real_train_subset):
     learn.model.eval()
     with learn.no_bar(), learn.no_logging():
         probabilities, _ = learn.get_preds(dl=learn.dls.valid)
-    trained_classifier = Classifier(
-        type("Loaded", (), {"module": learn.model, "info": _info(learn, config), "path": None})(), "cpu"
-    )
+    trained_classifier = Classifier(LoadedModel(learn.model, _info(learn, config), Path("<unsaved>")), "cpu")
     files = [item.path for item in learn.dls.valid_ds.items]
     ours = np.array([r.probabilities for r in trained_classifier.classify(files)])
     assert np.allclose(ours, probabilities.numpy(), atol=1e-4)
