@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
@@ -103,7 +104,8 @@ class EvaluationPage(QWizardPage):
             self.heatmaps.setCurrentWidget(self.test_heatmap)
         else:
             self.heatmaps.setTabEnabled(1, False)
-        self.summary.setText(text + ". The per-class table shows the set the heatmap shows.")
+        text += ". The per-class table shows the set the heatmap shows."
+        self.summary.setText(text + "<br>" + html.escape(unfamiliar_words(result)))
         self._show_per_class()
         self.gallery.clear()
         for loss in result.validation.top_losses:
@@ -136,3 +138,22 @@ class EvaluationPage(QWizardPage):
     def cleanupPage(self) -> None:
         self.runner.discard()
         self.runner.wait()
+
+
+def unfamiliar_words(result: RunEvaluation) -> str:
+    """What the unfamiliar-image calibration chose, the held-out scores it chose from, and how
+    many test images it flags."""
+    references = result.references
+    if references is None:
+        return f"Unfamiliar-image check: not made ({result.calibration_problem or 'no reason given'})."
+    scores = references.calibration_scores
+    median, upper, top = (float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99))
+    words = (
+        f"Unfamiliar-image check: fitted on {references.summary.get('fitted_on')} training images; threshold "
+        f"{references.threshold:.2f} passes {references.pass_share:.0%} of {references.summary.get('calibrated_on')} "
+        f"validation images (their scores: median {median:.2f}, 90th percentile {upper:.2f}, 99th {top:.2f})."
+    )
+    test = result.test
+    if test is not None and test.total and test.flagged is not None:
+        words += f" On the test folder it flags {test.flagged} of {test.total} images ({test.flagged_share:.1%})."
+    return words

@@ -1,0 +1,82 @@
+"""The Unidentified bin, driven with real events: what the model does not know is kept out of the
+differential until a technician gives it a class, and the detail view says why."""
+
+
+import pytest
+from helpers import CLASSES, classify_and_wait, real_data
+from PIL import Image
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+
+from bloodcell_gui.main_window import MainWindow
+from model.calibrate import reference_statistics
+from model.infer import Classifier
+from model.modelfile import load, save
+from model.task import TaskState
+from model.unfamiliar import NO_LEUKOCYTE
+
+
+@pytest.fixture
+def calibrated_window(qtbot, tmp_path, tiny_model, monkeypatch):
+    loaded = load(tiny_model)
+    cells = sorted((real_data() / "TEST_SIMPLE").glob("*/*.jpeg"))
+    fit = [(path, CLASSES.index(path.parent.name)) for path in cells[::2]]
+    references = reference_statistics(Classifier(loaded, "cpu"), fit, cells[1::2], TaskState())
+    model = save(tmp_path / "calibrated.safetensors", loaded.module, loaded.info, references=references)
+    monkeypatch.setenv("BLOODCELL_DEFAULT_MODEL", str(model))
+    main = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(main)
+    main.show()
+    main.start()
+    qtbot.waitUntil(lambda: main.loaded is not None, timeout=60_000)
+    yield main
+    main.close()
+
+
+def test_unidentified_images_wait_for_a_class_and_say_why(qtbot, calibrated_window, tmp_path):
+    window = calibrated_window
+    blanks = tmp_path / "blanks"
+    blanks.mkdir()
+    for index, tone in enumerate([(240, 240, 240), (230, 200, 210), (200, 200, 200)]):
+        Image.new("RGB", (320, 240), tone).save(blanks / f"blank{index}.png")
+    cells = real_data() / "TEST_SIMPLE" / "LYMPHOCYTE"
+    classify_and_wait(qtbot, window, [blanks, cells])
+    session = window.results.session
+    flagged = [row for row in session.rows if row.unidentified]
+    assert {row.path.name for row in flagged} >= {"blank0.png", "blank1.png", "blank2.png"}
+    assert sum(session.counts()) == session.classified - len(flagged)
+    tab = window.tabs.indexOf(window.unidentified_view)
+    assert window.tabs.tabText(tab) == f"Unidentified ({len(flagged)})"
+    assert f"{len(flagged)} unidentified" in window.totals.text()
+
+    window.tabs.setCurrentIndex(tab)
+    view = window.unidentified_view
+    view.setFocus()
+    view.setCurrentIndex(view.model().index(0, 0))
+    first = window.results.row(window.current_row())
+    assert "Unidentified:" in window.detail.verdict.text()
+    if first.path.name.startswith("blank"):
+        assert NO_LEUKOCYTE in window.detail.verdict.text()
+    QTest.keyClick(view, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: window.tabs.tabText(tab) == f"Unidentified ({len(flagged) - 1})", timeout=5_000)
+    assert first.verified == 0 and not first.unidentified
+    assert sum(session.counts()) == session.classified - len(flagged) + 1
+
+
+def test_the_familiar_share_setting_moves_the_threshold_and_is_remembered(qtbot, calibrated_window, tmp_path):
+    window = calibrated_window
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "NEUTROPHIL"])
+    rows = window.results.session.rows
+    strict = window.loaded.classifier.threshold(0.80)
+    window.familiar_share.setValue(80.0)
+    assert all(row.unfamiliar_threshold == pytest.approx(strict) for row in rows if row.ok)
+    window.close()
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    assert float(settings.value("review/familiar_share")) == pytest.approx(0.80)
+
+
+def test_a_model_without_statistics_shows_the_check_as_unavailable(qtbot, window):
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
+    assert "unidentified: not available" in window.totals.text()
+    assert not window.familiar_share.isEnabled()
+    assert window.results.session.unidentified_count == 0
