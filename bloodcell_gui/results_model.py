@@ -36,7 +36,9 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 # Export columns the table does not show as such: its Status column says them in words.
-SHOWN_BY_STATUS = {"unidentified", "reviewed", "error", "model", "model_sha256"}
+SHOWN_BY_STATUS = {
+    "unidentified", "reviewed", "final", "decided_by", "decided_at", "error", "model", "model_sha256"
+}
 
 
 class ResultsModel(QAbstractTableModel):

@@ -183,6 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--out", type=Path, required=True, help="model file to write (may be MODEL itself)")
     calibrate.set_defaults(run=run_calibrate)
 
+    session = commands.add_parser("session", help="read a saved review session (.bcsession) without the window")
+    session_commands = session.add_subparsers(dest="session_command", required=True, metavar="info|export")
+    session_info = session_commands.add_parser("info", help="sample, reviewer, sign-off, differential, audit trail")
+    session_info.add_argument("file", type=Path)
+    session_info.add_argument("--json", action="store_true", help="the whole session as JSON")
+    session_info.set_defaults(run=run_session_info)
+    session_export = session_commands.add_parser("export", help="the per-image CSV (and the audit trail)")
+    session_export.add_argument("file", type=Path)
+    session_export.add_argument("--csv", type=Path, required=True)
+    session_export.add_argument("--audit", type=Path, help="also write the audit trail as CSV")
+    session_export.set_defaults(run=run_session_export)
+
     info = commands.add_parser("info", help="show what a model file records")
     info.add_argument("model", type=Path, nargs="?")
     info.set_defaults(run=run_info)
@@ -279,6 +291,12 @@ def run_combine(args: argparse.Namespace) -> int:
         info.metrics["test"] = measure_on_test(combined, args.test, args.device)
     save(args.out, combined.module, info)
     print(f"saved {args.out}: an ensemble of {len(info.members)} networks")
+    # Each member's statistics were standardised for that member alone; the ensemble's
+    # combined score needs its own held-out distribution.
+    print(
+        f"it has no unfamiliar-image statistics yet: `bloodcell calibrate {args.out} DATA... --out {args.out}` "
+        "adds them"
+    )
     return 0
 
 
@@ -429,6 +447,61 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         with atomic_writer(args.json, "w", encoding="utf-8") as stream:
             json.dump(evaluation.to_json(), stream, indent=2)
+    return 0
+
+
+def run_session_info(args: argparse.Namespace) -> int:
+    from model.session_file import load_session, session_json
+
+    session = load_session(args.file)
+    if args.json:
+        print(json.dumps(session_json(session), indent=1, ensure_ascii=False))
+        return 0
+    sample = session.sample
+    signed = (
+        f"signed by {session.signature.reviewer} at {session.signature.stamp.local}"
+        if session.signature
+        else "not signed"
+    )
+    print(
+        f"sample {sample.sample_id or '(no ID)'}  patient {sample.patient_ref or '-'}  "
+        f"reviewer {session.reviewer or '-'}"
+    )
+    print(f"{signed}; {session.classified} images classified, {session.unidentified_count} unidentified, "
+          f"{session.review_count} in the review bin, {len(session.failed)} unreadable")
+    counts = session.counts()
+    counted = sum(counts)
+    print(f"differential ({counted} cells counted, target {sample.target_count}):")
+    for name, count in zip(session.classes, counts, strict=True):
+        print(f"  {name:<12} {count:6d}  {count / counted if counted else 0:6.1%}")
+    if sample.comments:
+        print(f"comments: {sample.comments}")
+    print(f"audit trail ({len(session.audit)} entries):")
+    for entry in session.audit:
+        print(f"  {entry.describe()}")
+    return 0
+
+
+def run_session_export(args: argparse.Namespace) -> int:
+    import csv
+
+    from model.export import csv_cell
+    from model.session_file import load_session
+
+    check_output(args.csv, [args.file], what="CSV file")
+    if args.audit:
+        check_output(args.audit, [args.file, args.csv], what="audit CSV file")
+    session = load_session(args.file)
+    session.write_csv(args.csv, model_name="", model_sha256="")
+    if args.audit:
+        with atomic_writer(args.audit, "w", newline="", encoding="utf-8") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(["time_utc", "time_local", "reviewer", "event", "details"])
+            for entry in session.audit:
+                details = "; ".join(f"{k}={v}" for k, v in entry.details.items())
+                values = (entry.stamp.utc, entry.stamp.local, entry.reviewer, entry.event, details)
+                writer.writerow([csv_cell(v) for v in values])
+    print(f"wrote {args.csv}" + (f" and {args.audit}" if args.audit else ""))
     return 0
 
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from model import __version__
+from model.audit import CLASSIFIED, NEW_VERSION, RECLASSIFIED, REVIEWED, SIGNED, UNDONE, AuditEntry, Stamp
 from model.evaluate import Evaluation
-from model.export import write_csv
+from model.export import display_path, write_csv
 from model.unfamiliar import reason
 
 if TYPE_CHECKING:
@@ -28,6 +30,34 @@ class ModelIdentity:
     sha256: str
 
 
+class SessionSigned(RuntimeError):
+    """A signed session is read-only: open a new version of it to change anything."""
+
+    def __init__(self) -> None:
+        super().__init__("this session is signed and read-only; open a new version of it to make changes")
+
+
+class SignOffRefused(ValueError):
+    """Signing is refused while work remains; the message says how much."""
+
+
+@dataclass
+class Sample:
+    """What the session is about: one sample (a slide), its identifiers and target count."""
+
+    sample_id: str = ""
+    patient_ref: str = ""
+    # A manual differential counts 100 (or 200) cells; the report compares the count with it.
+    target_count: int = 100
+    comments: str = ""
+
+
+@dataclass(frozen=True)
+class Signature:
+    reviewer: str
+    stamp: Stamp
+
+
 @dataclass
 class ImageRow:
     path: Path
@@ -44,6 +74,9 @@ class ImageRow:
     leukocyte_found: bool = True
     networks_agree: bool = True
     unfamiliar_threshold: float | None = None
+    # Who made the technician's decision on this image, and when (UTC): empty until then.
+    decided_by: str = ""
+    decided_at: str = ""
 
     @classmethod
     def from_result(cls, result: Result, truth: int | None = None, threshold: float | None = None, **more) -> ImageRow:
@@ -104,6 +137,12 @@ class ReviewSession:
     classes: list[str]
     threshold: float = DEFAULT_REVIEW_THRESHOLD
     rows: list[ImageRow] = field(default_factory=list)
+    sample: Sample = field(default_factory=Sample)
+    reviewer: str = ""
+    audit: list[AuditEntry] = field(default_factory=list)
+    signature: Signature | None = None
+    # The signed session this one is a new version of: {"sample_id", "signed_by", "signed_utc", "sha256"}.
+    parent: dict | None = None
     _by_path: dict[Path, int] = field(default_factory=dict, init=False, repr=False)
     _by_content: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
@@ -123,6 +162,7 @@ class ReviewSession:
         """A row for a classified image; None when the image is already here (same path, or
         same content by SHA-256) and not `replace`, which instead replaces that row (the
         technician's decisions on it are dropped with the old answer)."""
+        self.check_open()
         row = ImageRow.from_result(result, truth, unfamiliar_threshold, sha256=sha256, model=model)
         existing = self.index_of(result.path, sha256)
         if existing is not None:
@@ -157,8 +197,78 @@ class ReviewSession:
         return list(dict.fromkeys(row.model for row in self.rows if row.model is not None))
 
     def clear(self) -> None:
+        self.check_open()
         self.rows.clear()
         self._reindex()
+
+    # -- sign-off and the audit trail
+    @property
+    def signed(self) -> bool:
+        return self.signature is not None
+
+    def check_open(self) -> None:
+        if self.signed:
+            raise SessionSigned()
+
+    def record(self, event: str, **details) -> AuditEntry:
+        entry = AuditEntry(event, self.reviewer, Stamp.now(), details)
+        self.audit.append(entry)
+        return entry
+
+    def record_classification(self, model: ModelIdentity | None, images: int) -> None:
+        """A classification run: which model (name and file SHA-256), which app, how many images."""
+        if images:
+            self.record(
+                CLASSIFIED,
+                model=model.name if model else "",
+                model_sha256=model.sha256 if model else "",
+                app_version=__version__,
+                images=images,
+            )
+
+    def unresolved(self) -> dict[str, int]:
+        """What stops a sign-off, with how many of each."""
+        return {
+            "in the review bin (below the confidence threshold, not reviewed)": self.review_count,
+            "unidentified": self.unidentified_count,
+        }
+
+    def sign(self) -> Signature:
+        """Sign the session as its reviewer: refused while images wait in the review bin or the
+        Unidentified bin, without a reviewer, or with nothing classified."""
+        self.check_open()
+        if not self.reviewer.strip():
+            raise SignOffRefused("a session is signed by its reviewer: enter your name first")
+        if not self.classified:
+            raise SignOffRefused("there is nothing to sign: no image has been classified")
+        remaining = [f"{count} {what}" for what, count in self.unresolved().items() if count]
+        if remaining:
+            raise SignOffRefused(f"cannot sign yet: {' and '.join(remaining)}")
+        stamp = Stamp.now()
+        self.signature = Signature(self.reviewer, stamp)
+        self.audit.append(AuditEntry(SIGNED, self.reviewer, stamp, {"cells_counted": sum(self.counts())}))
+        return self.signature
+
+    def new_version(self, sha256: str = "") -> ReviewSession:
+        """An unsigned copy of a signed session to correct, linked to it; the trail continues."""
+        import copy
+
+        if not self.signed:
+            raise ValueError("only a signed session needs a new version; this one can be changed as it is")
+        version = copy.deepcopy(self)
+        version.signature = None
+        version.parent = {
+            "sample_id": self.sample.sample_id,
+            "signed_by": self.signature.reviewer,
+            "signed_utc": self.signature.stamp.utc,
+            "sha256": sha256,
+        }
+        version.record(NEW_VERSION, signed_by=self.signature.reviewer, signed_utc=self.signature.stamp.utc)
+        return version
+
+    def _decided(self, row: ImageRow, event: str, **details) -> None:
+        entry = self.record(event, cell=display_path(row.path), **details)
+        row.decided_by, row.decided_at = (entry.reviewer, entry.stamp.utc) if event != UNDONE else ("", "")
 
     def needs_review(self, row: ImageRow) -> bool:
         """In the review bin: unsure and unreviewed. An unidentified image is in its own bin."""
@@ -177,16 +287,26 @@ class ReviewSession:
     def set_verified(self, indices: list[int], class_index: int | None) -> None:
         """Reclassify by hand; a reclassified image counts as reviewed. None undoes the review:
         the image is back as the model left it (unreviewed, in the review bin if it was)."""
+        self.check_open()
         for i in indices:
             row = self.rows[i]
-            if row.ok:
-                row.verified = class_index
-                row.reviewed = class_index is not None
+            if not row.ok or (row.verified == class_index and row.reviewed == (class_index is not None)):
+                continue
+            before = "unidentified" if row.unidentified else self.class_name(row.final)
+            row.verified = class_index
+            row.reviewed = class_index is not None
+            if class_index is None:
+                self._decided(row, UNDONE, back_to=self.class_name(row.final) or "unidentified")
+            else:
+                self._decided(row, RECLASSIFIED, from_class=before, to_class=self.classes[class_index])
 
     def set_reviewed(self, indices: list[int], reviewed: bool = True) -> None:
+        self.check_open()
         for i in indices:
-            if self.rows[i].ok:
-                self.rows[i].reviewed = reviewed
+            row = self.rows[i]
+            if row.ok and row.reviewed != reviewed:
+                row.reviewed = reviewed
+                self._decided(row, REVIEWED if reviewed else UNDONE, as_class=self.class_name(row.final))
 
     def counts(self) -> list[int]:
         """The differential: images per class, by the technician's class where given."""

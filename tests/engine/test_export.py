@@ -37,10 +37,11 @@ def test_one_row_per_image_in_the_schema_order(tmp_path):
     written = list(csv.reader(out.open(encoding="utf-8")))
     assert written[0] == header(CLASSES) == [
         "path", "predicted", "confidence", "p_A", "p_B", "unfamiliarity", "unidentified", "verified", "reviewed",
-        "true_class", "error", "model", "model_sha256",
+        "final", "decided_by", "decided_at", "true_class", "error", "model", "model_sha256",
     ]
     assert written[1] == [
-        "/x/=evil.jpeg", "B", "0.750000", "0.250000", "0.750000", "-0.7123", "", "A", "yes", "B", "", "m", "abc"
+        "/x/=evil.jpeg", "B", "0.750000", "0.250000", "0.750000", "-0.7123", "", "A", "yes", "A", "", "", "B", "",
+        "m", "abc",
     ]
-    assert written[2] == ["/x/bad.jpeg", "", "", "", "", "", "", "", "no", "", "truncated", "m", "abc"]
+    assert written[2] == ["/x/bad.jpeg", "", "", "", "", "", "", "", "no", "", "", "", "", "truncated", "m", "abc"]
     assert written[3][5:7] == ["3.5", UNLIKE_TRAINING]

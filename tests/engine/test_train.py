@@ -10,8 +10,7 @@ from model.evaluate import evaluate_folder
 from model.events import BatchProgress, EpochEnd, ScanProgress
 from model.images import load_rgb
 from model.infer import Classifier
-from model.modelfile import LoadedModel
-from model.modelfile import load, save
+from model.modelfile import LoadedModel, load, save
 from model.train import TrainingError, fit
 
 

@@ -1,8 +1,8 @@
 """The unfamiliar-image score: statistics, calibration, model files, the CLI and the review rules."""
 
 import csv
-import re
 import json
+import re
 import struct
 from pathlib import Path
 

@@ -82,7 +82,7 @@ def test_the_gui_export_and_the_cli_csv_are_the_same_file(qtbot, window, tiny_mo
     assert len(gui_rows) == 69 and sorted(gui_rows) == sorted(list(row.values()) for row in cli_rows)
     assert {row[gui_header.index("true_class")] for row in gui_rows} == set(CLASSES)
     titles = [window.results.headerData(i, Qt.Orientation.Horizontal) for i in range(window.results.columnCount())]
-    assert titles == ["File", "Predicted", "Confidence", *CLASSES, "Verified", "True class", "Status"]
+    assert titles == ["File", "Predicted", "Confidence", *CLASSES, "Unfamiliarity", "Verified", "True class", "Status"]
 
 
 def test_a_mixed_folder_lists_bad_files_with_reasons_and_no_dialog(qtbot, window, bad_corpus):
@@ -94,7 +94,7 @@ def test_a_mixed_folder_lists_bad_files_with_reasons_and_no_dialog(qtbot, window
     pictures = {file_sha256(path) for path, ok in bad_corpus.values() if ok}
     assert session.classified == len(pictures)  # a link to a file already there is the same picture
     assert window.failed_filter.rowCount() == len(expected_bad)
-    assert window.tabs.tabText(3) == f"Unreadable ({len(expected_bad)})"
+    assert window.tabs.tabText(window.tabs.indexOf(window.failed_view)) == f"Unreadable ({len(expected_bad)})"
     assert all(row.error for row in session.failed)
     assert window.last_error == ""
 
@@ -112,7 +112,8 @@ def test_reclassify_review_and_export(qtbot, window, tmp_path):
     second = window.selected_rows()[0]
     QTest.keyClick(window.table, Qt.Key.Key_R)
     assert window.results.row(second).reviewed and window.results.row(second).verified is None
-    assert window.results.data(window.results.index(row_index, 3 + len(CLASSES))) == "MONOCYTE"
+    verified_column = window.results.keys().index("verified")
+    assert window.results.data(window.results.index(row_index, verified_column)) == "MONOCYTE"
 
     csv_path, pdf_path = tmp_path / "out.csv", tmp_path / "out.pdf"
     assert window.export_csv(csv_path) and window.export_pdf(pdf_path)
