@@ -214,6 +214,7 @@ class MainLayout:
         file_menu.addSeparator()
         file_menu.addAction("Clear results").triggered.connect(self.clear_results)
         file_menu.addAction("Quit", QKeySequence.StandardKey.Quit).triggered.connect(self.close)
+        self.build_session_menus(file_menu)
 
         model_menu = self.menuBar().addMenu("&Model")
         model_menu.addAction("Load model…").triggered.connect(self.load_model_dialog)

@@ -24,15 +24,16 @@ from bloodcell_gui.model_info import ModelInfoDialog
 from bloodcell_gui.model_switch import ask_about_results
 from bloodcell_gui.results_model import GROUP_ROLE, ResultsFilter, ResultsModel, ViewFilter
 from bloodcell_gui.review_actions import ReviewActions
+from bloodcell_gui.session_actions import SessionActions
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.thumbnail_view import ThumbnailDelegate
 from bloodcell_gui.workers import TaskRunner, Worker, describe_error
 from model.classify_job import ClassifiedBatch, LoadedClassifier, load_classifier
 from model.resources import default_model_path
-from model.review import ModelIdentity
+from model.review import ModelIdentity, ReviewSession
 
 
-class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
+class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions, SessionActions):
     modelLoaded = Signal(object)  # LoadedClassifier
     classificationFinished = Signal()
 
@@ -109,6 +110,8 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
         return self.results.session.known() if self.results is not None else frozenset()
 
     def _model_loaded(self, loaded: LoadedClassifier) -> None:
+        if self.loaded is None:  # the first model of this run: offer what a crash left behind
+            QTimer.singleShot(0, self.offer_recovery)
         classes = loaded.classifier.classes
         choice = ask_about_results(self, loaded, self.results) if self.loaded is not None else "new"
         if choice == "keep-old-model":
@@ -270,6 +273,8 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
     # ----------------------------------------------------------------- classification
     def classify(self, paths: list[Path]) -> None:
         """Queue files and folders; they are classified as soon as a model is loaded."""
+        if self._refuse_if_signed():
+            return
         self.center_stack.setCurrentIndex(1)
         self.queue.add(paths)
         if self.loaded is None:
@@ -291,7 +296,9 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
 
     def _batch_classified(self, batch: ClassifiedBatch, model: ModelIdentity, replace: bool) -> None:
         if self.results is not None:
-            self.results.add_results(batch.results, model, replace, self.unfamiliar_threshold())
+            added = self.results.add_results(batch.results, model, replace, self.unfamiliar_threshold())
+            self._classified_in_job = getattr(self, "_classified_in_job", 0) + added
+            self._job_model = model
 
     def _progress_changed(self, done: int, total: int, words: str) -> None:
         self.progress.setRange(0, max(1, total))
@@ -299,6 +306,10 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
         self.progress_label.setText(words)
 
     def _classification_done(self, words: str) -> None:
+        added, self._classified_in_job = getattr(self, "_classified_in_job", 0), 0
+        if added and self.results is not None:
+            self.results.session.record_classification(getattr(self, "_job_model", None), added)
+            self.session_changed(decision=False)
         for widget in (self.progress, self.cancel_button):
             widget.hide()
         self.progress_label.setText(words)
@@ -390,12 +401,12 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
             )
 
     def clear_results(self) -> None:
-        if self.results is not None and not self.is_busy():
-            self.results.clear()
-            self._apply_filter(ViewFilter())
-            self.progress_label.clear()
-            self.detail.show_row([], None)
-            self.center_stack.setCurrentIndex(0)
+        """Start afresh with an empty session (unsaved decisions are asked about first)."""
+        if self.results is None or self.is_busy() or not self.confirm_discard():
+            return
+        self.start_session(ReviewSession(classes=self.results.classes))
+        self.progress_label.clear()
+        self.detail.show_row([], None)
 
     # ----------------------------------------------------------------- errors and closing
     def report_error(self, title: str, text: str) -> None:
@@ -406,7 +417,20 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions):
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()
 
+    def load_session_rows(self, session) -> None:
+        """Show a session (opened, recovered, a new version): its rows replace the ones here."""
+        self._new_results(session.classes or (self.results.classes if self.results else []))
+        self.results.load_session(session)
+        self.threshold.setValue(session.threshold)
+        self._apply_filter(ViewFilter())
+        self.center_stack.setCurrentIndex(1 if session.rows else 0)
+        self._refresh_summary()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.ask_before_closing():
+            event.ignore()
+            return
+        self.remove_autosave()  # a clean close: nothing to recover next time
         self.store.set_threshold(self.threshold.value())
         self.store.save_window(self.saveGeometry(), self.splitter.saveState())
         self.cancel_classification()

@@ -157,12 +157,14 @@ class ResultsModel(QAbstractTableModel):
         model: ModelIdentity | None,
         replace: bool = False,
         unfamiliar_threshold: float | None = None,
-    ) -> None:
+    ) -> int:
         """Rows for new images; an image already here (same path or content) is skipped, or with
         `replace` gets the new answer in its row, keeping the technician's class.
-        `unfamiliar_threshold`: the model's, at the technician's setting (None: it cannot tell)."""
+        `unfamiliar_threshold`: the model's, at the technician's setting (None: it cannot tell).
+        Returns how many rows were added or given a new answer."""
         session = self.session
         new, taken = [], set()
+        replaced = 0
         for item in results:
             existing = session.index_of(item.result.path, item.sha256)
             if existing is None:
@@ -182,6 +184,7 @@ class ResultsModel(QAbstractTableModel):
                 )
                 session.rows[existing].verified = old.verified
                 session.rows[existing].reviewed = old.verified is not None
+                replaced += 1
                 self.dataChanged.emit(self.index(existing, 0), self.index(existing, self.columnCount() - 1))
         if new:
             first = len(session.rows)
@@ -193,6 +196,18 @@ class ResultsModel(QAbstractTableModel):
             for row in range(first, len(session.rows)):
                 self._path_rows.setdefault(session.rows[row].path, []).append(row)
             self.endInsertRows()
+        self.changed.emit()
+        return len(new) + replaced
+
+    def load_session(self, session: ReviewSession) -> None:
+        """Show another session's rows (opened from a file)."""
+        self.beginResetModel()
+        self.session = session
+        self._path_rows.clear()
+        for index, row in enumerate(session.rows):
+            self._path_rows.setdefault(row.path, []).append(index)
+        self.thumbnails.clear()
+        self.endResetModel()
         self.changed.emit()
 
     def clear(self) -> None:

@@ -35,11 +35,14 @@ class ReviewActions:
     def _decide(self, decision, advance: bool) -> None:
         """Apply a decision, then select and show the next image, ready for the next key: in
         the review bin the decided image leaves and the next takes its place."""
+        if self._refuse_if_signed():
+            return
         view = self.current_view()
         proxy = view.model()
         position = view.currentIndex().row() if view.currentIndex().isValid() else 0
         before = proxy.rowCount()
         decision()
+        self.session_changed()
         if isinstance(proxy, ResultsFilter):
             proxy.refilter()
         if advance and proxy.rowCount():

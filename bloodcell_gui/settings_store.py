@@ -51,6 +51,21 @@ class SettingsStore:
     def set_familiar_share(self, value: float) -> None:
         self.settings.setValue("review/familiar_share", value)
 
+    # -- the reviewer and the lab (per PC user)
+    def reviewer(self) -> str:
+        return str(self.settings.value("review/reviewer", "") or "")
+
+    def set_reviewer(self, name: str) -> None:
+        self.settings.setValue("review/reviewer", name)
+
+    def lab_header(self) -> tuple[str, str]:
+        name = self.settings.value("report/lab_name", "") or ""
+        return str(name), str(self.settings.value("report/lab_address", "") or "")
+
+    def set_lab_header(self, name: str, address: str) -> None:
+        self.settings.setValue("report/lab_name", name)
+        self.settings.setValue("report/lab_address", address)
+
     # -- models
     def recent_models(self) -> list[str]:
         value = self.settings.value("models/recent", [])

@@ -30,6 +30,7 @@ def calibrated_window(qtbot, tmp_path, tiny_model, monkeypatch):
     main.start()
     qtbot.waitUntil(lambda: main.loaded is not None, timeout=60_000)
     yield main
+    main.unsaved_decisions = False
     main.close()
 
 

@@ -1,0 +1,389 @@
+"""Review sessions in the window: new, open, save, autosave and recovery, reviewer, sample
+details, sign-off and the audit trail. The rules live in the engine (model.review,
+model.session_file); this wires them to menus and dialogs."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QInputDialog,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from bloodcell_gui.workers import describe_error
+from model.audit import SAMPLE_CHANGED
+from model.review import ReviewSession, Sample, SignOffRefused
+from model.session_file import SUFFIX, SessionFileError, load_session, save_session
+
+SESSION_FILTER = f"BloodCell sessions (*{SUFFIX})"
+AUTOSAVE_NAME = f"autosave{SUFFIX}"
+
+
+def autosave_folder() -> Path:
+    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
+
+
+class SampleDialog(QDialog):
+    """Sample ID, patient reference, target count and comments."""
+
+    def __init__(self, sample: Sample, parent=None, *, title: str = "Sample", reviewer: str | None = None) -> None:
+        super().__init__(parent)
+        self.reviewer = QLineEdit(reviewer or "")
+        self.setWindowTitle(title)
+        self.sample_id = QLineEdit(sample.sample_id)
+        self.patient = QLineEdit(sample.patient_ref)
+        self.target = QSpinBox()
+        self.target.setRange(1, 100_000)
+        self.target.setValue(sample.target_count)
+        self.comments = QPlainTextEdit(sample.comments)
+        self.comments.setMaximumHeight(90)
+        form = QFormLayout()
+        form.addRow("Sample ID", self.sample_id)
+        form.addRow("Patient reference (optional)", self.patient)
+        form.addRow("Target count (cells)", self.target)
+        form.addRow("Comments", self.comments)
+        if reviewer is not None:  # a new session: who reviews it (remembered for this PC user)
+            form.addRow("Reviewer", self.reviewer)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def sample(self) -> Sample:
+        return Sample(
+            self.sample_id.text().strip(), self.patient.text().strip(), self.target.value(),
+            self.comments.toPlainText().strip(),
+        )
+
+
+class SessionActions:
+    """Sessions of a main window that has `results`, `store`, `report_error`, `_new_results`,
+    `load_session_rows` and a `menuBar()`."""
+
+    session_path: Path | None = None
+    # Changes not yet in the session file (autosave covers them after a crash), and among them
+    # technician's decisions, which closing asks about (results alone can be classified again).
+    unsaved = False
+    unsaved_decisions = False
+
+    def build_session_menus(self, file_menu) -> None:
+        self._autosave_timer = QTimer(self, singleShot=True, interval=200)
+        self._autosave_timer.timeout.connect(self.autosave)
+        actions = [
+            ("New session…", QKeySequence.StandardKey.New, self.new_session_dialog),
+            ("Open session…", QKeySequence("Ctrl+Shift+L"), self.open_session_dialog),
+            ("Save session", QKeySequence.StandardKey.Save, self.save_session),
+            ("Save session as…", QKeySequence("Ctrl+Shift+S"), self.save_session_as),
+        ]
+        first = file_menu.actions()[0] if file_menu.actions() else None
+        for text, keys, slot in actions:
+            action = file_menu.addAction(text, keys)
+            action.triggered.connect(lambda _=False, slot=slot: slot())
+            if first is not None:
+                file_menu.insertAction(first, action)
+        if first is not None:
+            file_menu.insertSeparator(first)
+        menu = self.menuBar().addMenu("&Session")
+        menu.addAction("Sample details…").triggered.connect(self.edit_sample)
+        menu.addAction("Reviewer…").triggered.connect(lambda: self.ask_reviewer(force=True))
+        menu.addAction("Lab header for reports…").triggered.connect(self.edit_lab_header)
+        menu.addAction("Audit trail…").triggered.connect(self.show_audit_trail)
+        menu.addSeparator()
+        self.sign_action = menu.addAction("Sign session…", QKeySequence("Ctrl+Shift+G"))
+        self.sign_action.triggered.connect(self.sign_session)
+        menu.addAction("New version of a signed session").triggered.connect(self.new_version)
+
+    # -- state
+    @property
+    def session(self) -> ReviewSession | None:
+        return None if self.results is None else self.results.session
+
+    def session_changed(self, decision: bool = True) -> None:
+        """The session changed (a decision, or new results): mark unsaved and autosave shortly,
+        so that a crash loses at most the last decision."""
+        self.unsaved = True
+        self.unsaved_decisions = self.unsaved_decisions or decision
+        self._autosave_timer.start()
+        self._show_session_title()
+
+    def _show_session_title(self) -> None:
+        session = self.session
+        sample = session.sample.sample_id if session is not None and session.sample.sample_id else "no sample ID"
+        signed = " — signed, read-only" if session is not None and session.signed else ""
+        name = self.session_path.name if self.session_path else "unsaved session"
+        self.setWindowTitle(f"BloodCell — {sample} ({name}){signed}{' *' if self.unsaved else ''}")
+
+    def ask_reviewer(self, force: bool = False) -> str:
+        """The reviewer's name, asked once per PC user and remembered."""
+        name = self.store.reviewer()
+        if force or not name:
+            text, ok = QInputDialog.getText(self, "Reviewer", "Your name, as it should appear on signed reports:",
+                                            text=name)
+            if ok and text.strip():
+                name = text.strip()
+                self.store.set_reviewer(name)
+        if self.session is not None and name and not self.session.signed:
+            self.session.reviewer = name
+        return name
+
+    # -- files
+    def new_session_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        dialog = SampleDialog(Sample(), self, title="New session", reviewer=self.store.reviewer())
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        if dialog.reviewer.text().strip():
+            self.store.set_reviewer(dialog.reviewer.text().strip())
+        self.start_session(
+            ReviewSession(classes=self.results.classes if self.results else [], sample=dialog.sample())
+        )
+
+    def start_session(self, session: ReviewSession, path: Path | None = None) -> None:
+        self.load_session_rows(session)
+        self.session_path = path
+        self.unsaved = self.unsaved_decisions = False
+        if not session.signed:
+            session.reviewer = self.store.reviewer() or session.reviewer
+        self._show_session_title()
+
+    def open_session_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", self.store.folder("sessions"), SESSION_FILTER)
+        if path:
+            self.open_session(Path(path))
+
+    def open_session(self, path: Path) -> bool:
+        try:
+            session = load_session(path)
+        except SessionFileError as error:
+            self.report_error("Could not open the session", f"{error}\n\nThe current session stays open.")
+            return False
+        if self.loaded is not None and session.classes != self.loaded.classifier.classes:
+            self.report_error(
+                "Could not open the session",
+                f"{path}: its classes ({', '.join(session.classes)}) are not the loaded model's "
+                f"({', '.join(self.loaded.classifier.classes)}). Load a model with these classes first.",
+            )
+            return False
+        self.store.remember_folder("sessions", path.parent)
+        self.start_session(session, path)
+        return True
+
+    def save_session(self) -> bool:
+        if self.session_path is None:
+            return self.save_session_as()
+        return self._write_session(self.session_path)
+
+    def save_session_as(self) -> bool:
+        sample = self.session.sample.sample_id if self.session and self.session.sample.sample_id else "session"
+        suggested = str(Path(self.store.folder("sessions")) / f"{sample}{SUFFIX}")
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", suggested, SESSION_FILTER)
+        if not path:
+            return False
+        path = Path(path) if path.endswith(SUFFIX) else Path(path + SUFFIX)
+        if self._write_session(path):
+            self.store.remember_folder("sessions", path.parent)
+            return True
+        return False
+
+    def _write_session(self, path: Path) -> bool:
+        if self.session is None:
+            return False
+        try:
+            save_session(path, self.session)
+        except (OSError, ValueError) as error:
+            message = f"{path}: {describe_error(error)}\nNothing was overwritten."
+            self.report_error("Could not save the session", message)
+            return False
+        self.session_path = path
+        self.unsaved = self.unsaved_decisions = False
+        self.remove_autosave()
+        self._show_session_title()
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def confirm_discard(self) -> bool:
+        """Ask before unsaved decisions are dropped: save them, discard them, or stay."""
+        if not self.unsaved_decisions or self.session is None or not self.session.rows:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved review",
+            "This session has decisions that are not saved. Save them first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_session()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def ask_before_closing(self) -> bool:
+        """Whether closing must wait: with unsaved decisions the technician is asked (save,
+        discard, or stay) in a window-modal box that does not block the event loop; the answer
+        closes the window again, or not."""
+        if getattr(self, "_closing_confirmed", False) or not self.unsaved_decisions:
+            return False
+        if self.session is None or not self.session.rows:
+            return False
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Unsaved review",
+            "This session has decisions that are not saved. Save them before closing?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.finished.connect(lambda _: self._closing_answered(box.standardButton(box.clickedButton())))
+        self.closing_question = box
+        box.open()
+        return True
+
+    def _closing_answered(self, button) -> None:
+        if button == QMessageBox.StandardButton.Save and not self.save_session():
+            return
+        if button in (QMessageBox.StandardButton.Save, QMessageBox.StandardButton.Discard):
+            self._closing_confirmed = True
+            self.close()
+
+    # -- autosave and recovery
+    def autosave_path(self) -> Path:
+        return Path(self.store.settings.value("session/autosave_folder", str(autosave_folder()))) / AUTOSAVE_NAME
+
+    def autosave(self) -> None:
+        if self.session is None or not self.unsaved:
+            return
+        path = self.autosave_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_session(path, self.session)
+            self.store.settings.setValue("session/autosaved_from", str(self.session_path or ""))
+        except (OSError, ValueError) as error:
+            self.statusBar().showMessage(f"Autosave failed: {describe_error(error)}", 8000)
+
+    def remove_autosave(self) -> None:
+        self._autosave_timer.stop()
+        self.autosave_path().unlink(missing_ok=True)
+
+    def offer_recovery(self) -> bool:
+        """After a crash: offer the autosaved session (every decision but at most the last)."""
+        path = self.autosave_path()
+        if not path.is_file():
+            return False
+        try:
+            session = load_session(path)
+        except SessionFileError:
+            path.unlink(missing_ok=True)
+            return False
+        answer = QMessageBox.question(
+            self,
+            "Recover the unsaved session?",
+            f"BloodCell did not close normally. A session with {len(session.rows)} images and "
+            f"{len(session.audit)} recorded steps was saved automatically. Recover it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            path.unlink(missing_ok=True)
+            return False
+        origin = str(self.store.settings.value("session/autosaved_from", "") or "")
+        self.start_session(session, Path(origin) if origin else None)
+        self.unsaved = self.unsaved_decisions = True
+        self._show_session_title()
+        return True
+
+    # -- review-level actions
+    def edit_sample(self) -> None:
+        if self.session is None or self._refuse_if_signed():
+            return
+        dialog = SampleDialog(self.session.sample, self, title="Sample details")
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.sample() != self.session.sample:
+            self.session.sample = dialog.sample()
+            self.session.record(SAMPLE_CHANGED, sample_id=self.session.sample.sample_id)
+            self.session_changed()
+
+    def _refuse_if_signed(self) -> bool:
+        if self.session is not None and self.session.signed:
+            self.report_error(
+                "The session is signed",
+                "A signed session is read-only. Session › New version of a signed session opens an editable copy "
+                "linked to it.",
+            )
+            return True
+        return False
+
+    def sign_session(self) -> bool:
+        if self.session is None or self._refuse_if_signed():
+            return False
+        if not self.ask_reviewer():
+            return False
+        session = self.session
+        try:
+            session.check_open()
+            remaining = [f"{count} {what}" for what, count in session.unresolved().items() if count]
+            if remaining or not session.classified:
+                session.sign()  # raises with the reason
+            counted = sum(session.counts())
+            answer = QMessageBox.question(
+                self,
+                "Sign the session",
+                f"Sign sample {session.sample.sample_id or '(no ID)'} as {session.reviewer}? {counted} cells are "
+                f"counted (target {session.sample.target_count}). A signed session cannot be changed.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+            session.sign()
+        except SignOffRefused as error:
+            self.report_error("Cannot sign yet", str(error))
+            return False
+        self.session_changed()
+        if self.session_path is not None:
+            self._write_session(self.session_path)
+        return True
+
+    def new_version(self) -> None:
+        if self.session is None or not self.session.signed:
+            self.report_error("Not signed", "Only a signed session needs a new version; this one can be changed.")
+            return
+        from model.hashing import file_sha256
+
+        sha = file_sha256(self.session_path) if self.session_path and self.session_path.is_file() else ""
+        self.start_session(self.session.new_version(sha))
+        self.session_changed()
+
+    def edit_lab_header(self) -> None:
+        """The lab's name and address, printed at the top of every report (set once per PC)."""
+        name, address = self.store.lab_header()
+        text, ok = QInputDialog.getMultiLineText(
+            self, "Lab header for reports", "Lab name on the first line, then the address:",
+            "\n".join(part for part in (name, address) if part),
+        )
+        if ok:
+            first, _, rest = text.strip().partition("\n")
+            self.store.set_lab_header(first.strip(), rest.strip())
+
+    def show_audit_trail(self) -> None:
+        if self.session is None:
+            return
+        lines = [html.escape(entry.describe()) for entry in self.session.audit] or ["(nothing recorded yet)"]
+        box = QMessageBox(self)
+        box.setWindowTitle("Audit trail")
+        box.setText(f"{len(self.session.audit)} recorded steps, oldest first")
+        box.setDetailedText("\n".join(entry.describe() for entry in self.session.audit))
+        box.setInformativeText("<br>".join(lines[-12:]))
+        box.open()
