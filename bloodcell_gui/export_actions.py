@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from bloodcell_gui.workers import describe_error
+from model.audit import EXPORTED
 
 
 class ExportActions:
@@ -24,7 +25,8 @@ class ExportActions:
     def export_pdf(self, path: Path) -> bool:
         from bloodcell_gui.report import write_pdf
 
-        return self._export(path, lambda: write_pdf(path, self.results.session, *self._model_identity()))
+        lab = self.store.lab_header()
+        return self._export(path, lambda: write_pdf(path, self.results.session, *self._model_identity(), lab=lab))
 
     def _export(self, path: Path, write) -> bool:
         """Run an (atomic) export; a failure is reported and leaves any earlier file as it was."""
@@ -39,6 +41,8 @@ class ExportActions:
             self.report_error("Export failed", f"{path}: {describe_error(error)}\nNothing was overwritten.")
             return False
         self.statusBar().showMessage(f"Wrote {path}", 5000)
+        self.results.session.record(EXPORTED, file=str(path))
+        self.session_changed(decision=False)
         return True
 
     def export_csv_dialog(self) -> None:

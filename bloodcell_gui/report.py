@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSize, QUrl
@@ -12,6 +12,7 @@ from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, 
 
 from bloodcell_gui.heatmap import ConfusionHeatmap
 from bloodcell_gui.html_tables import accuracy_words, per_class_table_html
+from model import __version__
 from model.atomic import atomic_write_bytes
 from model.review import ReviewSession
 
@@ -46,7 +47,36 @@ def models_html(session: ReviewSession, model_name: str, model_sha256: str) -> s
     return f"<b>classified by {len(used)} different models</b>: {parts}"
 
 
-def report_html(session: ReviewSession, model_name: str, model_sha256: str, when: datetime) -> str:
+def sample_html(session: ReviewSession, lab: tuple[str, str], when: datetime) -> str:
+    """The lab header, the sample, the reviewer and the sign-off (or that there is none yet)."""
+    esc = html.escape
+    name, address = lab
+    lines = esc(address).replace("\n", "<br>")
+    header = f"<p><b>{esc(name)}</b>{'<br>' + lines if address else ''}</p>" if name else ""
+    sample = session.sample
+    signature = session.signature
+    signed = (
+        f"<b>signed</b> by {esc(signature.reviewer)} at {esc(signature.stamp.local)} (UTC {esc(signature.stamp.utc)})"
+        if signature
+        else "<b>not signed</b> (a preliminary report)"
+    )
+    local = when.astimezone()
+    return (
+        header
+        + "<table cellspacing='0' cellpadding='2'>"
+        f"<tr><td>Sample</td><td><b>{esc(sample.sample_id or '(no sample ID)')}</b>"
+        f"{' &nbsp; patient ' + esc(sample.patient_ref) if sample.patient_ref else ''}</td></tr>"
+        f"<tr><td>Reviewer</td><td>{esc(session.reviewer or '(none)')}; {signed}</td></tr>"
+        f"<tr><td>Printed</td><td>{esc(local.strftime('%Y-%m-%d %H:%M'))} {esc(local.tzname() or '')} "
+        f"&nbsp;·&nbsp; BloodCell {esc(__version__)}</td></tr>"
+        + (f"<tr><td>Comments</td><td>{esc(sample.comments)}</td></tr>" if sample.comments else "")
+        + "</table>"
+    )
+
+
+def report_html(
+    session: ReviewSession, model_name: str, model_sha256: str, when: datetime, lab: tuple[str, str] = ("", "")
+) -> str:
     counts = session.counts()
     total = sum(counts)
     esc = html.escape
@@ -57,13 +87,17 @@ def report_html(session: ReviewSession, model_name: str, model_sha256: str, when
     )
     reclassified = sum(1 for r in session.rows if r.verified is not None and r.verified != r.predicted)
     reviewed = sum(1 for r in session.rows if r.reviewed)
+    target = session.sample.target_count
     parts = [
         "<h2>BloodCell differential</h2>",
-        f"<p>{esc(when.strftime('%Y-%m-%d %H:%M'))} &nbsp;·&nbsp; {models_html(session, model_name, model_sha256)}</p>",
+        sample_html(session, lab, when),
+        f"<p>{models_html(session, model_name, model_sha256)}</p>",
         "<table border='1' cellspacing='0' cellpadding='4' width='60%'>"
         "<tr><th align='left'>Class</th><th align='right'>Count</th><th align='right'>Share</th></tr>"
         f"{rows}<tr><td><b>Total</b></td><td align='right'><b>{total}</b></td><td align='right'>100%</td></tr>"
         "</table>",
+        f"<p>{total} cells counted of a target of {target}"
+        f"{'' if total >= target else f' (<b>{target - total} short</b>)'}.</p>",
         f"<p>Images classified: {session.classified}; reviewed by a technician: {reviewed}; "
         f"reclassified: {reclassified}; still below the review threshold "
         f"({session.threshold:.0%}): {session.review_count}; unidentified (not counted above): "
@@ -82,7 +116,13 @@ def report_html(session: ReviewSession, model_name: str, model_sha256: str, when
     return "".join(parts)
 
 
-def render_pdf(session: ReviewSession, model_name: str, model_sha256: str, when: datetime | None = None) -> bytes:
+def render_pdf(
+    session: ReviewSession,
+    model_name: str,
+    model_sha256: str,
+    when: datetime | None = None,
+    lab: tuple[str, str] = ("", ""),
+) -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -101,7 +141,7 @@ def render_pdf(session: ReviewSession, model_name: str, model_sha256: str, when:
     if evaluation is not None:
         image = heatmap_image(session.classes, evaluation.confusion.tolist())
         document.addResource(QTextDocument.ResourceType.ImageResource, HEATMAP_URL, image)
-    document.setHtml(report_html(session, model_name, model_sha256, when or datetime.now()))
+    document.setHtml(report_html(session, model_name, model_sha256, when or datetime.now(UTC), lab))
 
     painter = QPainter(writer)
     document.drawContents(painter)
@@ -110,5 +150,7 @@ def render_pdf(session: ReviewSession, model_name: str, model_sha256: str, when:
     return bytes(data)
 
 
-def write_pdf(path: Path | str, session: ReviewSession, model_name: str, model_sha256: str) -> None:
-    atomic_write_bytes(path, render_pdf(session, model_name, model_sha256))
+def write_pdf(
+    path: Path | str, session: ReviewSession, model_name: str, model_sha256: str, lab: tuple[str, str] = ("", "")
+) -> None:
+    atomic_write_bytes(path, render_pdf(session, model_name, model_sha256, lab=lab))
