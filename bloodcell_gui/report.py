@@ -110,7 +110,7 @@ def report_html(
         parts.append(
             f"<h3>Against folder ground truth: {accuracy_words(evaluation.to_json())} "
             f"({evaluation.total} images)</h3>"
-            f"<img src='{HEATMAP_URL.toString()}' width='520'>"
+            f"<p><img src='{HEATMAP_URL.toString()}' width='480'></p>"
             + per_class_table_html(evaluation.per_class(), width="60%")
         )
     return "".join(parts)
