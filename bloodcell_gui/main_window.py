@@ -46,6 +46,9 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions, SessionA
         self.loaded: LoadedClassifier | None = None
         self.results: ResultsModel | None = None
         self.last_error: str = ""
+        # What the running classification job added, for the audit trail when it ends.
+        self._classified_in_job = 0
+        self._job_model: ModelIdentity | None = None
         self.model_runner = TaskRunner(self)
         self.queue = ClassificationQueue(self._known_images, self)
         self.queue.started.connect(self._job_started)
@@ -297,7 +300,7 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions, SessionA
     def _batch_classified(self, batch: ClassifiedBatch, model: ModelIdentity, replace: bool) -> None:
         if self.results is not None:
             added = self.results.add_results(batch.results, model, replace, self.unfamiliar_threshold())
-            self._classified_in_job = getattr(self, "_classified_in_job", 0) + added
+            self._classified_in_job += added
             self._job_model = model
 
     def _progress_changed(self, done: int, total: int, words: str) -> None:
@@ -306,9 +309,9 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions, SessionA
         self.progress_label.setText(words)
 
     def _classification_done(self, words: str) -> None:
-        added, self._classified_in_job = getattr(self, "_classified_in_job", 0), 0
+        added, self._classified_in_job = self._classified_in_job, 0
         if added and self.results is not None:
-            self.results.session.record_classification(getattr(self, "_job_model", None), added)
+            self.results.session.record_classification(self._job_model, added)
             self.session_changed(decision=False)
         for widget in (self.progress, self.cancel_button):
             widget.hide()

@@ -333,11 +333,11 @@ class SessionActions:
         if not self.ask_reviewer():
             return False
         session = self.session
+        refusal = session.sign_refusal()
+        if refusal:
+            self.report_error("Cannot sign yet", refusal)
+            return False
         try:
-            session.check_open()
-            remaining = [f"{count} {what}" for what, count in session.unresolved().items() if count]
-            if remaining or not session.classified:
-                session.sign()  # raises with the reason
             counted = sum(session.counts())
             answer = QMessageBox.question(
                 self,

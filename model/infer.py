@@ -28,7 +28,7 @@ from model.modelfile import LoadedModel, ModelInfo, load
 from model.preprocess import InputPolicy, to_uint8_array
 from model.scan import BadFile, expand_inputs
 from model.symmetry import average_probabilities
-from model.unfamiliar import ReferenceStatistics, last_linear, reason, threshold_for
+from model.unfamiliar import ReferenceStatistics, last_linear, threshold_for, unidentified_reason
 
 NO_VALID_ANSWER = "the model gave no valid answer for this image (NaN or infinite outputs)"
 
@@ -166,14 +166,7 @@ class Classifier:
 
     def unidentified(self, result: Result, pass_share: float | None = None) -> str | None:
         """Why this result belongs in the Unidentified bin, or None."""
-        if not result.ok:
-            return None
-        return reason(
-            leukocyte_found=result.leukocyte_found,
-            networks_agree=result.networks_agree,
-            score=result.unfamiliarity,
-            threshold=self.threshold(pass_share),
-        )
+        return unidentified_reason(result, self.threshold(pass_share)) if result.ok else None
 
     def _run(self, network: _Network, pixels: np.ndarray) -> torch.Tensor:
         """One network's probabilities, averaged over its views."""

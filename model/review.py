@@ -11,7 +11,7 @@ from model import __version__
 from model.audit import CLASSIFIED, NEW_VERSION, RECLASSIFIED, REVIEWED, SIGNED, UNDONE, AuditEntry, Stamp
 from model.evaluate import Evaluation
 from model.export import display_path, write_csv
-from model.unfamiliar import reason
+from model.unfamiliar import unidentified_reason
 
 if TYPE_CHECKING:
     from model.infer import Result
@@ -99,14 +99,7 @@ class ImageRow:
     @property
     def unfamiliar_reason(self) -> str | None:
         """Why the model's answer is not to be trusted for this image, or None."""
-        if not self.ok:
-            return None
-        return reason(
-            leukocyte_found=self.leukocyte_found,
-            networks_agree=self.networks_agree,
-            score=self.unfamiliarity,
-            threshold=self.unfamiliar_threshold,
-        )
+        return unidentified_reason(self, self.unfamiliar_threshold) if self.ok else None
 
     @property
     def unidentified(self) -> bool:
@@ -233,17 +226,24 @@ class ReviewSession:
             "unidentified": self.unidentified_count,
         }
 
+    def sign_refusal(self) -> str | None:
+        """Why signing would be refused now, or None when it may go ahead."""
+        if self.signed:
+            return str(SessionSigned())
+        if not self.reviewer.strip():
+            return "a session is signed by its reviewer: enter your name first"
+        if not self.classified:
+            return "there is nothing to sign: no image has been classified"
+        remaining = [f"{count} {what}" for what, count in self.unresolved().items() if count]
+        return f"cannot sign yet: {' and '.join(remaining)}" if remaining else None
+
     def sign(self) -> Signature:
         """Sign the session as its reviewer: refused while images wait in the review bin or the
         Unidentified bin, without a reviewer, or with nothing classified."""
         self.check_open()
-        if not self.reviewer.strip():
-            raise SignOffRefused("a session is signed by its reviewer: enter your name first")
-        if not self.classified:
-            raise SignOffRefused("there is nothing to sign: no image has been classified")
-        remaining = [f"{count} {what}" for what, count in self.unresolved().items() if count]
-        if remaining:
-            raise SignOffRefused(f"cannot sign yet: {' and '.join(remaining)}")
+        refusal = self.sign_refusal()
+        if refusal:
+            raise SignOffRefused(refusal)
         stamp = Stamp.now()
         self.signature = Signature(self.reviewer, stamp)
         self.audit.append(AuditEntry(SIGNED, self.reviewer, stamp, {"cells_counted": sum(self.counts())}))

@@ -246,3 +246,14 @@ def reason(
     if score is not None and threshold is not None and score > threshold:
         return UNLIKE_TRAINING
     return None
+
+
+def unidentified_reason(item, threshold: float | None) -> str | None:
+    """`reason` for anything that carries the gates and the score (a classification result, a
+    review row)."""
+    return reason(
+        leukocyte_found=item.leukocyte_found,
+        networks_agree=item.networks_agree,
+        score=item.unfamiliarity,
+        threshold=threshold,
+    )

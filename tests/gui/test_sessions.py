@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 from helpers import classify_and_wait, real_data
@@ -152,4 +151,3 @@ def test_after_kill_9_the_autosaved_session_is_offered_with_its_decisions(qtbot,
     assert main.unsaved_decisions
     main.unsaved_decisions = False
     main.close()
-    time.sleep(0)
