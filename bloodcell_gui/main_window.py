@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from bloodcell_gui.classification_queue import ClassificationQueue
 from bloodcell_gui.export_actions import ExportActions
+from bloodcell_gui.input_actions import InputActions
 from bloodcell_gui.main_layout import NO_TRUTH_YET, MainLayout
 from bloodcell_gui.model_info import ModelInfoDialog
 from bloodcell_gui.model_switch import ask_about_results
@@ -33,7 +34,8 @@ from model.resources import default_model_path
 from model.review import ModelIdentity, ReviewSession
 
 
-class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions, SessionActions):
+# InputActions comes first: its drag-and-drop handlers override QWidget's.
+class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewActions, SessionActions):
     modelLoaded = Signal(object)  # LoadedClassifier
     classificationFinished = Signal()
 
@@ -226,52 +228,6 @@ class MainWindow(QMainWindow, MainLayout, ExportActions, ReviewActions, SessionA
         wizard.modelSaved.connect(lambda path, use_now: self.load_model(Path(path)) if use_now else None)
         wizard.open()
         return wizard
-
-    # ----------------------------------------------------------------- input
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
-            # A copy, never a move: a file manager deletes what it moves.
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-            self._highlight_drop(True)
-
-    def dragMoveEvent(self, event) -> None:
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()
-
-    def dragLeaveEvent(self, event) -> None:
-        self._highlight_drop(False)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        self._highlight_drop(False)
-        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
-        if paths:
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-            self.classify(paths)
-
-    def _highlight_drop(self, on: bool) -> None:
-        """Show that a drop here will be taken (the style sheet colours `[dropTarget=true]`)."""
-        self.center_stack.setProperty("dropTarget", on)
-        self.center_stack.style().unpolish(self.center_stack)
-        self.center_stack.style().polish(self.center_stack)
-
-    def open_files_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(
-            self,
-            "Open images",
-            self.store.folder("images"),
-            "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff);;All files (*)",
-        )
-        if files:
-            self.store.remember_folder("images", Path(files[0]).parent)
-            self.classify([Path(f) for f in files])
-
-    def open_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open folder", self.store.folder("images"))
-        if folder:
-            self.store.remember_folder("images", Path(folder).parent)
-            self.classify([Path(folder)])
 
     # ----------------------------------------------------------------- classification
     def classify(self, paths: list[Path]) -> None:

@@ -1,4 +1,6 @@
-"""`bloodcell train | classify | evaluate | combine | calibrate | info`: the engine on a terminal, without Qt."""
+"""`bloodcell train | classify | evaluate | combine | calibrate | session | info`: the engine on a terminal,
+without Qt. The parser and the reading commands live here; model-writing commands in `cli_models`, session
+commands in `cli_session`."""
 
 from __future__ import annotations
 
@@ -22,10 +24,10 @@ from model.cli_guard import (
     printable_streams,
     share,
 )
-from model.formatting import format_seconds
-from model.modelfile import LoadedModel, ModelFileError, read_info
+from model.cli_models import run_calibrate, run_combine, run_train
+from model.cli_session import run_session_export, run_session_info
+from model.modelfile import ModelFileError, read_info
 from model.resources import default_model_path
-from model.task import TaskState
 from model.unfamiliar import DEFAULT_PASS_SHARE
 
 
@@ -201,170 +203,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_train(args: argparse.Namespace) -> int:
-    from model.config import Augmentation, TrainConfig
-    from model.run import TrainingRun
-
-    width, height = parse_size(args.size)
-    config = TrainConfig(
-        data=args.data[0],
-        more_data=tuple(args.data[1:]),
-        balance_sources=args.balance_sources,
-        holdout_percent=args.holdout_percent,
-        max_copies_per_cell=args.copies_per_cell,
-        frozen_norm_statistics=args.frozen_bn_stats,
-        valid=args.valid,
-        valid_pct=args.valid_pct,
-        split_by_cell=args.split_by_cell,
-        seed=args.seed,
-        arch=args.arch,
-        weights_file=args.weights,
-        width=width,
-        height=height,
-        framing=args.framing,
-        augmentation=Augmentation(
-            max_rotate=args.max_rotate,
-            max_lighting=args.max_lighting,
-            max_zoom=args.max_zoom,
-            max_warp=args.max_warp,
-            min_zoom=args.min_zoom,
-            stain=args.stain,
-            hue=args.hue,
-            saturation=args.saturation,
-        ),
-        batch_size=args.bs,
-        epochs=args.epochs,
-        lr=args.lr,
-        patience=args.patience,
-        mixup=args.mixup,
-        device=args.device,
-        num_workers=args.workers,
-        test_time_augmentation=args.test_time_augmentation,
-    )
-    problems = config.problems()
-    if problems:
-        raise ValueError("; ".join(problems))
-    check_output(args.out, [*args.data, *([args.valid] if args.valid else [])], what="model file")
-    run = TrainingRun(config, test_folder=args.test)
-    state = TaskState(TerminalProgress())
-    run.scanned = run.scan(state)
-    for scan in (run.scanned.train, run.scanned.valid, *run.scanned.more):
-        for bad in scan.bad_files if scan else []:
-            print(f"left out {bad.path}: {bad.reason}", file=sys.stderr)
-    run.trained = run.train(state)
-    print(f"\n{describe_end(run.trained)}")
-    print(f"measuring unfamiliar-image statistics{f' and evaluating on {args.test}' if args.test else ''} ...")
-    run.evaluation = run.evaluate(state, review_validation=False)
-    print(describe_references(run.evaluation.references, run.evaluation.calibration_problem))
-    if args.test:
-        print(run.evaluation.test.format_table())
-    run.save(args.out, name=args.name or args.out.stem, notes=args.notes)
-    print(f"saved {args.out} ({run.trained.seconds / 60:.1f} min on {run.trained.device})")
-    return 0
-
-
-def describe_references(references, problem: str = "") -> str:
-    if references is None:
-        return f"unfamiliar-image statistics: not made ({problem or 'no reason given'})"
-    summary = references.summary
-    return (
-        f"unfamiliar-image statistics: fitted on {summary.get('fitted_on')} training images; threshold set so that "
-        f"{references.pass_share:.0%} of {summary.get('calibrated_on')} held-out images pass"
-    )
-
-
-def describe_end(trained) -> str:
-    """How training ended, and the epoch kept."""
-    best = trained.valid_metrics
-    kept = f"best epoch {best['epoch']} kept: validation accuracy {best['accuracy']:.2%}" if best else "no epoch ended"
-    return f"{trained.ending}; {kept}"
-
-
-def run_combine(args: argparse.Namespace) -> int:
-    from model.ensemble import combine
-    from model.modelfile import save
-
-    check_output(args.out, args.models, what="model file")
-    combined = combine(args.models, name=args.name or args.out.stem, notes=args.notes)
-    info = combined.info
-    if args.test:
-        info.metrics["test"] = measure_on_test(combined, args.test, args.device)
-    save(args.out, combined.module, info)
-    print(f"saved {args.out}: an ensemble of {len(info.members)} networks")
-    # Each member's statistics were standardised for that member alone; the ensemble's
-    # combined score needs its own held-out distribution.
-    print(
-        f"it has no unfamiliar-image statistics yet: `bloodcell calibrate {args.out} DATA... --out {args.out}` "
-        "adds them"
-    )
-    return 0
-
-
-def run_calibrate(args: argparse.Namespace) -> int:
-    from model.calibrate import labelled, reference_statistics, split_folders, training_split
-    from model.infer import Classifier
-    from model.modelfile import load, save
-
-    check_output(args.out, args.data, what="model file")
-    loaded = load(args.model)
-    classifier = Classifier(loaded, args.device)
-    classes = classifier.classes
-    state = TaskState(TerminalProgress())
-    if args.data:
-        fit, held_out = split_folders(args.data, classes, state)
-    else:
-        settings = loaded.info.networks[0].training.get("settings")
-        if not settings:
-            raise ValueError(f"{args.model} records no training settings; name data folders to calibrate with")
-        train_items, valid_items = training_split(settings, state)
-        fit, held_out = labelled(train_items, classes), [item.path for item in valid_items]
-    references = reference_statistics(classifier, fit, held_out, state, args.pass_share)
-    save(args.out, loaded.module, loaded.info, references=references)
-    print(describe_references(references))
-    print(f"saved {args.out}")
-    return 0
-
-
-def measure_on_test(loaded: LoadedModel, folder: Path, device: str) -> dict:
-    """Evaluate a model about to be saved on a test folder; print the table, return what the file records."""
-    from model.evaluate import evaluate_folder
-    from model.infer import Classifier
-    from model.run import RunEvaluation
-
-    print(f"evaluating on {folder} ...")
-    evaluation = RunEvaluation(evaluate_folder(Classifier(loaded, device), folder), Path(folder))
-    print(evaluation.test.format_table())
-    return evaluation.test_metrics() or {}
-
-
-class TerminalProgress:
-    """Prints scan progress and one line per epoch; batch progress overwrites a status line."""
-
-    def __init__(self) -> None:
-        self.interactive = sys.stdout is not None and sys.stdout.isatty()
-
-    def __call__(self, event) -> None:
-        from model.events import BatchProgress, EpochEnd, ScanProgress
-
-        if isinstance(event, ScanProgress) and event.done == event.total:
-            print(f"{event.what}: {event.total} images")
-        elif isinstance(event, BatchProgress) and self.interactive:
-            print(
-                f"\repoch {event.epoch + 1}/{event.n_epochs} batch {event.batch + 1}/{event.n_batches} "
-                f"loss {event.loss:.3f} eta {format_seconds(event.eta)}   ",
-                end="",
-                flush=True,
-            )
-        elif isinstance(event, EpochEnd):
-            print(
-                f"\repoch {event.epoch + 1}/{event.n_epochs}: train loss {event.train_loss:.4f} "
-                f"valid loss {event.valid_loss:.4f} accuracy {event.accuracy:.2%}"
-                f"{' *best' if event.is_best else ''}  [{format_seconds(event.elapsed)} elapsed, "
-                f"eta {format_seconds(event.eta)}]",
-                flush=True,
-            )
-
-
 def run_classify(args: argparse.Namespace) -> int:
     """Classify and write one row per image. Ctrl-C or SIGTERM ends it after the current batch:
     the rows done are written, followed by a row that says the file is incomplete."""
@@ -407,8 +245,10 @@ def run_classify(args: argparse.Namespace) -> int:
         share_of_total = counts[name] / counted if counted else 0.0
         print(f"  {name:<12} {counts[name]:6d}  {share_of_total:6.1%}")
     if threshold is None:
-        print("  Unidentified: not available (this model file has no unfamiliar-image statistics; "
-              "`bloodcell calibrate` adds them)")
+        print(
+            "  Unidentified: not available (this model file has no unfamiliar-image statistics; "
+            "`bloodcell calibrate` adds them)"
+        )
     else:
         print(f"  {'Unidentified':<12} {unidentified:6d}  (not in the differential; see the unidentified column)")
     if failures:
@@ -450,73 +290,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_session_info(args: argparse.Namespace) -> int:
-    from model.session_file import load_session, session_json
-
-    session = load_session(args.file)
-    if args.json:
-        print(json.dumps(session_json(session), indent=1, ensure_ascii=False))
-        return 0
-    sample = session.sample
-    signed = (
-        f"signed by {session.signature.reviewer} at {session.signature.stamp.local}"
-        if session.signature
-        else "not signed"
-    )
-    print(
-        f"sample {sample.sample_id or '(no ID)'}  patient {sample.patient_ref or '-'}  "
-        f"reviewer {session.reviewer or '-'}"
-    )
-    print(f"{signed}; {session.classified} images classified, {session.unidentified_count} unidentified, "
-          f"{session.review_count} in the review bin, {len(session.failed)} unreadable")
-    counts = session.counts()
-    counted = sum(counts)
-    print(f"differential ({counted} cells counted, target {sample.target_count}):")
-    for name, count in zip(session.classes, counts, strict=True):
-        print(f"  {name:<12} {count:6d}  {count / counted if counted else 0:6.1%}")
-    if sample.comments:
-        print(f"comments: {sample.comments}")
-    print(f"audit trail ({len(session.audit)} entries):")
-    for entry in session.audit:
-        print(f"  {entry.describe()}")
-    return 0
-
-
-def run_session_export(args: argparse.Namespace) -> int:
-    import csv
-
-    from model.export import csv_cell
-    from model.session_file import load_session
-
-    check_output(args.csv, [args.file], what="CSV file")
-    if args.audit:
-        check_output(args.audit, [args.file, args.csv], what="audit CSV file")
-    session = load_session(args.file)
-    session.write_csv(args.csv, model_name="", model_sha256="")
-    if args.audit:
-        with atomic_writer(args.audit, "w", newline="", encoding="utf-8") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(["time_utc", "time_local", "reviewer", "event", "details"])
-            for entry in session.audit:
-                details = "; ".join(f"{k}={v}" for k, v in entry.details.items())
-                values = (entry.stamp.utc, entry.stamp.local, entry.reviewer, entry.event, details)
-                writer.writerow([csv_cell(v) for v in values])
-    print(f"wrote {args.csv}" + (f" and {args.audit}" if args.audit else ""))
-    return 0
-
-
 def run_info(args: argparse.Namespace) -> int:
     path = args.model or default_model_path()
     info = read_info(path)
     print(json.dumps({"file": str(path), **info.to_json()}, indent=2))
     return 0
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"--size must look like 160x120, not {text!r}") from None
-    if not (16 <= width <= 4096 and 16 <= height <= 4096):
-        raise ValueError(f"--size {text}: each side must be between 16 and 4096 pixels")
-    return width, height

@@ -104,7 +104,7 @@ def scores(trained, folder: Path, parts: dict[str, Callable[[Path], bool]]) -> d
 
 
 def run(recipe: str, seed: int, direction: str, scratch: Path, save_dir: Path | None) -> dict:
-    from model.cli import TerminalProgress
+    from model.cli_models import TerminalProgress
     from model.train import fit
 
     base = replace(RECIPES[recipe], seed=seed)

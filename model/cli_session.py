@@ -1,0 +1,66 @@
+"""`bloodcell session info | export`: a saved review session read without the window."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from model.atomic import atomic_writer
+from model.cli_guard import check_output
+
+
+def run_session_info(args: argparse.Namespace) -> int:
+    from model.session_file import load_session, session_json
+
+    session = load_session(args.file)
+    if args.json:
+        print(json.dumps(session_json(session), indent=1, ensure_ascii=False))
+        return 0
+    sample = session.sample
+    signed = (
+        f"signed by {session.signature.reviewer} at {session.signature.stamp.local}"
+        if session.signature
+        else "not signed"
+    )
+    print(
+        f"sample {sample.sample_id or '(no ID)'}  patient {sample.patient_ref or '-'}  "
+        f"reviewer {session.reviewer or '-'}"
+    )
+    print(
+        f"{signed}; {session.classified} images classified, {session.unidentified_count} unidentified, "
+        f"{session.review_count} in the review bin, {len(session.failed)} unreadable"
+    )
+    counts = session.counts()
+    counted = sum(counts)
+    print(f"differential ({counted} cells counted, target {sample.target_count}):")
+    for name, count in zip(session.classes, counts, strict=True):
+        print(f"  {name:<12} {count:6d}  {count / counted if counted else 0:6.1%}")
+    if sample.comments:
+        print(f"comments: {sample.comments}")
+    print(f"audit trail ({len(session.audit)} entries):")
+    for entry in session.audit:
+        print(f"  {entry.describe()}")
+    return 0
+
+
+def run_session_export(args: argparse.Namespace) -> int:
+    import csv
+
+    from model.export import csv_cell
+    from model.session_file import load_session
+
+    check_output(args.csv, [args.file], what="CSV file")
+    if args.audit:
+        check_output(args.audit, [args.file, args.csv], what="audit CSV file")
+    session = load_session(args.file)
+    session.write_csv(args.csv, model_name="", model_sha256="")
+    if args.audit:
+        with atomic_writer(args.audit, "w", newline="", encoding="utf-8") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(["time_utc", "time_local", "reviewer", "event", "details"])
+            for entry in session.audit:
+                details = "; ".join(f"{k}={v}" for k, v in entry.details.items())
+                values = (entry.stamp.utc, entry.stamp.local, entry.reviewer, entry.event, details)
+                writer.writerow([csv_cell(v) for v in values])
+    print(f"wrote {args.csv}" + (f" and {args.audit}" if args.audit else ""))
+    return 0
