@@ -223,6 +223,9 @@ class MainLayout:
         model_menu.addSeparator()
         self.train_action = model_menu.addAction("Train model…")
         self.train_action.triggered.connect(self.open_training_wizard)
+        model_menu.addAction("Verified cells…").triggered.connect(self.show_verified_cells)
+        self.adapt_action = model_menu.addAction("Adapt to this lab…")
+        self.adapt_action.triggered.connect(self.open_adapt_dialog)
 
         self.review_menu = self.menuBar().addMenu("&Review")
         self.class_actions = QActionGroup(self)

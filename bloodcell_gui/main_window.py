@@ -28,6 +28,7 @@ from bloodcell_gui.review_actions import ReviewActions
 from bloodcell_gui.session_actions import SessionActions
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.thumbnail_view import ThumbnailDelegate
+from bloodcell_gui.verified_actions import VerifiedActions
 from bloodcell_gui.workers import TaskRunner, Worker, describe_error
 from model.classify_job import ClassifiedBatch, LoadedClassifier, load_classifier
 from model.resources import default_model_path
@@ -35,7 +36,7 @@ from model.review import ModelIdentity, ReviewSession
 
 
 # InputActions comes first: its drag-and-drop handlers override QWidget's.
-class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewActions, SessionActions):
+class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewActions, SessionActions, VerifiedActions):
     modelLoaded = Signal(object)  # LoadedClassifier
     classificationFinished = Signal()
 
@@ -64,6 +65,7 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         self.build_status_bar()
         self.build_menus()
         self._restore_settings()
+        self.open_verified_store()
 
     # ----------------------------------------------------------------- settings
     def _restore_settings(self) -> None:
@@ -178,6 +180,7 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
             self.results.close()
         self.results = ResultsModel(classes, self.threshold.value(), parent=self)
         self.results.changed.connect(self._schedule_refresh)
+        self.results.decided.connect(self.remember_decisions)
         self.grid_filter = ResultsFilter(self.results, ViewFilter(readable_only=True))
         self.table_filter = ResultsFilter(self.results)
         self.review_filter = ResultsFilter(self.results, ViewFilter(review_only=True))

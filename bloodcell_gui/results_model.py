@@ -46,6 +46,8 @@ class ResultsModel(QAbstractTableModel):
     status. It makes its rows' thumbnails, off the GUI thread, as views ask for them."""
 
     changed = Signal()
+    # Rows the technician just decided on (or undid): the verified-cells store follows them.
+    decided = Signal(list)
 
     def __init__(self, classes: list[str], threshold: float, parent=None) -> None:
         super().__init__(parent)
@@ -226,10 +228,12 @@ class ResultsModel(QAbstractTableModel):
     def set_verified(self, rows: list[int], class_index: int | None) -> None:
         self.session.set_verified(rows, class_index)
         self._rows_changed(rows)
+        self.decided.emit(list(rows))
 
     def set_reviewed(self, rows: list[int], reviewed: bool = True) -> None:
         self.session.set_reviewed(rows, reviewed)
         self._rows_changed(rows)
+        self.decided.emit(list(rows))
 
     def set_threshold(self, threshold: float) -> None:
         self.session.threshold = threshold

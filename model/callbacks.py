@@ -82,7 +82,9 @@ class ProgressReporter(Callback):
 
     order = KeepBestCallback.order + 1
 
-    def __init__(self, on_event: Callable[[TrainEvent], None], started: float, keep_best: KeepBestCallback) -> None:
+    def __init__(
+        self, on_event: Callable[[TrainEvent], None], started: float, keep_best: KeepBestCallback | None = None
+    ) -> None:
         self.on_event = on_event
         self.started = started
         self.keep_best = keep_best
@@ -124,7 +126,7 @@ class ProgressReporter(Callback):
                 train_loss=train_loss,
                 valid_loss=valid_loss,
                 accuracy=acc,
-                is_best=self.keep_best.best_epoch == self.epoch,
+                is_best=self.keep_best is not None and self.keep_best.best_epoch == self.epoch,
                 elapsed=time.monotonic() - self.started,
                 eta=self._eta(),
             )

@@ -1,4 +1,4 @@
-"""`bloodcell train | classify | evaluate | combine | calibrate | session | info`: the engine on a terminal,
+"""`bloodcell train | classify | evaluate | combine | calibrate | finetune | session | info`: the engine on a terminal,
 without Qt. The parser and the reading commands live here; model-writing commands in `cli_models`, session
 commands in `cli_session`."""
 
@@ -24,7 +24,7 @@ from model.cli_guard import (
     printable_streams,
     share,
 )
-from model.cli_models import run_calibrate, run_combine, run_train
+from model.cli_models import run_calibrate, run_combine, run_finetune, run_train
 from model.cli_session import run_session_export, run_session_info
 from model.modelfile import ModelFileError, read_info
 from model.resources import default_model_path
@@ -184,6 +184,26 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--device", default="auto")
     calibrate.add_argument("--out", type=Path, required=True, help="model file to write (may be MODEL itself)")
     calibrate.set_defaults(run=run_calibrate)
+
+    finetune = commands.add_parser(
+        "finetune", help="adapt a model to a lab from its verified cells (class-per-folder trees)"
+    )
+    finetune.add_argument("data", type=Path, nargs="+", help="class-per-folder trees of the lab's verified cells")
+    finetune.add_argument("--model", type=Path, help="the model to adapt (default: the shipped model)")
+    finetune.add_argument(
+        "--frozen-epochs", type=non_negative_int, default=2, help="epochs training the last layer only"
+    )
+    finetune.add_argument("--epochs", type=positive_int, default=6, help="epochs training the whole network")
+    finetune.add_argument("--lr", type=finite_float, default=2e-3)
+    finetune.add_argument("--bs", type=positive_int, default=16)
+    finetune.add_argument(
+        "--held-back", type=share, default=0.25, help="share of each class's cells held back to compare (0.25)"
+    )
+    finetune.add_argument("--seed", type=non_negative_int, default=0)
+    finetune.add_argument("--device", default="auto")
+    finetune.add_argument("--name", default=None, help="a name recorded in the model file")
+    finetune.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
+    finetune.set_defaults(run=run_finetune)
 
     session = commands.add_parser("session", help="read a saved review session (.bcsession) without the window")
     session_commands = session.add_subparsers(dest="session_command", required=True, metavar="info|export")

@@ -184,3 +184,63 @@ def parse_size(text: str) -> tuple[int, int]:
     if not (16 <= width <= 4096 and 16 <= height <= 4096):
         raise ValueError(f"--size {text}: each side must be between 16 and 4096 pixels")
     return width, height
+
+
+def run_finetune(args: argparse.Namespace) -> int:
+    from model.finetune import FinetuneSettings, adapt, save_adaptation
+    from model.hashing import file_sha256
+    from model.modelfile import load
+    from model.resources import default_model_path
+    from model.scan import scan_dataset
+    from model.verified import VerifiedCell
+
+    parent_path = args.model or default_model_path()
+    check_output(args.out, [parent_path, *args.data], what="model file")
+    settings = FinetuneSettings(
+        frozen_epochs=args.frozen_epochs,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.bs,
+        held_back_share=args.held_back,
+        seed=args.seed,
+        device=args.device,
+    )
+    parent = load(parent_path)
+    cells = []
+    for folder in args.data:
+        scan = scan_dataset(folder)
+        for bad in scan.bad_files:
+            print(f"left out {bad.path}: {bad.reason}", file=sys.stderr)
+        cells += [VerifiedCell(path, label) for path, label in scan.files]
+    print(f"adapting {parent_path} ({len(parent.info.networks)} network(s)) on {len(cells)} cells ...")
+    adaptation = adapt(parent, file_sha256(parent_path), cells, settings, TaskState(TerminalProgress()))
+    for warning in adaptation.warnings:
+        print(f"note: {warning}")
+    print(describe_adaptation(adaptation))
+    references = adaptation.references
+    if references is None:
+        print(f"unfamiliar-image statistics: not made ({adaptation.references_problem})")
+    else:
+        print(describe_references(references))
+    save_adaptation(adaptation, args.out, name=args.name or args.out.stem)
+    print(f"saved {args.out} ({adaptation.seconds / 60:.1f} min)")
+    return 0
+
+
+def describe_adaptation(adaptation) -> str:
+    """Cells used and the before/after figures on the held-back cells, as a small table."""
+    lines = [
+        "cells trained on: " + ", ".join(f"{k} {v}" for k, v in sorted(adaptation.trained.items())),
+        "cells held back:  " + (", ".join(f"{k} {v}" for k, v in sorted(adaptation.held_back.items())) or "none"),
+    ]
+    if adaptation.before is None or adaptation.after is None:
+        lines.append("no cells were held back, so before/after is not measured")
+        return "\n".join(lines)
+    lines.append(f"on the {adaptation.after.total} held-back cells:   before    after")
+    for label, attribute in (("accuracy", "accuracy"), ("balanced accuracy", "balanced_accuracy")):
+        before, after = getattr(adaptation.before, attribute), getattr(adaptation.after, attribute)
+        lines.append(f"  {label:<28} {before:7.1%}  {after:7.1%}")
+    lines.append(f"  {'macro-F1':<28} {adaptation.before.macro_f1:7.3f}  {adaptation.after.macro_f1:7.3f}")
+    if adaptation.stopped_by_user:
+        lines.append("stopped on request: the adapted weights are those reached so far")
+    return "\n".join(lines)

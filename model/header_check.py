@@ -65,6 +65,17 @@ def mapping(data: dict, key: str) -> dict:
     return value
 
 
+MAX_ADAPTATIONS = 100
+
+
+def records(data: dict, key: str, limit: int = MAX_ADAPTATIONS) -> list[dict]:
+    """A list of objects (an adaptation chain), at most `limit` long."""
+    value = data.get(key) or []
+    if not isinstance(value, list) or len(value) > limit or not all(isinstance(v, dict) for v in value):
+        raise HeaderError(f"'{key}' must be a list of at most {limit} objects, not {json_type(value)}")
+    return value
+
+
 def class_names(data: dict) -> list[str]:
     value = data.get("classes")
     if not isinstance(value, list) or not 2 <= len(value) <= MAX_CLASSES:

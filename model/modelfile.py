@@ -31,6 +31,7 @@ from model.header_check import (
     finite_numbers,
     fraction,
     mapping,
+    records,
     text,
     whole_number,
 )
@@ -79,6 +80,9 @@ class ModelInfo:
     members: list[ModelInfo] = field(default_factory=list)
     # How the unfamiliar-image statistics stored beside the weights were made (for display).
     unfamiliar: dict = field(default_factory=dict)
+    # Fine-tunings to a lab's verified cells (model.finetune), oldest first: each names its
+    # parent file (name, SHA-256), the cells used, the settings and the before/after figures.
+    adaptations: list[dict] = field(default_factory=list)
 
     @property
     def is_ensemble(self) -> bool:
@@ -108,6 +112,8 @@ class ModelInfo:
         }
         if self.unfamiliar:
             common["unfamiliar"] = self.unfamiliar
+        if self.adaptations:
+            common["adaptations"] = self.adaptations
         if self.is_ensemble:
             return common | {"members": [member.to_json() for member in self.members]}
         return common | {
@@ -138,6 +144,7 @@ class ModelInfo:
             "app_version": text(data, "app_version", "", limit=100),
             "metrics": checked_metrics(mapping(data, "metrics")),
             "unfamiliar": mapping(data, "unfamiliar"),
+            "adaptations": records(data, "adaptations"),
         }
         arch = text(data, "architecture", limit=100)
         if arch == ENSEMBLE:

@@ -168,12 +168,60 @@ def screens_at(out: Path, width: int, height: int) -> None:
     window.close()
 
 
+def adapt_screenshots(out: Path) -> None:
+    """Model › Verified cells… and Model › Adapt to this lab… after a technician verified 12
+    cells of each class from another lab, at each small screen size (docs/small-screens/)."""
+    import tempfile
+
+    from model.dev_data import DATA_ROOT
+
+    out = out / "small-screens"
+    out.mkdir(parents=True, exist_ok=True)
+    settings = QSettings(str(out / "screenshot-settings.ini"), QSettings.Format.IniFormat)
+    settings.clear()
+    with tempfile.TemporaryDirectory() as scratch:
+        import bloodcell_gui.session_actions as session_actions
+
+        session_actions.autosave_folder = lambda: Path(scratch) / "app-data"  # not the user's own list
+        window = MainWindow(settings)
+        window.resize(1366, 768)
+        window.show()
+        window.start()
+        wait_until(lambda: window.loaded is not None)
+        window.threshold.setValue(1.0)
+        window.classify([linked_subset(DATA_ROOT / "pbc", Path(scratch) / "lab", per_class=12)])
+        wait_until(lambda: not window.is_busy())
+        session = window.results.session
+        for index, row in enumerate(session.rows):
+            window.results.set_verified([index], row.truth)
+        for width, height in SMALL_SCREENS:
+            size = f"{width}x{height}"
+            listing = window.show_verified_cells()
+            listing.resize(min(820, width - 40), min(480, height - 80))
+            settle()
+            listing.grab().save(str(out / f"verified-cells-{size}.png"))
+            listing.close()
+            dialog = window.open_adapt_dialog()
+            dialog.resize(min(760, width - 40), height - 80)
+            dialog.epochs.setValue(2)
+            dialog.start()
+            wait_until(lambda dialog=dialog: not dialog.runner.running)
+            settle()
+            dialog.grab().save(str(out / f"adapt-{size}.png"))
+            dialog.reject()
+        window.unsaved_decisions = False
+        window.close()
+    (out / "screenshot-settings.ini").unlink(missing_ok=True)
+
+
 if __name__ == "__main__":
     arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
     target = Path(arguments[0] if arguments else REPO / "docs")
     target.mkdir(parents=True, exist_ok=True)
     make_application()
-    if "--small-screens" in sys.argv:
+    if "--adapt" in sys.argv:
+        adapt_screenshots(target)
+    elif "--small-screens" in sys.argv:
         small_screen_screenshots(target)
     else:
         main_window_screenshot(target, [DATA / "TEST"])

@@ -155,3 +155,13 @@ def test_random_headers_and_byte_flips_load_or_are_refused_in_bounded_memory(goo
     with capsys.disabled():
         print(f"\nfuzzed model headers: {outcomes}, peak memory growth {peak:.0f} MB")
     assert outcomes["refused"] > 100 and peak < 500
+
+
+def test_a_damaged_adaptation_chain_is_refused_by_name(good_model, tmp_path):
+    target = tmp_path / "chain.safetensors"
+    rewrite_metadata(good_model, target, lambda d: d.update(adaptations={"not": "a list"}))
+    with pytest.raises(ModelFileError, match="adaptations"):
+        load(target)
+    rewrite_metadata(good_model, target, lambda d: d.update(adaptations=[{"parent_name": "x"}]))
+    assert load(target).info.adaptations == [{"parent_name": "x"}]
+    assert json.loads(json.dumps(read_info(target).to_json()))["adaptations"][0]["parent_name"] == "x"

@@ -12,7 +12,7 @@ from conftest import CLASSES, link_subset
 from helpers import real_data, run_bloodcell
 from unfamiliar_proxies import write_proxies
 
-from model.modelfile import ModelFileError, load
+from model.modelfile import ModelFileError, load, save
 from model.review import ImageRow, ReviewSession
 from model.unfamiliar import (
     NO_LEUKOCYTE,
@@ -123,12 +123,15 @@ def test_evaluate_reports_the_flagged_share_and_accuracy_on_accepted_images(cali
 
 
 def test_a_model_without_statistics_still_classifies_and_says_the_flag_is_unavailable(real_test_subset, tmp_path):
+    shipped = load(DEFAULT_MODEL)
+    assert shipped.references is not None  # the default ships with them
+    older = save(tmp_path / "older.safetensors", shipped.module, shipped.info)  # as files made before them
     out = tmp_path / "out.csv"
-    done = run_bloodcell("classify", real_test_subset, "--model", DEFAULT_MODEL, "--csv", out)
+    done = run_bloodcell("classify", real_test_subset, "--model", older, "--csv", out)
     assert done.returncode == 0 and "Unidentified: not available" in done.stdout
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert rows and all(r["unfamiliarity"] == "" and r["unidentified"] == "" for r in rows)
-    assert load(DEFAULT_MODEL).references is None
+    assert load(older).references is None
 
 
 def test_damaged_statistics_in_a_model_file_are_refused_with_a_reason(calibrated, tmp_path):

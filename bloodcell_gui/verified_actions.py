@@ -1,0 +1,75 @@
+"""Model › Verified cells… and Model › Adapt to this lab…: the cells technicians decided on,
+kept across sessions (model.verified), and fine-tuning the model on them (model.finetune)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from bloodcell_gui import session_actions
+from model.verified import VerifiedStore, VerifiedStoreError
+
+STORE_NAME = "verified-cells.json"
+
+
+def open_store(folder: Path) -> tuple[VerifiedStore, str]:
+    """The user's store, and a problem to tell them about: a damaged file is kept as it is
+    (renamed aside, never overwritten) and an empty store started."""
+    path = folder / STORE_NAME
+    try:
+        return VerifiedStore(path), ""
+    except VerifiedStoreError as error:
+        aside = path.with_name(f"{path.stem}.damaged-{datetime.now():%Y%m%d-%H%M%S}{path.suffix}")
+        try:
+            path.rename(aside)
+            kept = f"It was kept as {aside.name}; a new, empty list was started."
+        except OSError:
+            return VerifiedStore(path.with_name(f"{path.stem}.new{path.suffix}")), f"{error}"
+        return VerifiedStore(path), f"{error}\n\n{kept}"
+
+
+class VerifiedActions:
+    """For a main window with `results`, `loaded`, `store`, `report_error` and `load_model`."""
+
+    def open_verified_store(self) -> None:
+        self.verified, problem = open_store(session_actions.autosave_folder())
+        if problem:
+            self.report_error("The list of verified cells could not be read", problem)
+
+    def remember_decisions(self, rows: list[int]) -> None:
+        """Keep what the technician just decided (or forget what they undid) in the store."""
+        if self.results is None:
+            return
+        session = self.results.session
+        changed = False
+        for index in rows:
+            if 0 <= index < len(session.rows):
+                changed = self.verified.record(session.rows[index], session.classes, session.reviewer) or changed
+        if changed:
+            try:
+                self.verified.save()
+            except OSError as error:
+                self.report_error(
+                    "Verified cells not saved",
+                    f"{self.verified.path}: {error.strerror or error}\n"
+                    "The decisions themselves are kept in the session.",
+                )
+
+    def show_verified_cells(self):
+        from bloodcell_gui.verified_dialog import VerifiedCellsDialog
+
+        classes = self.loaded.classifier.classes if self.loaded is not None else []
+        dialog = VerifiedCellsDialog(self.verified, classes, self.store, parent=self)
+        dialog.open()
+        return dialog
+
+    def open_adapt_dialog(self):
+        from bloodcell_gui.adapt_dialog import AdaptDialog
+
+        if self.loaded is None:
+            self.report_error("No model", "Load a model first: it is the one adapted.")
+            return None
+        dialog = AdaptDialog(self.verified, self.loaded, self.store, parent=self)
+        dialog.modelSaved.connect(lambda path, use_now: self.load_model(Path(path)) if use_now else None)
+        dialog.open()
+        return dialog

@@ -1,0 +1,378 @@
+"""Adapting a trained model to one lab: fine-tuning on cells its technicians verified.
+
+A lab that is not in the training data does worse than one that is; a few dozen of its own
+verified cells per class close most of that gap (Chossegros et al. 2024: a colour transform
+plus fine-tuning on at most 100 labelled images). The cells come from review (model.verified)
+or from class-per-folder trees (`bloodcell finetune`).
+
+Small, unbalanced sets are the rule here, so:
+- part of each class's cells is held back to score the parent and the adapted model on the
+  same cells (never trained on, never used to choose anything: the schedule is fixed);
+- sampling gives every class the same weight, so a class with 3 cells is not drowned out;
+- a class with no verified cell keeps what the parent knew of it as far as fine-tuning allows:
+  the body is first frozen (only the last layer learns), then the whole network learns at a
+  low rate, the earlier layers slower still (fastai's `freeze`, `fit_one_cycle`, discriminative
+  learning rates: the steps of `Learner.fine_tune`, with a stop between them);
+- the same augmentation as the network's training, recorded in its file, and the same
+  input framing, size and normalisation;
+- BatchNorm statistics follow the new lab's pictures, which is much of the adaptation.
+An ensemble is adapted network by network on the same cells; none is dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from model.evaluate import Evaluation
+from model.events import TrainEvent
+from model.modelfile import LoadedModel, ModelInfo
+from model.task import TaskState
+from model.unfamiliar import ReferenceStatistics
+from model.verified import VerifiedCell
+
+# Below this many verified cells in all there is nothing to learn a lab from.
+MIN_CELLS = 4
+# A class needs this many cells for any to be held back (the rest train).
+MIN_CELLS_TO_HOLD_BACK = 2
+# Classes with fewer cells than this are named as thin in the dialog and the CLI.
+SUGGESTED_CELLS_PER_CLASS = 10
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    """How a model is adapted; recorded in the adapted file."""
+
+    # Epochs with only the last layer learning, then with the whole network.
+    frozen_epochs: int = 2
+    epochs: int = 6
+    lr: float = 2e-3
+    # The earlier layers learn this many times slower than the last one in the second phase.
+    body_lr_factor: float = 10.0
+    batch_size: int = 16
+    # Share of each class's cells held back to compare before and after.
+    held_back_share: float = 0.25
+    seed: int = 0
+    device: str = "auto"
+
+    def problems(self) -> list[str]:
+        problems = []
+        if not (isinstance(self.frozen_epochs, int) and 0 <= self.frozen_epochs <= 100):
+            problems.append(f"frozen epochs must be from 0 to 100, not {self.frozen_epochs}")
+        if not (isinstance(self.epochs, int) and 1 <= self.epochs <= 100):
+            problems.append(f"epochs must be from 1 to 100, not {self.epochs}")
+        if not (math.isfinite(self.lr) and 0 < self.lr <= 1):
+            problems.append(f"the learning rate must be above 0 and at most 1, not {self.lr}")
+        if not (math.isfinite(self.body_lr_factor) and 1 <= self.body_lr_factor <= 1000):
+            problems.append(f"the body's learning-rate factor must be from 1 to 1000, not {self.body_lr_factor}")
+        if not (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 1024):
+            problems.append(f"the batch size must be from 1 to 1024, not {self.batch_size}")
+        if not (math.isfinite(self.held_back_share) and 0 <= self.held_back_share < 1):
+            problems.append(f"the held-back share must be from 0 to below 1, not {self.held_back_share}")
+        return problems
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def hold_back(cells: Sequence[VerifiedCell], share: float, seed: int) -> tuple[list[VerifiedCell], list[VerifiedCell]]:
+    """Split each class's cells (seeded): `share` of them held back, at least one when a class
+    has `MIN_CELLS_TO_HOLD_BACK`, never all of them."""
+    rng = np.random.default_rng(seed)
+    trained: list[VerifiedCell] = []
+    held: list[VerifiedCell] = []
+    for label in sorted({cell.label for cell in cells}):
+        members = sorted((cell for cell in cells if cell.label == label), key=lambda cell: str(cell.path))
+        order = rng.permutation(len(members))
+        n_held = 0
+        if share > 0 and len(members) >= MIN_CELLS_TO_HOLD_BACK:
+            n_held = min(len(members) - 1, max(1, round(len(members) * share)))
+        held += [members[i] for i in order[:n_held]]
+        trained += [members[i] for i in order[n_held:]]
+    return trained, held
+
+
+def coverage_problems(cells: Sequence[VerifiedCell], classes: list[str]) -> tuple[list[str], list[str]]:
+    """(why adaptation cannot run, what is thin but allowed), in words."""
+    counts = Counter(cell.label for cell in cells)
+    unknown = sorted(set(counts) - set(classes))
+    refusals = []
+    if unknown:
+        refusals.append(f"classes the model does not know: {', '.join(unknown)}")
+    if sum(counts[name] for name in classes) < MIN_CELLS:
+        refusals.append(f"at least {MIN_CELLS} verified cells are needed (there are {sum(counts.values())})")
+    elif sum(1 for name in classes if counts[name]) < 2:
+        refusals.append("cells of at least two classes are needed, or the network only learns to say one class")
+    missing = [name for name in classes if counts[name] == 0]
+    thin = [f"{name} ({counts[name]})" for name in classes if 0 < counts[name] < SUGGESTED_CELLS_PER_CLASS]
+    warnings = []
+    if missing:
+        warnings.append(
+            f"no verified cell of {', '.join(missing)}: the adapted model keeps what it knew of them as far as "
+            "it can, but they are not scored"
+        )
+    if thin:
+        warnings.append(f"fewer than {SUGGESTED_CELLS_PER_CLASS} cells of {', '.join(thin)}: their scores are rough")
+    return refusals, warnings
+
+
+@dataclass
+class Adaptation:
+    """An adapted model and what it was judged on."""
+
+    model: LoadedModel
+    references: ReferenceStatistics | None
+    references_problem: str
+    trained: dict[str, int]
+    held_back: dict[str, int]
+    before: Evaluation | None
+    after: Evaluation | None
+    stopped_by_user: bool
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def adapt(
+    parent: LoadedModel,
+    parent_sha256: str,
+    cells: Sequence[VerifiedCell],
+    settings: FinetuneSettings,
+    state: TaskState,
+) -> Adaptation:
+    """Fine-tune every network of `parent` on `cells`; score parent and result on the held-back cells."""
+    from model.infer import Classifier
+
+    started = time.monotonic()
+    classes = parent.info.classes
+    problems = settings.problems()
+    refusals, warnings = coverage_problems(cells, classes)
+    if problems or refusals:
+        raise ValueError("; ".join(problems + refusals))
+    trained_cells, held_cells = hold_back(cells, settings.held_back_share, settings.seed)
+    before = score(Classifier(parent, settings.device), held_cells, state) if held_cells else None
+    modules = list(parent.module) if parent.info.is_ensemble else [parent.module]
+    adapted_modules = []
+    stopped = False
+    for index, (module, network) in enumerate(zip(modules, parent.info.networks, strict=True)):
+        if state.should_stop():
+            stopped = True
+            adapted_modules.append(copy.deepcopy(module))  # not reached: kept as it was
+            continue
+        tuned, stopped_here = finetune_network(
+            module, network, trained_cells, held_cells, settings, state.report, state.should_stop, index
+        )
+        adapted_modules.append(tuned)
+        stopped = stopped or stopped_here
+    module = nn.ModuleList(adapted_modules) if parent.info.is_ensemble else adapted_modules[0]
+    trained = dict(Counter(cell.label for cell in trained_cells))
+    held = dict(Counter(cell.label for cell in held_cells))
+    info = adapted_info(parent.info, parent.path, parent_sha256, settings, trained, held, stopped)
+    model = LoadedModel(module=module, info=info, path=Path("<unsaved>"))
+    classifier = Classifier(model, settings.device)
+    after = score(classifier, held_cells, state) if held_cells else None
+    for name, evaluation in (("before", before), ("after", after)):
+        if evaluation is not None:
+            info.adaptations[-1][name] = evaluation_summary(evaluation)
+    references, references_problem = None, "the parent model had none"
+    if parent.references is not None:
+        references, references_problem = lab_references(classifier, trained_cells, held_cells, state)
+    return Adaptation(
+        model=model,
+        references=references,
+        references_problem=references_problem,
+        trained=trained,
+        held_back=held,
+        before=before,
+        after=after,
+        stopped_by_user=stopped,
+        seconds=time.monotonic() - started,
+        warnings=warnings,
+    )
+
+
+def finetune_network(
+    module: nn.Module,
+    network: ModelInfo,
+    trained: Sequence[VerifiedCell],
+    held: Sequence[VerifiedCell],
+    settings: FinetuneSettings,
+    on_event: Callable[[TrainEvent], None],
+    should_stop: Callable[[], bool],
+    index: int = 0,
+) -> tuple[nn.Module, bool]:
+    """One network fine-tuned (a copy; `module` is left as it was); whether a stop cut it short."""
+    from fastai.vision.all import CrossEntropyLossFlat, Learner, accuracy, set_seed
+
+    from model.callbacks import CancelOnRequest, ProgressReporter
+    from model.devices import resolve_device
+
+    set_seed(settings.seed + index, reproducible=True)
+    device = resolve_device(settings.device)
+    dls = verified_dataloaders(network, trained, held, settings.batch_size, device)
+    learn = Learner(
+        dls,
+        copy.deepcopy(module).float(),
+        loss_func=CrossEntropyLossFlat(),
+        metrics=accuracy,
+        path=Path("."),
+        splitter=last_layer_apart,
+    )
+    cancel = CancelOnRequest(should_stop)
+    callbacks = [cancel, ProgressReporter(on_event, time.monotonic())]
+    with learn.no_bar(), learn.no_logging():
+        if settings.frozen_epochs:
+            learn.freeze()
+            learn.fit_one_cycle(settings.frozen_epochs, slice(settings.lr), cbs=callbacks)
+        if not cancel.cancelled:
+            learn.unfreeze()
+            lr = settings.lr / 2  # as fastai's fine_tune halves it once the body learns too
+            learn.fit_one_cycle(settings.epochs, slice(lr / settings.body_lr_factor, lr), cbs=callbacks)
+    tuned = learn.model.eval().cpu().float()
+    if not all(bool(torch.isfinite(p).all()) for p in tuned.parameters()):
+        raise RuntimeError("fine-tuning diverged (the weights became NaN or infinite); nothing was kept")
+    return tuned, cancel.cancelled
+
+
+def last_layer_apart(model: nn.Module) -> list[list[nn.Parameter]]:
+    """Parameter groups for freezing and discriminative rates: everything, then the last Linear."""
+    from model.unfamiliar import last_linear
+
+    head = list(last_linear(model).parameters())
+    head_ids = {id(p) for p in head}
+    return [[p for p in model.parameters() if id(p) not in head_ids], head]
+
+
+def verified_dataloaders(network: ModelInfo, trained, held, batch_size: int, device):
+    """DataLoaders over the verified cells, prepared as the network was trained, every class
+    sampled alike."""
+    from fastai.callback.data import WeightedDL
+    from fastai.vision.all import CategoryBlock, DataBlock, ImageBlock, IndexSplitter, Normalize
+
+    from model.config import Augmentation
+    from model.data import FitToInput, LabelledImage, ReadOrSubstitute, item_label
+
+    settings = network.training.get("settings") or {}
+    augmentation = Augmentation.from_json(settings.get("augmentation") or {})
+    policy = network.policy
+    items = [LabelledImage(cell.path, cell.label) for cell in trained]
+    # fastai's loop wants a validation set; with nothing held back one batch of training cells
+    # stands in (its figures are not reported).
+    validation = [LabelledImage(cell.path, cell.label) for cell in (held or trained[:batch_size])]
+    counts = Counter(item.label for item in items)
+    weights = [1.0 / counts[item.label] for item in items]
+    block = DataBlock(
+        blocks=(ImageBlock, CategoryBlock(vocab=network.classes)),
+        get_x=ReadOrSubstitute(items + validation),
+        get_y=item_label,
+        splitter=IndexSplitter(range(len(items), len(items) + len(validation))),
+        item_tfms=FitToInput(policy),
+        batch_tfms=[*augmentation.transforms(), Normalize.from_stats(policy.mean, policy.std)],
+    )
+    return block.dataloaders(
+        items + validation,
+        bs=max(1, min(batch_size, len(items))),
+        device=device,
+        num_workers=0,
+        dl_type=WeightedDL,
+        dl_kwargs=[{"wgts": weights}, {}],
+    )
+
+
+def score(classifier, cells: Sequence[VerifiedCell], state: TaskState) -> Evaluation:
+    """How a model classifies labelled cells (the unreadable ones are not counted)."""
+    classes = classifier.classes
+    truth = {Path(cell.path): classes.index(cell.label) for cell in cells}
+    pairs = [
+        (truth[result.path], result.predicted_index)
+        for result in classifier.classify(list(truth), should_stop=state.should_stop)
+        if result.ok
+    ]
+    return Evaluation.from_pairs(classes, pairs)
+
+
+def evaluation_summary(evaluation: Evaluation) -> dict:
+    return {
+        "images": evaluation.total,
+        "accuracy": evaluation.accuracy,
+        "balanced_accuracy": evaluation.balanced_accuracy,
+        "macro_f1": evaluation.macro_f1,
+    }
+
+
+def adapted_info(
+    parent: ModelInfo,
+    parent_path: Path,
+    parent_sha256: str,
+    settings: FinetuneSettings,
+    trained: dict[str, int],
+    held: dict[str, int],
+    stopped: bool,
+) -> ModelInfo:
+    """The parent's record with one more adaptation at the end of its chain."""
+    info = copy.deepcopy(parent)
+    info.created = datetime.now(UTC).isoformat(timespec="seconds")
+    info.metrics = {}  # the parent's figures were measured on the parent
+    info.unfamiliar = {}
+    info.adaptations = [
+        *parent.adaptations,
+        {
+            "parent_name": parent.name,
+            "parent_file": Path(parent_path).name,
+            "parent_sha256": parent_sha256,
+            "date": info.created,
+            "cells_per_class": {name: trained.get(name, 0) for name in parent.classes},
+            "held_back_per_class": {name: held.get(name, 0) for name in parent.classes},
+            "settings": settings.to_json(),
+            "stopped_by_user": stopped,
+        },
+    ]
+    return info
+
+
+def lab_references(
+    classifier, trained: Sequence[VerifiedCell], held: Sequence[VerifiedCell], state: TaskState
+) -> tuple[ReferenceStatistics | None, str]:
+    """Unfamiliar-image statistics of the adapted network, from the lab's own verified cells."""
+    from model.calibrate import reference_statistics
+    from model.unfamiliar import ReferenceError
+
+    classes = classifier.classes
+    if not held:
+        return None, "no verified cells were held back to set its threshold"
+    try:
+        fit = [(Path(cell.path), classes.index(cell.label)) for cell in trained]
+        return reference_statistics(classifier, fit, [Path(cell.path) for cell in held], state), ""
+    except ReferenceError as error:
+        return None, str(error)
+
+
+def adapt_file(
+    state: TaskState, parent_path: Path, cells: Sequence[VerifiedCell], settings: FinetuneSettings
+) -> Adaptation:
+    """`adapt` for a background task: the parent read from its file (the running classifier
+    keeps only folded weights)."""
+    from model.hashing import file_sha256
+    from model.modelfile import load
+
+    return adapt(load(parent_path), file_sha256(parent_path), cells, settings, state)
+
+
+def save_adaptation(adaptation: Adaptation, path: Path | str, *, name: str, notes: str = "") -> Path:
+    """Write the adapted model (with its lab's unfamiliar-image statistics, when made)."""
+    from model.modelfile import save
+
+    info = adaptation.model.info
+    info.name = name
+    if notes:
+        info.notes = notes
+    return save(path, adaptation.model.module, info, references=adaptation.references)

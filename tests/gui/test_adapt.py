@@ -1,0 +1,90 @@
+"""Adapting to the lab, end to end with real events: review with keys, restart, adapt, compare,
+save, switch, classify again."""
+
+from __future__ import annotations
+
+from helpers import CLASSES, classify_and_wait, real_data
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from bloodcell_gui.main_window import MainWindow
+from model.hashing import file_sha256
+from model.modelfile import read_info
+
+
+def lab_folder(target, per_class: int):
+    """A class-per-folder tree of another lab's real cells."""
+    for name in CLASSES:
+        (target / name).mkdir(parents=True)
+        for file in sorted((real_data().parent / "pbc" / name).iterdir())[:per_class]:
+            (target / name / file.name).symlink_to(file)
+    return target
+
+
+def test_verified_cells_outlive_the_window_and_adapt_the_model(qtbot, window, tiny_model, tmp_path):
+    window.threshold.setValue(1.0)  # every image goes to the review bin
+    classify_and_wait(qtbot, window, [lab_folder(tmp_path / "lab", per_class=6)])
+    window.tabs.setCurrentWidget(window.review_view)
+    view = window.review_view
+    view.setFocus()
+    view.setCurrentIndex(window.review_filter.index(0, 0))
+    while window.review_filter.rowCount():
+        row = window.results.row(window.current_row())
+        QTest.keyClick(view, Qt.Key(Qt.Key.Key_1 + row.truth))  # the technician's class, by key
+    assert window.verified.counts(CLASSES) == dict.fromkeys(CLASSES, 6)
+
+    # Clearing a decision (0) takes the cell out of the verified list again.
+    window.tabs.setCurrentWidget(window.table)
+    window.table.setFocus()
+    window.table.selectRow(0)
+    QTest.keyClick(window.table, Qt.Key.Key_0)
+    assert sum(window.verified.counts(CLASSES).values()) == 23
+
+    window.unsaved_decisions = False
+    window.close()
+    again = MainWindow(window.settings)
+    qtbot.addWidget(again)
+    again.show()
+    again.start()
+    qtbot.waitUntil(lambda: again.loaded is not None, timeout=60_000)
+    assert sum(again.verified.counts(CLASSES).values()) == 23  # kept across the restart
+
+    listing = again.show_verified_cells()
+    assert listing.table.rowCount() == 23
+    listing.table.selectRow(0)
+    qtbot.mouseClick(listing.remove_button, Qt.MouseButton.LeftButton)
+    assert listing.table.rowCount() == 22 and sum(again.verified.counts(CLASSES).values()) == 22
+    assert listing.export_to(tmp_path / "exported") == 22
+    listing.close()
+
+    dialog = again.open_adapt_dialog()
+    assert dialog.start_button.isEnabled(), dialog.warning.text()
+    dialog.epochs.setValue(1)
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert dialog.stop_button.isEnabled() and not dialog.save_button.isEnabled()
+    qtbot.waitUntil(lambda: not dialog.runner.running, timeout=300_000)
+    assert dialog.adaptation is not None, dialog.error.text()
+    held = sum(dialog.adaptation.held_back.values())
+    assert held >= 4 and sum(map(sum, dialog.before_map.matrix)) == sum(map(sum, dialog.after_map.matrix)) == held
+    assert f"On {held} held-back cells" in dialog.result.text()
+
+    target = tmp_path / "adapted.safetensors"
+    dialog.path.setText(str(target))
+    dialog.use_now.setChecked(True)
+    with qtbot.waitSignal(again.modelLoaded, timeout=60_000):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert again.loaded.path == target
+    (step,) = read_info(target).adaptations
+    assert step["parent_sha256"] == file_sha256(tiny_model) and sum(step["cells_per_class"].values()) == 22 - held
+
+    classify_and_wait(qtbot, again, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
+    rows = again.results.session.rows
+    assert rows and all(row.model.sha256 == file_sha256(target) for row in rows)
+    again.unsaved_decisions = False
+    again.close()
+
+
+def test_adapting_is_refused_with_the_reason_when_cells_are_too_few(qtbot, window):
+    dialog = window.open_adapt_dialog()
+    assert not dialog.start_button.isEnabled()
+    assert "at least 4 verified cells" in dialog.warning.text()
