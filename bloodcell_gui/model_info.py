@@ -38,7 +38,39 @@ def model_info_html(info: ModelInfo, path: Path, sha256: str) -> str:
         if member.notes:
             member_rows.append(("Notes", member.notes))
         sections.append(f"<h3>Network {number}: {esc(member.name)}</h3>{table(member_rows)}")
+    for number, step in enumerate(info.adaptations, start=1):
+        sections.append(f"<h3>Adaptation {number}</h3>{table(adaptation_rows(step))}")
     return "".join(sections) + metrics_html(info.metrics)
+
+
+def adaptation_rows(step: dict) -> list[tuple[str, str]]:
+    """One fine-tuning in the model's chain: its parent, the cells, before and after."""
+
+    def counts(key: str) -> str:
+        value = step.get(key)
+        return ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else "?"
+
+    def figures(key: str) -> str:
+        value = step.get(key)
+        if not isinstance(value, dict):
+            return "not measured"
+        try:
+            return (
+                f"{value['accuracy']:.1%} correct, balanced {value['balanced_accuracy']:.1%} "
+                f"on {value['images']} held-back cells"
+            )
+        except (KeyError, TypeError, ValueError):
+            return "?"
+
+    return [
+        ("Adapted from", f"{step.get('parent_name', '?')} ({step.get('parent_file', '?')})"),
+        ("Parent SHA-256", str(step.get("parent_sha256", "?"))),
+        ("Date", str(step.get("date", "?"))),
+        ("Cells trained on", counts("cells_per_class")),
+        ("Cells held back", counts("held_back_per_class")),
+        ("Before", figures("before")),
+        ("After", figures("after")),
+    ]
 
 
 def network_rows(info: ModelInfo) -> list[tuple[str, str]]:

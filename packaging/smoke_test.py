@@ -4,7 +4,8 @@
 2. the frozen `classify` on TEST_SIMPLE gives the same predictions as the unfrozen CLI;
 3. the frozen `evaluate` runs headless;
 4. the frozen `train` runs an epoch on TEST_SIMPLE with the validation split by cell and
-   writes a model file (fastai, the cell locator and the copy grouping all made it in);
+   writes a model file (fastai, the cell locator and the copy grouping all made it in); the
+   frozen `finetune` adapts the default on it, and the adapted file classifies;
 5. the frozen GUI starts offscreen, paints its window, and exits cleanly after a few seconds;
 then prints the bundle size with its 10 largest parts and the time to the first window.
 """
@@ -112,6 +113,16 @@ def main() -> None:
         if not model.is_file():
             fail("the frozen train wrote no model file")
         print(f"frozen train: one epoch split by cell, model written, {time.perf_counter() - started:.1f} s")
+        adapted, adapted_csv = Path(scratch) / "adapted.safetensors", Path(scratch) / "adapted.csv"
+        started = time.perf_counter()
+        run([str(frozen), "finetune", str(images), "--epochs", "1", "--frozen-epochs", "1", "--out", str(adapted)])
+        run([str(frozen), "classify", str(images), "--model", str(adapted), "--csv", str(adapted_csv)])
+        if "adaptations" not in run([str(frozen), "info", str(adapted)]).stdout or len(predictions(adapted_csv)) != 71:
+            fail("the frozen finetune's model does not record its parent or does not classify")
+        print(
+            f"frozen finetune: the default adapted, its parent recorded, it classifies, "
+            f"{time.perf_counter() - started:.1f} s"
+        )
 
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BLOODCELL_REPORT_FIRST_WINDOW="1", BLOODCELL_QUIT_AFTER="6")
     with tempfile.TemporaryDirectory() as home:

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from bloodcell_gui.main_window import MainWindow
+from bloodcell_gui.model_info import model_info_html
 from model.hashing import file_sha256
 from model.modelfile import read_info
 
@@ -76,6 +77,7 @@ def test_verified_cells_outlive_the_window_and_adapt_the_model(qtbot, window, ti
     assert again.loaded.path == target
     (step,) = read_info(target).adaptations
     assert step["parent_sha256"] == file_sha256(tiny_model) and sum(step["cells_per_class"].values()) == 22 - held
+    assert "Adaptation 1" in model_info_html(again.loaded.classifier.info, target, again.loaded.sha256)
 
     classify_and_wait(qtbot, again, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
     rows = again.results.session.rows
