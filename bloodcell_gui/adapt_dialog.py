@@ -185,7 +185,14 @@ class AdaptDialog(QDialog):
         better = adaptation.after is not None and (
             adaptation.after.balanced_accuracy > adaptation.before.balanced_accuracy
         )
-        self.result.setText(compared(adaptation.before, adaptation.after))
+        if adaptation.references is not None:
+            statistics = "Its unfamiliar-image statistics were measured anew, on this lab's cells."
+        else:
+            statistics = (
+                f"It has no unfamiliar-image statistics ({adaptation.references_problem}), so nothing it classifies "
+                "goes to the Unidentified bin."
+            )
+        self.result.setText(f"{compared(adaptation.before, adaptation.after)}\n{statistics}")
         self.use_now.setChecked(better)
 
     def _browse(self) -> None:

@@ -47,6 +47,10 @@ MIN_CELLS = 4
 MIN_CELLS_TO_HOLD_BACK = 2
 # Classes with fewer cells than this are named as thin in the dialog and the CLI.
 SUGGESTED_CELLS_PER_CLASS = 10
+# Unfamiliar-image statistics of an adapted model need this many cells to fit the spread of its
+# features and to set a threshold that means something; with fewer the file carries none.
+MIN_REFERENCE_FIT = 40
+MIN_REFERENCE_HELD = 20
 
 
 @dataclass(frozen=True)
@@ -347,8 +351,11 @@ def lab_references(
     from model.unfamiliar import ReferenceError
 
     classes = classifier.classes
-    if not held:
-        return None, "no verified cells were held back to set its threshold"
+    if len(trained) < MIN_REFERENCE_FIT or len(held) < MIN_REFERENCE_HELD:
+        return None, (
+            f"too few verified cells to measure them ({len(trained)} trained on, {len(held)} held back; at least "
+            f"{MIN_REFERENCE_FIT} and {MIN_REFERENCE_HELD} are needed)"
+        )
     try:
         fit = [(Path(cell.path), classes.index(cell.label)) for cell in trained]
         return reference_statistics(classifier, fit, [Path(cell.path) for cell in held], state), ""
