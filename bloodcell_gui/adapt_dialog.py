@@ -138,7 +138,8 @@ class AdaptDialog(QDialog):
             widget.setEnabled(has_model)
 
     def start(self) -> None:
-        from model.finetune import FinetuneSettings, adapt_file
+        from model.finetune import adapt_file
+        from model.finetune_settings import FinetuneSettings
 
         settings = FinetuneSettings(epochs=self.epochs.value(), held_back_share=self.held_back.value())
         self.adaptation = None

@@ -59,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from model.config import TrainConfig
+    from model.finetune_settings import FinetuneSettings
     from model.preprocess import FRAMINGS
+
+    tuning = FinetuneSettings()
 
     parser = argparse.ArgumentParser(
         prog="bloodcell",
@@ -191,13 +194,18 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("data", type=Path, nargs="+", help="class-per-folder trees of the lab's verified cells")
     finetune.add_argument("--model", type=Path, help="the model to adapt (default: the shipped model)")
     finetune.add_argument(
-        "--frozen-epochs", type=non_negative_int, default=2, help="epochs training the last layer only"
+        "--frozen-epochs", type=non_negative_int, default=tuning.frozen_epochs, help="epochs, last layer only"
     )
-    finetune.add_argument("--epochs", type=positive_int, default=6, help="epochs training the whole network")
-    finetune.add_argument("--lr", type=finite_float, default=2e-3)
-    finetune.add_argument("--bs", type=positive_int, default=16)
     finetune.add_argument(
-        "--held-back", type=share, default=0.25, help="share of each class's cells held back to compare (0.25)"
+        "--epochs", type=positive_int, default=tuning.epochs, help="epochs training the whole network"
+    )
+    finetune.add_argument("--lr", type=finite_float, default=tuning.lr)
+    finetune.add_argument("--bs", type=positive_int, default=tuning.batch_size)
+    finetune.add_argument(
+        "--held-back",
+        type=share,
+        default=tuning.held_back_share,
+        help="share of each class's cells held back to compare",
     )
     finetune.add_argument("--seed", type=non_negative_int, default=0)
     finetune.add_argument("--device", default="auto")

@@ -187,7 +187,8 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def run_finetune(args: argparse.Namespace) -> int:
-    from model.finetune import FinetuneSettings, adapt, save_adaptation
+    from model.finetune import adapt, save_adaptation
+    from model.finetune_settings import FinetuneSettings
     from model.hashing import file_sha256
     from model.modelfile import load
     from model.resources import default_model_path

@@ -20,7 +20,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from model.dev_data import DATA_ROOT
-from model.finetune import FinetuneSettings, adapt, evaluation_summary, score
+from model.finetune import adapt, evaluation_summary, score
+from model.finetune_settings import FinetuneSettings
 from model.hashing import file_sha256
 from model.holdout import is_held_out
 from model.infer import Classifier

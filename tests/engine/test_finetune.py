@@ -6,7 +6,8 @@ from pathlib import Path
 
 from helpers import CLASSES, real_data
 
-from model.finetune import FinetuneSettings, adapt, coverage_problems, hold_back, save_adaptation
+from model.finetune import adapt, coverage_problems, hold_back, save_adaptation
+from model.finetune_settings import FinetuneSettings
 from model.hashing import file_sha256
 from model.modelfile import load, read_info
 from model.task import TaskState
