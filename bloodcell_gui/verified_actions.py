@@ -19,13 +19,16 @@ def open_store(folder: Path) -> tuple[VerifiedStore, str]:
     try:
         return VerifiedStore(path), ""
     except VerifiedStoreError as error:
-        aside = path.with_name(f"{path.stem}.damaged-{datetime.now():%Y%m%d-%H%M%S}{path.suffix}")
-        try:
-            path.rename(aside)
-            kept = f"It was kept as {aside.name}; a new, empty list was started."
-        except OSError:
-            return VerifiedStore(path.with_name(f"{path.stem}.new{path.suffix}")), f"{error}"
-        return VerifiedStore(path), f"{error}\n\n{kept}"
+        problem = str(error)
+    stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
+    aside = path.with_name(f"{path.stem}.damaged-{stamp}{path.suffix}")
+    try:
+        path.rename(aside)
+        return VerifiedStore(path), f"{problem}\n\nIt was kept as {aside.name}; a new, empty list was started."
+    except OSError:
+        # It cannot even be moved: new decisions go to a file of their own beside it.
+        fresh = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
+        return VerifiedStore(fresh), f"{problem}\n\nIt was left as it is; new verified cells go to {fresh.name}."
 
 
 class VerifiedActions:

@@ -4,7 +4,7 @@ save, switch, classify again."""
 from __future__ import annotations
 
 from helpers import CLASSES, classify_and_wait, real_data
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 
 from bloodcell_gui.main_window import MainWindow
@@ -90,3 +90,16 @@ def test_adapting_is_refused_with_the_reason_when_cells_are_too_few(qtbot, windo
     dialog = window.open_adapt_dialog()
     assert not dialog.start_button.isEnabled()
     assert "at least 4 verified cells" in dialog.warning.text()
+
+
+def test_a_damaged_list_of_verified_cells_is_set_aside_and_said(qtbot, tmp_path, own_autosave_folder):
+    own_autosave_folder.mkdir(parents=True)
+    (own_autosave_folder / "verified-cells.json").write_text("{broken", encoding="ascii")
+    main = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(main)
+    assert "verified-cells.json" in main.last_error and "kept as" in main.last_error
+    (aside,) = own_autosave_folder.iterdir()
+    assert aside.name.startswith("verified-cells.damaged-") and aside.read_text(encoding="ascii") == "{broken"
+    assert main.verified.entries == {}
+    main.unsaved_decisions = False
+    main.close()
