@@ -1,4 +1,5 @@
-"""Small charts painted by Qt: class balance bars, and line charts for training curves."""
+"""Small charts painted by Qt: class balance bars, line charts for training curves, and the
+histogram of unfamiliarity scores with the threshold the calibration chose."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -186,3 +188,81 @@ class LineChart(QWidget):
             painter.setPen(QPen(QColor("#d55e00"), 1, Qt.PenStyle.DashLine))
             x = to_screen(self.marker_x, y0).x()
             painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
+
+
+class ScoreHistogram(QWidget):
+    """How the held-out images' unfamiliarity scores spread, and where the threshold cuts: the
+    images right of the dashed line go to the Unidentified bin."""
+
+    BINS = 30
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.counts: list[int] = []
+        self.edges: list[float] = []
+        self.threshold: float | None = None
+        self.caption = ""
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_scores(self, scores: Sequence[float], threshold: float, caption: str) -> None:
+        values = np.asarray(scores, dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size == 0 or not math.isfinite(threshold):
+            self.clear()
+            return
+        # The last bin gathers the far tail, so a few extreme scores do not squash the rest.
+        high = max(float(np.quantile(values, 0.995)), threshold) * 1.05 + 1e-9
+        low = min(float(values.min()), threshold)
+        counts, edges = np.histogram(np.clip(values, low, high), bins=self.BINS, range=(low, high))
+        self.counts, self.edges = counts.tolist(), edges.tolist()
+        self.threshold, self.caption = threshold, caption
+        self.update()
+
+    def clear(self) -> None:
+        self.counts, self.edges, self.threshold, self.caption = [], [], None, ""
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(420, 220)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        text_color = self.palette().windowText().color()
+        if not self.counts or self.threshold is None:
+            painter.setPen(self.palette().placeholderText().color())
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No unfamiliar-image statistics")
+            return
+        metrics = painter.fontMetrics()
+        line = metrics.height()
+        area = QRectF(self.rect()).adjusted(10, line + 8, -10, -(2 * line + 10))
+        low, high = self.edges[0], self.edges[-1]
+        top = max(self.counts) or 1
+
+        def x_of(value: float) -> float:
+            return area.left() + (value - low) / (high - low) * area.width()
+
+        for count, left, right in zip(self.counts, self.edges[:-1], self.edges[1:], strict=True):
+            height = area.height() * count / top
+            flagged = left >= self.threshold
+            bar = QRectF(x_of(left) + 0.5, area.bottom() - height, max(1.0, x_of(right) - x_of(left) - 1), height)
+            painter.fillRect(bar, QColor("#D55E00" if flagged else "#0072B2"))
+        painter.setPen(QPen(text_color, 1))
+        painter.drawLine(QPointF(area.left(), area.bottom()), QPointF(area.right(), area.bottom()))
+        for tick in nice_ticks(low, high, 6):
+            painter.drawText(
+                QRectF(x_of(tick) - 30, area.bottom() + 3, 60, line), Qt.AlignmentFlag.AlignCenter, f"{tick:g}"
+            )
+        cut = x_of(self.threshold)
+        painter.setPen(QPen(text_color, 1.5, Qt.PenStyle.DashLine))
+        painter.drawLine(QPointF(cut, area.top() - 4), QPointF(cut, area.bottom()))
+        painter.drawText(
+            QRectF(area.left(), 2, area.width(), line),
+            Qt.AlignmentFlag.AlignLeft,
+            metrics.elidedText(self.caption, Qt.TextElideMode.ElideRight, int(area.width())),
+        )
+        painter.drawText(
+            QRectF(area.left(), area.bottom() + line + 6, area.width(), line),
+            Qt.AlignmentFlag.AlignCenter,
+            f"unfamiliarity score (threshold {self.threshold:.2f}: to its right, Unidentified)",
+        )
+

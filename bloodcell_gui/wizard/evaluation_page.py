@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from bloodcell_gui.charts import ScoreHistogram
 from bloodcell_gui.heatmap import ConfusionHeatmap
 from bloodcell_gui.style import THUMBNAIL_SIZE, WARNING_COLOR, message_label
 from bloodcell_gui.thumbnails import load_qimage
@@ -40,6 +41,8 @@ class EvaluationPage(QWizardPage):
         self.heatmaps = QTabWidget()
         self.heatmaps.addTab(self.valid_heatmap, "Validation")
         self.heatmaps.addTab(self.test_heatmap, "Test folder")
+        self.scores = ScoreHistogram()
+        self.heatmaps.addTab(self.scores, "Unfamiliarity")
         self.heatmaps.currentChanged.connect(self._show_per_class)
         self.metrics = QTableWidget(0, len(PER_CLASS_HEADER))
         self.metrics.setHorizontalHeaderLabels(PER_CLASS_HEADER)
@@ -106,6 +109,16 @@ class EvaluationPage(QWizardPage):
             self.heatmaps.setTabEnabled(1, False)
         text += ". The per-class table shows the set the heatmap shows."
         self.summary.setText(text + "<br>" + html.escape(unfamiliar_words(result)))
+        references = result.references
+        if references is None:
+            self.scores.clear()
+        else:
+            self.scores.set_scores(
+                references.calibration_scores,
+                references.threshold,
+                f"{len(references.calibration_scores)} validation images' scores "
+                f"({references.pass_share:.0%} left of the line pass)",
+            )
         self._show_per_class()
         self.gallery.clear()
         for loss in result.validation.top_losses:

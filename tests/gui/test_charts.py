@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bloodcell_gui.charts import LineChart, nice_ticks
+from bloodcell_gui.charts import LineChart, ScoreHistogram, nice_ticks
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,20 @@ def test_a_chart_draws_its_series(qtbot, log_x):
     blue = [(x, y) for x in range(0, 400, 2) for y in range(0, 240, 2) if drawn.pixelColor(x, y).name() == "#0072b2"]
     assert blue and drawn != empty
     assert np.ptp([x for x, _ in blue]) > 200, "the line should run across the plot"
+
+
+def test_the_score_histogram_colours_what_the_threshold_flags(qtbot):
+    chart = ScoreHistogram()
+    qtbot.addWidget(chart)
+    chart.resize(420, 240)
+    rng = np.random.default_rng(0)
+    scores = np.concatenate([rng.normal(0, 1, 960), rng.normal(4, 0.5, 40), [1e9, np.nan]])  # a far tail, a NaN
+    chart.set_scores(scores, threshold=2.5, caption="1000 validation images")
+    image = chart.grab().toImage()
+    pixels = [(x, image.pixelColor(x, y).name()) for x in range(0, 420, 2) for y in range(0, 240, 2)]
+    passing = [x for x, colour in pixels if colour == "#0072b2"]
+    flagged = [x for x, colour in pixels if colour == "#d55e00"]
+    assert passing and flagged and max(passing) < min(flagged), "flagged bars lie right of the passing ones"
+    assert len(chart.counts) == ScoreHistogram.BINS and sum(chart.counts) == 1001  # the tail kept, the NaN not
+    chart.set_scores([], threshold=2.5, caption="")
+    assert chart.counts == []

@@ -74,6 +74,8 @@ def test_end_to_end_train_evaluate_save_and_use(qtbot, window, wizard, real_trai
     assert sum(map(sum, evaluation.valid_heatmap.matrix)) == validation.total == 19  # 20% of 96
     assert sum(map(sum, evaluation.test_heatmap.matrix)) == 32
     assert evaluation.gallery.count() > 0
+    # The score histogram shows what the calibration chose, or says there are no statistics.
+    assert bool(evaluation.scores.counts) == (evaluation.result.references is not None)
     copies = evaluation.result.copies
     assert copies.checked == 19
     if validation.accuracy <= 0.35:  # one epoch on 77 images: often no better than guessing
