@@ -142,6 +142,9 @@ def adapt(
         adapted_modules.append(tuned)
         stopped = stopped or stopped_here
     module = nn.ModuleList(adapted_modules) if parent.info.is_ensemble else adapted_modules[0]
+    # A stop ends the fine-tuning only: the weights reached are still compared and measured,
+    # which takes seconds on a few held-back cells (a cancelled task's result is dropped anyway).
+    state = TaskState(state.report)
     trained = dict(Counter(cell.label for cell in trained_cells))
     held = dict(Counter(cell.label for cell in held_cells))
     info = adapted_info(parent.info, parent.path, parent_sha256, settings, trained, held, stopped)

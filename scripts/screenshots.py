@@ -169,7 +169,7 @@ def screens_at(out: Path, width: int, height: int) -> None:
 
 
 def adapt_screenshots(out: Path) -> None:
-    """Model › Verified cells… and Model › Adapt to this lab… after a technician verified 12
+    """Model › Verified cells… and Model › Adapt to this lab… after a technician verified 25
     cells of each class from another lab, at each small screen size (docs/small-screens/)."""
     import tempfile
 
@@ -189,7 +189,7 @@ def adapt_screenshots(out: Path) -> None:
         window.start()
         wait_until(lambda: window.loaded is not None)
         window.threshold.setValue(1.0)
-        window.classify([linked_subset(DATA_ROOT / "pbc", Path(scratch) / "lab", per_class=12)])
+        window.classify([linked_subset(DATA_ROOT / "pbc", Path(scratch) / "lab", per_class=25)])
         wait_until(lambda: not window.is_busy())
         session = window.results.session
         for index, row in enumerate(session.rows):
@@ -203,7 +203,6 @@ def adapt_screenshots(out: Path) -> None:
             listing.close()
             dialog = window.open_adapt_dialog()
             dialog.resize(min(760, width - 40), height - 80)
-            dialog.epochs.setValue(2)
             dialog.start()
             wait_until(lambda dialog=dialog: not dialog.runner.running)
             settle()

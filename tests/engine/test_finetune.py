@@ -94,6 +94,7 @@ def test_a_stop_keeps_the_weights_reached(seed_model_file):
     cells = pbc_cells({"EOSINOPHIL": 6, "NEUTROPHIL": 6})
     adaptation = adapt(load(seed_model_file), "0" * 64, cells, FAST, state)
     assert adaptation.stopped_by_user and adaptation.model.info.adaptations[-1]["stopped_by_user"]
+    assert adaptation.after.total == adaptation.before.total == 4  # still compared after the stop
     assert seen
 
 
