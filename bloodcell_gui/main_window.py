@@ -393,6 +393,7 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
             event.ignore()
             return
         self.remove_autosave()  # a clean close: nothing to recover next time
+        self.flush_verified()
         self.store.set_threshold(self.threshold.value())
         self.store.save_window(self.saveGeometry(), self.splitter.saveState())
         self.cancel_classification()

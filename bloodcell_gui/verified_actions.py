@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from bloodcell_gui import session_actions
+from PySide6.QtCore import QTimer
+
 from model.verified import VerifiedStore, VerifiedStoreError
 
 STORE_NAME = "verified-cells.json"
@@ -35,9 +36,13 @@ class VerifiedActions:
     """For a main window with `results`, `loaded`, `store`, `report_error` and `load_model`."""
 
     def open_verified_store(self) -> None:
-        self.verified, problem = open_store(session_actions.autosave_folder())
+        """The store beside the autosaved session (the same folder, set or default)."""
+        self.verified, problem = open_store(self.autosave_path().parent)
         if problem:
             self.report_error("The list of verified cells could not be read", problem)
+        # Decisions come a key press apart: the file is written once they pause, as autosave is.
+        self._verified_timer = QTimer(self, singleShot=True, interval=200)
+        self._verified_timer.timeout.connect(self.save_verified)
 
     def remember_decisions(self, rows: list[int]) -> None:
         """Keep what the technician just decided (or forget what they undid) in the store."""
@@ -49,14 +54,22 @@ class VerifiedActions:
             if 0 <= index < len(session.rows):
                 changed = self.verified.record(session.rows[index], session.classes, session.reviewer) or changed
         if changed:
-            try:
-                self.verified.save()
-            except OSError as error:
-                self.report_error(
-                    "Verified cells not saved",
-                    f"{self.verified.path}: {error.strerror or error}\n"
-                    "The decisions themselves are kept in the session.",
-                )
+            self._verified_timer.start()
+
+    def save_verified(self) -> None:
+        """Write the store now (a pending write is done at once: the window is closing)."""
+        self._verified_timer.stop()
+        try:
+            self.verified.save()
+        except OSError as error:
+            self.report_error(
+                "Verified cells not saved",
+                f"{self.verified.path}: {error.strerror or error}\nThe decisions themselves are kept in the session.",
+            )
+
+    def flush_verified(self) -> None:
+        if self._verified_timer.isActive():
+            self.save_verified()
 
     def show_verified_cells(self):
         from bloodcell_gui.verified_dialog import VerifiedCellsDialog

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -80,14 +81,16 @@ class VerifiedCellsDialog(QDialog):
             values = (entry.label, display_path(Path(entry.path)), entry.decided_at, entry.reviewer, entry.model_name)
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setData(256, key)  # Qt.UserRole: the store's key of this entry
+                item.setData(Qt.ItemDataRole.UserRole, key)  # the store's key of this entry
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
         self.remove_button.setEnabled(bool(entries))
         self.export_button.setEnabled(bool(entries))
 
     def remove_selected(self) -> None:
-        keys = sorted({self.table.item(index.row(), 0).data(256) for index in self.table.selectedIndexes()})
+        keys = sorted(
+            {self.table.item(index.row(), 0).data(Qt.ItemDataRole.UserRole) for index in self.table.selectedIndexes()}
+        )
         if not keys:
             return
         removed = self.store.remove(keys)

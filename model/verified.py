@@ -93,8 +93,7 @@ class VerifiedStore:
         return True
 
     def remove(self, keys: list[str]) -> int:
-        removed = sum(self.entries.pop(key, None) is not None for key in keys)
-        return removed
+        return sum(self.entries.pop(key, None) is not None for key in keys)
 
     def save(self) -> None:
         document = {
