@@ -23,9 +23,9 @@ def linked_copies(files: list[Path], count: int, folder: Path) -> Path:
 
 
 def child(folder: str, model: str) -> None:
-    from model.infer import Classifier
+    from model.classifiers import open_classifier
 
-    classifier = Classifier.from_file(model)
+    classifier = open_classifier(model)
     n = sum(1 for _ in classifier.classify([Path(folder)]))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{n} {peak_mib:.1f}")

@@ -81,14 +81,15 @@ def main() -> None:
     if args.untrained:
         arch, size = args.untrained.split("@")
         args.model = untrained_model(arch, size, Path(tempfile.mkdtemp()))
+    from model.classifiers import open_classifier
     from model.infer import Classifier
     from model.modelfile import load
     from model.symmetry import NONE, VIEW_SETS
 
     files = image_files(args.data / "TEST")
     loaded = load(args.model)
-    shipped = Classifier(loaded)
-    classifier = Classifier(one_view(loaded))
+    shipped = open_classifier(loaded)
+    classifier = open_classifier(one_view(loaded))
     device = classifier.device
     networks = "; ".join(
         f"{n.arch} {n.policy.width}x{n.policy.height} {n.policy.framing}, {VIEW_SETS[n.test_time_views]}"

@@ -61,14 +61,14 @@ def main() -> int:
     args = p.parse_args()
     from unfamiliar_proxies import write_proxies
 
-    from model.infer import Classifier
+    from model.classifiers import open_classifier
     from model.modelfile import load
 
     loaded = load(args.model)
     if loaded.references is None:
         print(f"{args.model} has no unfamiliar-image statistics; run `bloodcell calibrate` first")
         return 2
-    classifier = Classifier(loaded, "cpu")
+    classifier = open_classifier(loaded, "cpu")
     rng = np.random.default_rng(0)
 
     def drawn(files: list[Path]) -> list[Path]:
@@ -92,7 +92,7 @@ def main() -> int:
             print(f"{name} ({len(files)} images): flagged {row['flagged']:.1%}; AUROC " + ", ".join(
                 f"{k[6:]} {v:.3f}" for k, v in row.items() if k.startswith("auroc_")))
     # The cost, in one run: the same files with and without the statistics, alternating.
-    plain = Classifier(replace(loaded, references=None), "cpu")
+    plain = open_classifier(replace(loaded, references=None), "cpu")
     files = familiar_files[:600]
     times = {"with": [], "without": []}
     for _ in range(2):

@@ -12,8 +12,11 @@ from pathlib import Path
 from bloodcell_gui.streams import ensure_standard_streams
 
 if sys.platform == "win32":
-    # On Windows torch's DLLs must load before Qt's, or torch fails to initialise.
-    import torch  # noqa: F401
+    from model.editions import torch_installed
+
+    if torch_installed():  # BloodCell Review has no torch
+        # On Windows torch's DLLs must load before Qt's, or torch fails to initialise.
+        import torch  # noqa: F401
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon

@@ -30,6 +30,7 @@ from bloodcell_gui.heatmap import ConfusionHeatmap
 from bloodcell_gui.results_model import ViewFilter
 from bloodcell_gui.style import plain_label
 from bloodcell_gui.thumbnail_view import configure_thumbnail_view
+from model.editions import training_available
 
 NO_TRUTH_YET = "Drop a folder with class subfolders (EOSINOPHIL/, …) to compare with ground truth."
 DROP_HINT = (
@@ -221,11 +222,15 @@ class MainLayout:
         self.recent_menu = model_menu.addMenu("Recent models")
         model_menu.addAction("Model information…").triggered.connect(self.show_model_info)
         model_menu.addSeparator()
-        self.train_action = model_menu.addAction("Train model…")
-        self.train_action.triggered.connect(self.open_training_wizard)
+        if training_available():
+            self.train_action = model_menu.addAction("Train model…")
+            self.train_action.triggered.connect(self.open_training_wizard)
         model_menu.addAction("Verified cells…").triggered.connect(self.show_verified_cells)
-        self.adapt_action = model_menu.addAction("Adapt to this lab…")
-        self.adapt_action.triggered.connect(self.open_adapt_dialog)
+        if training_available():
+            self.adapt_action = model_menu.addAction("Adapt to this lab…")
+            self.adapt_action.triggered.connect(self.open_adapt_dialog)
+        else:  # BloodCell Review: say where training happens instead of offering what cannot run
+            model_menu.addAction("Train or adapt a model…").triggered.connect(self.explain_where_to_train)
 
         self.review_menu = self.menuBar().addMenu("&Review")
         self.class_actions = QActionGroup(self)

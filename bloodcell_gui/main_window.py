@@ -31,6 +31,7 @@ from bloodcell_gui.thumbnail_view import ThumbnailDelegate
 from bloodcell_gui.verified_actions import VerifiedActions
 from bloodcell_gui.workers import TaskRunner, Worker, describe_error
 from model.classify_job import ClassifiedBatch, LoadedClassifier, load_classifier
+from model.editions import edition
 from model.resources import default_model_path
 from model.review import ModelIdentity, ReviewSession
 
@@ -44,7 +45,7 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         super().__init__()
         self.settings = settings or QSettings()
         self.store = SettingsStore(self.settings)
-        self.setWindowTitle("BloodCell")
+        self.setWindowTitle(edition())
         self.setAcceptDrops(True)
         self.loaded: LoadedClassifier | None = None
         self.results: ResultsModel | None = None

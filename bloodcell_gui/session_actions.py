@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from bloodcell_gui.workers import describe_error
 from model.audit import SAMPLE_CHANGED
+from model.editions import edition
 from model.review import ReviewSession, Sample, SignOffRefused
 from model.session_file import SUFFIX, SessionFileError, load_session, save_session
 
@@ -125,7 +126,7 @@ class SessionActions:
         sample = session.sample.sample_id if session is not None and session.sample.sample_id else "no sample ID"
         signed = " — signed, read-only" if session is not None and session.signed else ""
         name = self.session_path.name if self.session_path else "unsaved session"
-        self.setWindowTitle(f"BloodCell — {sample} ({name}){signed}{' *' if self.unsaved else ''}")
+        self.setWindowTitle(f"{edition()} — {sample} ({name}){signed}{' *' if self.unsaved else ''}")
 
     def ask_reviewer(self, force: bool = False) -> str:
         """The reviewer's name, asked once per PC user and remembered."""

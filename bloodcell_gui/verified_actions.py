@@ -7,7 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox
 
+from model.editions import WHERE_TO_TRAIN
 from model.verified import VerifiedStore, VerifiedStoreError
 
 STORE_NAME = "verified-cells.json"
@@ -78,6 +80,11 @@ class VerifiedActions:
         dialog = VerifiedCellsDialog(self.verified, classes, self.store, parent=self)
         dialog.open()
         return dialog
+
+    def explain_where_to_train(self) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Information, "Training is done elsewhere", WHERE_TO_TRAIN, parent=self)
+        box.open()
+        return box
 
     def open_adapt_dialog(self):
         from bloodcell_gui.adapt_dialog import AdaptDialog

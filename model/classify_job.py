@@ -34,11 +34,10 @@ class LoadedClassifier:
 
 def load_classifier(state: TaskState, path: Path, device: str = "auto") -> LoadedClassifier:
     """Import the engine (the slow part of starting) and load a model file."""
-    from model.devices import describe_device
-    from model.infer import Classifier
+    from model.classifiers import open_classifier
 
-    classifier = Classifier.from_file(path, device)
-    return LoadedClassifier(classifier, Path(path), file_sha256(path), describe_device(classifier.device))
+    classifier = open_classifier(path, device)
+    return LoadedClassifier(classifier, Path(path), file_sha256(path), classifier.backend.describe())
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
-"""`bloodcell train | classify | evaluate | combine | calibrate | finetune | session | info`: the engine on a terminal,
-without Qt. The parser and the reading commands live here; model-writing commands in `cli_models`, session
-commands in `cli_session`."""
+"""`bloodcell train | classify | evaluate | combine | calibrate | finetune | convert | session | info`: the engine
+on a terminal, without Qt. The parser and the reading commands live here; model-writing commands in
+`cli_models`, session commands in `cli_session`."""
 
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ from model.cli_guard import (
     printable_streams,
     share,
 )
-from model.cli_models import run_calibrate, run_combine, run_finetune, run_train
+from model.cli_models import run_calibrate, run_combine, run_convert, run_finetune, run_train
 from model.cli_session import run_session_export, run_session_info
-from model.modelfile import ModelFileError, read_info
+from model.editions import WHERE_TO_TRAIN, training_available
+from model.model_header import ModelFileError, read_info
 from model.resources import default_model_path
 from model.unfamiliar import DEFAULT_PASS_SHARE
 
@@ -40,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "train" and args.split_by_cell and args.valid:
         parser.error("--split-by-cell splits the training folder; with --valid there is no split to make")
+    if args.command in TRAINING_COMMANDS and not training_available():
+        print(f"error: `bloodcell {args.command}` cannot run here. {WHERE_TO_TRAIN}", file=sys.stderr)
+        return 2
     try:
         return args.run(args)
     except ModelFileError as error:
@@ -55,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: unexpected failure ({type(error).__name__}: {error})", file=sys.stderr)
         return 1
     return 2
+
+
+# The commands that change or make networks: they need torch, which BloodCell Review leaves out.
+TRAINING_COMMANDS = ("train", "combine", "calibrate", "finetune", "convert")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,6 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
     finetune.set_defaults(run=run_finetune)
 
+    convert = commands.add_parser(
+        "convert", help="write a copy of a model file with the ONNX graphs that BloodCell Review and CPUs run"
+    )
+    convert.add_argument("model", type=Path)
+    convert.add_argument("--out", type=Path, required=True, help="model file to write (may be MODEL itself)")
+    convert.set_defaults(run=run_convert)
+
     session = commands.add_parser("session", help="read a saved review session (.bcsession) without the window")
     session_commands = session.add_subparsers(dest="session_command", required=True, metavar="info|export")
     session_info = session_commands.add_parser("info", help="sample, reviewer, sign-off, differential, audit trail")
@@ -234,15 +249,15 @@ def build_parser() -> argparse.ArgumentParser:
 def run_classify(args: argparse.Namespace) -> int:
     """Classify and write one row per image. Ctrl-C or SIGTERM ends it after the current batch:
     the rows done are written, followed by a row that says the file is incomplete."""
+    from model.classifiers import open_classifier
     from model.export import CsvExport, display_path
     from model.ground_truth import FolderTruth
     from model.hashing import file_sha256
-    from model.infer import Classifier
     from model.review import ImageRow
 
     check_output(args.csv, args.paths, what="CSV file")
     model_path = args.model or default_model_path()
-    classifier = Classifier.from_file(model_path, args.device)
+    classifier = open_classifier(model_path, args.device)
     classes = classifier.classes
     truth = FolderTruth(args.paths, classes)
     threshold = classifier.threshold()
@@ -296,12 +311,12 @@ INCOMPLETE = "INCOMPLETE: classification was interrupted here; the images after 
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    from model.classifiers import open_classifier
     from model.evaluate import evaluate_folder
-    from model.infer import Classifier
 
     if args.json:
         check_output(args.json, [args.folder], what="JSON file")
-    classifier = Classifier.from_file(args.model or default_model_path(), args.device)
+    classifier = open_classifier(args.model or default_model_path(), args.device)
     evaluation = evaluate_folder(classifier, args.folder)
     if evaluation.total == 0:
         print(

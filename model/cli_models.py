@@ -1,4 +1,4 @@
-"""`bloodcell train | combine | calibrate`: the commands that write a model file."""
+"""`bloodcell train | combine | calibrate | finetune | convert`: the commands that write a model file."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from model.cli_guard import check_output
 from model.formatting import format_seconds
-from model.modelfile import LoadedModel
+from model.model_header import LoadedModel
 from model.task import TaskState
 
 
@@ -113,12 +113,12 @@ def run_combine(args: argparse.Namespace) -> int:
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from model.calibrate import labelled, reference_statistics, split_folders, training_split
-    from model.infer import Classifier
+    from model.classifiers import open_classifier
     from model.modelfile import load, save
 
     check_output(args.out, args.data, what="model file")
     loaded = load(args.model)
-    classifier = Classifier(loaded, args.device)
+    classifier = open_classifier(loaded, args.device)
     classes = classifier.classes
     state = TaskState(TerminalProgress())
     if args.data:
@@ -136,14 +136,28 @@ def run_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_convert(args: argparse.Namespace) -> int:
+    """Re-save a model file with its ONNX graphs; everything it records is kept."""
+    from model.modelfile import load, save
+
+    check_output(args.out, what="model file")
+    loaded = load(args.model)
+    had_graphs = bool(loaded.graphs)
+    save(args.out, loaded.module, loaded.info, references=loaded.references)
+    networks = len(loaded.info.networks)
+    print(f"saved {args.out}: {networks} ONNX graph{'s' if networks > 1 else ''} beside the weights", end="")
+    print(" (rewritten from the weights)" if had_graphs else "; it now runs in BloodCell Review and on ONNX Runtime")
+    return 0
+
+
 def measure_on_test(loaded: LoadedModel, folder: Path, device: str) -> dict:
     """Evaluate a model about to be saved on a test folder; print the table, return what the file records."""
+    from model.classifiers import open_classifier
     from model.evaluate import evaluate_folder
-    from model.infer import Classifier
     from model.run import RunEvaluation
 
     print(f"evaluating on {folder} ...")
-    evaluation = RunEvaluation(evaluate_folder(Classifier(loaded, device), folder), Path(folder))
+    evaluation = RunEvaluation(evaluate_folder(open_classifier(loaded, device), folder), Path(folder))
     print(evaluation.test.format_table())
     return evaluation.test_metrics() or {}
 

@@ -118,7 +118,7 @@ def adapt(
     state: TaskState,
 ) -> Adaptation:
     """Fine-tune every network of `parent` on `cells`; score parent and result on the held-back cells."""
-    from model.infer import Classifier
+    from model.classifiers import open_classifier
 
     started = time.monotonic()
     classes = parent.info.classes
@@ -127,7 +127,7 @@ def adapt(
     if problems or refusals:
         raise ValueError("; ".join(problems + refusals))
     trained_cells, held_cells = hold_back(cells, settings.held_back_share, settings.seed)
-    before = score(Classifier(parent, settings.device), held_cells, state) if held_cells else None
+    before = score(open_classifier(parent, settings.device), held_cells, state) if held_cells else None
     modules = list(parent.module) if parent.info.is_ensemble else [parent.module]
     adapted_modules = []
     stopped = False
@@ -149,7 +149,7 @@ def adapt(
     held = dict(Counter(cell.label for cell in held_cells))
     info = adapted_info(parent.info, parent.path, parent_sha256, settings, trained, held, stopped)
     model = LoadedModel(module=module, info=info, path=Path("<unsaved>"))
-    classifier = Classifier(model, settings.device)
+    classifier = open_classifier(model, settings.device)
     after = score(classifier, held_cells, state) if held_cells else None
     for name, evaluation in (("before", before), ("after", after)):
         if evaluation is not None:
@@ -216,7 +216,7 @@ def finetune_network(
 
 def last_layer_apart(model: nn.Module) -> list[list[nn.Parameter]]:
     """Parameter groups for freezing and discriminative rates: everything, then the last Linear."""
-    from model.unfamiliar import last_linear
+    from model.torch_backend import last_linear
 
     head = list(last_linear(model).parameters())
     head_ids = {id(p) for p in head}

@@ -3,32 +3,32 @@
 Images are decoded on a small thread pool (PIL releases the GIL while decoding) one batch
 ahead of the network, so decoding overlaps the forward pass, and at most two batches are in
 memory however many files there are. An unreadable file becomes a Result with its reason.
+
+This pipeline imports no torch: a backend (`model.torch_backend` or `model.onnx_backend`,
+chosen by `model.classifiers`) turns prepared pixels into each network's logits and features,
+view by view, and everything after that (softmax, averaging, agreement, unfamiliarity) happens
+here, once, so that the two backends cannot drift apart.
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from model.cell_locator import locate_stained_cell
-from model.devices import resolve_device
 from model.images import ImageError, load_rgb
-from model.modelfile import LoadedModel, ModelInfo, load
+from model.model_header import LoadedModel, ModelInfo
 from model.preprocess import InputPolicy, to_uint8_array
 from model.scan import BadFile, expand_inputs
-from model.symmetry import average_probabilities
-from model.unfamiliar import ReferenceStatistics, last_linear, threshold_for, unidentified_reason
+from model.unfamiliar import ReferenceStatistics, threshold_for, unidentified_reason
 
 NO_VALID_ANSWER = "the model gave no valid answer for this image (NaN or infinite outputs)"
 
@@ -61,61 +61,38 @@ class Result:
         return max(self.probabilities)
 
 
-@dataclass
-class _Network:
-    """One network of a model on its device: its input (an index into Classifier.policies),
-    normalisation and test-time views."""
+@dataclass(frozen=True)
+class ViewOutputs:
+    """One network's answer for a batch, view by view: logits (views, images, classes) and the
+    penultimate features (views, images, features), None for a network without a final linear
+    layer."""
 
-    module: nn.Module
-    policy_index: int
-    mean: torch.Tensor
-    std: torch.Tensor
-    views: str
-    # What the last linear layer saw and gave, one entry per view of the current batch.
-    seen: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
+    logits: np.ndarray
+    features: np.ndarray | None
 
-    def __post_init__(self) -> None:
-        head = last_linear(self.module)
-        if head is not None:
-            head.register_forward_hook(lambda _, inputs, output: self.seen.append((inputs[0], output)))
 
-    def features_and_logits(self) -> tuple[np.ndarray, np.ndarray]:
-        """The penultimate features and logits of the last batch, averaged over its views."""
-        features = torch.stack([f.float() for f, _ in self.seen]).mean(0)
-        logits = torch.stack([o.float() for _, o in self.seen]).mean(0)
-        return features.cpu().numpy(), logits.cpu().numpy()
+class Backend(Protocol):
+    """What runs the networks: one NHWC uint8 batch per network in, ViewOutputs per network out."""
+
+    name: str
+
+    def run(self, batches: Sequence[np.ndarray]) -> list[ViewOutputs]: ...
+
+    def describe(self) -> str: ...
 
 
 class Classifier:
-    """A loaded model on a device, ready to classify files. An ensemble's networks each see
+    """A loaded model and the backend that runs it, ready to classify files. An ensemble's networks each see
     the image their own way; their class probabilities are averaged."""
 
-    def __init__(self, loaded: LoadedModel, device: str = "auto") -> None:
+    def __init__(self, loaded: LoadedModel, backend: Backend) -> None:
         self.info: ModelInfo = loaded.info
         self.path = loaded.path
         self.references: ReferenceStatistics | None = loaded.references
-        self.device = resolve_device(device)
-        self._half = self.device.type == "cuda"
-        modules = list(loaded.module) if self.info.is_ensemble else [loaded.module]
+        self.backend = backend
         # Each distinct input policy is prepared once per image, however many networks share it.
         self.policies: list[InputPolicy] = list(dict.fromkeys(network.policy for network in self.info.networks))
-        self._networks: list[_Network] = []
-        for module, network in zip(modules, self.info.networks, strict=True):
-            folded = fold_batch_norms(module).to(self.device, memory_format=torch.channels_last)
-            policy = network.policy
-            self._networks.append(
-                _Network(
-                    module=folded.half() if self._half else folded,
-                    policy_index=self.policies.index(policy),
-                    mean=torch.tensor(policy.mean, device=self.device).view(1, 3, 1, 1),
-                    std=torch.tensor(policy.std, device=self.device).view(1, 3, 1, 1),
-                    views=network.test_time_views,
-                )
-            )
-
-    @classmethod
-    def from_file(cls, path: Path | str, device: str = "auto") -> Classifier:
-        return cls(load(path), device)
+        self._policy_of_network = [self.policies.index(network.policy) for network in self.info.networks]
 
     @property
     def classes(self) -> list[str]:
@@ -126,32 +103,21 @@ class Classifier:
         """The input policy of a single network (an ensemble's first)."""
         return self.policies[0]
 
-    @torch.inference_mode()
     def probabilities(self, pixels: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """Class probabilities for a batch of HWC uint8 images already in the policy's frame
         (one stacked batch per entry of `policies`), averaged over each network's symmetric
         views and over the networks."""
         return self.outputs(pixels).probabilities
 
-    @torch.inference_mode()
     def outputs(self, pixels: np.ndarray | Sequence[np.ndarray]) -> BatchOutputs:
         """Probabilities, and each network's penultimate features, logits and top class."""
         batches = [pixels] if isinstance(pixels, np.ndarray) else list(pixels)
-        answers, features, logits = [], [], []
-        for network in self._networks:
-            network.seen.clear()
-            answers.append(self._run(network, batches[network.policy_index]))
-            if network.seen:
-                network_features, network_logits = network.features_and_logits()
-                features.append(network_features)
-                logits.append(network_logits)
-            network.seen.clear()
-        tops = np.stack([answer.argmax(1).cpu().numpy() for answer in answers])
-        return BatchOutputs(torch.stack(answers).mean(0).cpu().numpy(), features, logits, (tops == tops[0]).all(0))
+        answers = self.backend.run([batches[index] for index in self._policy_of_network])
+        return combine_networks(answers)
 
     def unfamiliarity(self, outputs: BatchOutputs) -> np.ndarray | None:
         """The combined unfamiliarity score of each image, or None without reference statistics."""
-        if self.references is None or len(outputs.features) != len(self._networks):
+        if self.references is None or len(outputs.features) != len(self.info.networks):
             return None
         return self.references.scores(outputs.features, outputs.logits)
 
@@ -167,12 +133,6 @@ class Classifier:
     def unidentified(self, result: Result, pass_share: float | None = None) -> str | None:
         """Why this result belongs in the Unidentified bin, or None."""
         return unidentified_reason(result, self.threshold(pass_share)) if result.ok else None
-
-    def _run(self, network: _Network, pixels: np.ndarray) -> torch.Tensor:
-        """One network's probabilities, averaged over its views."""
-        batch = torch.from_numpy(pixels).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
-        batch = (batch.float().div_(255) - network.mean) / network.std
-        return average_probabilities(network.module, batch.half() if self._half else batch, network.views)
 
     def classify(
         self,
@@ -260,21 +220,26 @@ class Decoded:
     leukocyte_found: bool
 
 
-def fold_batch_norms(module: nn.Module) -> nn.Module:
-    """A copy of `module` for inference, with each BatchNorm that follows a convolution in a
-    Sequential folded into that convolution's weights: the same outputs (to float rounding),
-    one pass less over every feature map (measured: ~5-10 % more images/s for seed-deep on CPU).
-    """
-    folded = copy.deepcopy(module).eval()
-    for sequence in folded.modules():
-        if not isinstance(sequence, nn.Sequential):
-            continue
-        for i in range(len(sequence) - 1):
-            conv, norm = sequence[i], sequence[i + 1]
-            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats:
-                sequence[i] = fuse_conv_bn_eval(conv, norm)
-                sequence[i + 1] = nn.Identity()
-    return folded
+def combine_networks(answers: Sequence[ViewOutputs]) -> BatchOutputs:
+    """Softmax of each view's logits, averaged over the views and then over the networks; each
+    network's features and logits averaged over its views; whether the networks' top classes
+    agree."""
+    probabilities, features, logits = [], [], []
+    for answer in answers:
+        view_logits = answer.logits.astype(np.float32, copy=False)
+        probabilities.append(softmax(view_logits).mean(0))
+        if answer.features is not None:
+            features.append(answer.features.mean(0))
+            logits.append(view_logits.mean(0))
+    tops = np.stack([p.argmax(1) for p in probabilities])
+    return BatchOutputs(np.mean(probabilities, axis=0), features, logits, (tops == tops[0]).all(0))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, in the logits' precision, stable for large logits."""
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN or infinite rows stay NaN: refused later
+        shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def _decode(path: Path, policies: list[InputPolicy]) -> Decoded | str:

@@ -1,17 +1,16 @@
-"""Model files: one `.safetensors` file holding the weights and a JSON metadata document.
+"""Model files: one `.safetensors` file holding the weights, each network's ONNX graph and a JSON
+metadata document.
 
-Loading reads and checks the header first, builds the architecture in code, then copies the
-tensors in: nothing in a file is ever executed, so pickles (fastai `.pkl`, torch `.pth`) are
-refused outright.
+Loading reads and checks the header first (`model.model_header`), builds the architecture in
+code, then copies the tensors in: nothing in a file is ever executed, so pickles (fastai
+`.pkl`, torch `.pth`) are refused outright. The ONNX graphs are what runs without torch
+(`model.graph_file`); saving writes them from the same weights.
 """
 
 from __future__ import annotations
 
+import copy
 import json
-import os
-import struct
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
@@ -19,210 +18,26 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as serialize_tensors
 
-from model import __version__
-from model.architectures import ARCHITECTURES
 from model.atomic import atomic_write_bytes
-from model.header_check import (
-    MAX_INPUT_SIDE,
-    MAX_MEMBERS,
-    MIN_INPUT_SIDE,
-    HeaderError,
-    class_names,
-    finite_numbers,
-    fraction,
-    mapping,
-    records,
-    text,
-    whole_number,
+from model.graph_file import GRAPH_PREFIX, checked_graphs, checked_references
+from model.model_header import (  # noqa: F401 - the names callers have always imported from here
+    ENSEMBLE,
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_FILE_BYTES,
+    MAX_HEADER_BYTES,
+    METADATA_KEY,
+    LoadedModel,
+    ModelFileError,
+    ModelInfo,
+    checked_metrics,
+    checked_policy,
+    info_from_header,
+    read_file,
+    read_info,
 )
-from model.preprocess import InputPolicy
-from model.symmetry import NONE, check_views
 from model.unfamiliar import PREFIX as UNFAMILIAR_PREFIX
-from model.unfamiliar import ReferenceError, ReferenceStatistics, last_linear
-
-FORMAT = "bloodcell-model"
-FORMAT_VERSION = 2  # 2: ensembles (`members`); a single network is still written as version 1
-ENSEMBLE = "ensemble"
-METADATA_KEY = "bloodcell"
-MAX_HEADER_BYTES = 16 * 2**20
-PICKLE_PROTOCOLS = (b"\x02", b"\x03", b"\x04", b"\x05")
-MAX_FILE_BYTES = 2 * 2**30
-
-
-class ModelFileError(Exception):
-    """A file that is not a usable BloodCell model, with the reason in plain words."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = Path(path)
-        self.reason = reason
-
-
-@dataclass
-class ModelInfo:
-    """Everything a model file says about itself besides the weights."""
-
-    arch: str
-    classes: list[str]
-    policy: InputPolicy
-    # Which symmetric views of each image classification averages (model.symmetry); files
-    # written before this existed used one view.
-    test_time_views: str = NONE
-    name: str = "BloodCell model"
-    notes: str = ""
-    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-    app_version: str = __version__
-    training: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
-    # An ensemble's networks, each described as a model of its own (arch ENSEMBLE); its
-    # classifications average theirs, and its own `policy` is its first member's. Empty for a
-    # single network.
-    members: list[ModelInfo] = field(default_factory=list)
-    # How the unfamiliar-image statistics stored beside the weights were made (for display).
-    unfamiliar: dict = field(default_factory=dict)
-    # Fine-tunings to a lab's verified cells (model.finetune), oldest first: each names its
-    # parent file (name, SHA-256), the cells used, the settings and the before/after figures.
-    adaptations: list[dict] = field(default_factory=list)
-
-    @property
-    def is_ensemble(self) -> bool:
-        return bool(self.members)
-
-    @property
-    def networks(self) -> list[ModelInfo]:
-        """What each network records: the members of an ensemble, or this model itself."""
-        return self.members or [self]
-
-    @property
-    def test_accuracy(self) -> float | None:
-        test = self.metrics.get("test") or {}
-        return test.get("accuracy")
-
-    def to_json(self) -> dict:
-        common = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION if self.is_ensemble else 1,
-            "name": self.name,
-            "notes": self.notes,
-            "architecture": self.arch,
-            "classes": self.classes,
-            "created": self.created,
-            "app_version": self.app_version,
-            "metrics": self.metrics,
-        }
-        if self.unfamiliar:
-            common["unfamiliar"] = self.unfamiliar
-        if self.adaptations:
-            common["adaptations"] = self.adaptations
-        if self.is_ensemble:
-            return common | {"members": [member.to_json() for member in self.members]}
-        return common | {
-            "input": self.policy.to_json(),
-            "test_time_augmentation": self.test_time_views,
-            "training": self.training,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict, *, member: bool = False) -> ModelInfo:
-        """The metadata, every field checked (model.header_check); raises HeaderError naming
-        the field at fault."""
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise HeaderError("the metadata does not describe a BloodCell model")
-        version = data.get("format_version")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise HeaderError(f"'format_version' must be a whole number from 1, not {version!r}")
-        if version > FORMAT_VERSION:
-            raise HeaderError(
-                f"format version {version} is newer than this app understands ({FORMAT_VERSION}); update BloodCell"
-            )
-        classes = class_names(data)
-        common = {
-            "classes": classes,
-            "name": text(data, "name", "BloodCell model", limit=500),
-            "notes": text(data, "notes", ""),
-            "created": text(data, "created", "", limit=100),
-            "app_version": text(data, "app_version", "", limit=100),
-            "metrics": checked_metrics(mapping(data, "metrics")),
-            "unfamiliar": mapping(data, "unfamiliar"),
-            "adaptations": records(data, "adaptations"),
-        }
-        arch = text(data, "architecture", limit=100)
-        if arch == ENSEMBLE:
-            if member:
-                raise HeaderError("an ensemble's member cannot itself be an ensemble")
-            members = cls._members_from_json(data, classes)
-            return cls(arch=ENSEMBLE, policy=members[0].policy, members=members, **common)
-        if arch not in ARCHITECTURES:
-            raise HeaderError(f"unknown architecture {arch!r}; this app knows {', '.join(ARCHITECTURES)}")
-        training = mapping(data, "training")
-        if "seconds" in training and not isinstance(training["seconds"], (int, float)):
-            raise HeaderError("'training.seconds' must be a number")
-        for key in ("data", "settings"):
-            mapping(training, key)
-        try:
-            views = check_views(text(data, "test_time_augmentation", NONE, limit=100))
-        except ValueError as error:
-            raise HeaderError(str(error)) from None
-        return cls(
-            arch=arch,
-            policy=checked_policy(mapping(data, "input")),
-            test_time_views=views,
-            training=training,
-            **common,
-        )
-
-    @classmethod
-    def _members_from_json(cls, data: dict, classes: list[str]) -> list[ModelInfo]:
-        raw = data.get("members")
-        if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_MEMBERS:
-            raise HeaderError(f"an ensemble needs a list of 2 to {MAX_MEMBERS} member networks")
-        members = [cls.from_json(member, member=True) for member in raw]
-        if any(member.classes != classes for member in members):
-            raise HeaderError("every member of an ensemble must have the ensemble's classes")
-        return members
-
-
-def checked_policy(data: dict) -> InputPolicy:
-    """The input policy of a header, each number within its bounds."""
-    width = whole_number(data, "width", MIN_INPUT_SIDE, MAX_INPUT_SIDE)
-    height = whole_number(data, "height", MIN_INPUT_SIDE, MAX_INPUT_SIDE)
-    mean = finite_numbers(data, "mean", 3)
-    std = finite_numbers(data, "std", 3, positive=True)
-    crop = fraction(data, "crop_fraction", InputPolicy.crop_fraction)
-    method = text(data, "method", "fit-and-pad-black", limit=100)
-    try:
-        return InputPolicy.from_json(
-            {"width": width, "height": height, "mean": mean, "std": std, "crop_fraction": crop, "method": method}
-        )
-    except ValueError as error:
-        raise HeaderError(str(error)) from None
-
-
-def checked_metrics(metrics: dict) -> dict:
-    """Recorded figures: each split an object, its headline figures numbers from 0 to 1."""
-    for split, values in metrics.items():
-        if not isinstance(values, dict):
-            raise HeaderError(f"'metrics.{split}' must be an object")
-        for key in ("accuracy", "balanced_accuracy", "macro_f1"):
-            value = values.get(key)
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if value is not None and not (number and 0 <= value <= 1):
-                raise HeaderError(f"'metrics.{split}.{key}' must be a number from 0 to 1, not {value!r}")
-        if "per_class" in values and not isinstance(values["per_class"], dict):
-            raise HeaderError(f"'metrics.{split}.per_class' must be an object")
-    return metrics
-
-
-@dataclass
-class LoadedModel:
-    """A network and its metadata; for an ensemble `module` is a ModuleList, one per member."""
-
-    module: torch.nn.Module
-    info: ModelInfo
-    path: Path
-    # The unfamiliar-image reference statistics (model.unfamiliar); None in files made before
-    # them or never calibrated: `bloodcell calibrate` adds them.
-    references: ReferenceStatistics | None = None
+from model.unfamiliar import ReferenceStatistics
 
 
 def save(
@@ -232,13 +47,17 @@ def save(
     *,
     half: bool = True,
     references: ReferenceStatistics | None = None,
+    graphs: bool = True,
 ) -> Path:
-    """Write weights and metadata to `path` atomically; floating weights stored as float16,
-    the unfamiliar-image statistics as float32 (distances need the precision)."""
+    """Write weights, each network's ONNX graph (unless `graphs` is False) and the metadata to
+    `path` atomically; floating weights stored as float16, the unfamiliar-image statistics as
+    float32 (distances need the precision)."""
     tensors = {
         name: (t.detach().cpu().half() if half and t.is_floating_point() else t.detach().cpu()).contiguous()
         for name, t in module.state_dict().items()
     }
+    if graphs:
+        tensors |= _graph_tensors(module, info, tensors)
     if references is not None:
         info.unfamiliar = references.summary | {"pass_share": references.pass_share}
         tensors |= {name: torch.from_numpy(array).contiguous() for name, array in references.to_tensors().items()}
@@ -250,17 +69,41 @@ def save(
     return path
 
 
+def _graph_tensors(module: torch.nn.Module, info: ModelInfo, weights: dict[str, torch.Tensor]) -> dict:
+    """Each network's ONNX graph as a tensor of bytes, exported from `weights` (the values as
+    stored, so that the graph and the weights give the same answers) and checked as a loader
+    will check it."""
+    from model.onnx_export import export_network
+    from model.onnx_graph import GraphError, check_graph
+
+    stored = copy.deepcopy(module).cpu().float()
+    stored.load_state_dict(weights)
+    networks = list(stored) if info.is_ensemble else [stored]
+    tensors = {}
+    for index, (network, network_info) in enumerate(zip(networks, info.networks, strict=True)):
+        width, height = network_info.policy.width, network_info.policy.height
+        graph = export_network(network, width, height)
+        try:
+            check_graph(graph, classes=len(info.classes), width=width, height=height)
+        except GraphError as error:  # a diverged training (NaN weights) ends here, not in a file
+            raise ValueError(f"the network cannot be saved: {error}") from None
+        tensors[f"{GRAPH_PREFIX}{index}"] = torch.frombuffer(bytearray(graph), dtype=torch.uint8)
+    return tensors
+
+
 def load(path: Path | str) -> LoadedModel:
-    """Rebuild the network named in the file and load its weights, in float32, on the CPU.
+    """Rebuild the network named in the file and load its weights, in float32, on the CPU; its
+    ONNX graphs and unfamiliar-image statistics come along, checked.
 
     The header is checked before any network is built, and the weights before they are used:
     every number finite, every BatchNorm variance at least 0, every tensor of the right shape.
     """
     from model.arch import ArchitectureError, build_model
+    from model.torch_backend import last_linear
 
     path = Path(path)
-    header, raw = _read_file(path)
-    info = _info_from_header(path, header)
+    header, raw = read_file(path)
+    info = info_from_header(path, header)
     try:
         networks = [build_model(network.arch, len(info.classes)) for network in info.networks]
         module = torch.nn.ModuleList(networks) if info.is_ensemble else networks[0]
@@ -271,6 +114,7 @@ def load(path: Path | str) -> LoadedModel:
     except (SafetensorError, ValueError, RuntimeError) as error:
         raise ModelFileError(path, f"the weights cannot be read ({error})") from None
     stored = {name: tensors.pop(name) for name in [n for n in tensors if n.startswith(UNFAMILIAR_PREFIX)]}
+    stored_graphs = {name: tensors.pop(name) for name in [n for n in tensors if n.startswith(GRAPH_PREFIX)]}
     expected = module.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
@@ -285,26 +129,15 @@ def load(path: Path | str) -> LoadedModel:
     if problem:
         raise ModelFileError(path, problem)
     module.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
-    return LoadedModel(module=module.eval(), info=info, path=path, references=_references(path, stored, info, module))
-
-
-def _references(path: Path, stored: dict, info: ModelInfo, module: torch.nn.Module) -> ReferenceStatistics | None:
-    """The file's unfamiliar-image statistics, checked against its networks; None if it has none."""
-    if not stored:
-        return None
-
-    networks = list(module) if info.is_ensemble else [module]
-    heads = [last_linear(network) for network in networks]
-    if any(head is None for head in heads):
+    heads = [last_linear(network) for network in (list(module) if info.is_ensemble else [module])]
+    feature_sizes = [head.in_features if head is not None else 0 for head in heads]
+    graphs, graph_sizes = checked_graphs(path, info, {name: t.numpy() for name, t in stored_graphs.items()})
+    if graphs and graph_sizes != feature_sizes:
+        raise ModelFileError(path, "its ONNX graphs do not belong to its networks (their feature sizes differ)")
+    if stored and not all(feature_sizes):
         raise ModelFileError(path, "unfamiliar-image statistics for a network without a final linear layer")
-    try:
-        return ReferenceStatistics.from_tensors(
-            {name: tensor.float().numpy() for name, tensor in stored.items()},
-            len(info.classes),
-            [head.in_features for head in heads],
-        )
-    except ReferenceError as error:
-        raise ModelFileError(path, f"the unfamiliar-image statistics are damaged: {error}") from None
+    references = checked_references(path, info, {name: t.float().numpy() for name, t in stored.items()}, feature_sizes)
+    return LoadedModel(module=module.eval(), info=info, path=path, references=references, graphs=graphs)
 
 
 def weights_problem(tensors: dict[str, torch.Tensor]) -> str | None:
@@ -315,67 +148,3 @@ def weights_problem(tensors: dict[str, torch.Tensor]) -> str | None:
         if name.endswith("running_var") and bool((tensor < 0).any()):
             return f"a BatchNorm variance is negative ({name}); the weights are damaged"
     return None
-
-
-def read_info(path: Path | str) -> ModelInfo:
-    """The metadata alone, read from the header without touching the weights."""
-    path = Path(path)
-    header, _ = _read_file(path, header_only=True)
-    return _info_from_header(path, header)
-
-
-def _read_file(path: Path, header_only: bool = False) -> tuple[dict, bytes]:
-    """The parsed JSON header and (unless `header_only`) the whole file's bytes."""
-    from model.images import describe_os_error, open_regular_file
-
-    try:
-        with open_regular_file(path) as stream:
-            size = os.fstat(stream.fileno()).st_size
-            prefix = stream.read(8)
-            (length,) = struct.unpack("<Q", prefix) if len(prefix) == 8 else (0,)
-            start = stream.read(1) if 0 < length <= MAX_HEADER_BYTES else b""
-            # A safetensors file is an 8-byte header length and a JSON object; a pickle starts
-            # with 0x80 and its protocol, a torch.save archive with a zip signature.
-            if start != b"{":
-                if prefix.startswith(b"PK\x03\x04") or (prefix[:1] == b"\x80" and prefix[1:2] in PICKLE_PROTOCOLS):
-                    raise ModelFileError(
-                        path,
-                        "this is a pickled PyTorch/fastai file (.pth/.pkl); such files can run code "
-                        "when loaded, so BloodCell refuses them. Export the model as a BloodCell "
-                        ".safetensors file instead",
-                    )
-                if len(prefix) < 8:
-                    raise ModelFileError(path, "the file is empty or truncated")
-                raise ModelFileError(path, "not a BloodCell model file (unrecognised format)")
-            if length + 8 > size or size > MAX_FILE_BYTES:
-                raise ModelFileError(path, "not a BloodCell model file (truncated, or larger than any model)")
-            raw_header = start + stream.read(length - 1)
-            body = b"" if header_only else stream.read()
-    except ModelFileError:
-        raise
-    except OSError as error:
-        reason = describe_os_error(error).replace("an image file", "a model file")
-        raise ModelFileError(path, reason) from None
-    try:
-        header = json.loads(raw_header)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelFileError(path, "not a BloodCell model file (the header is not readable)") from None
-    except RecursionError:
-        raise ModelFileError(path, "not a BloodCell model file (the header is nested too deeply)") from None
-    if not isinstance(header, dict):
-        raise ModelFileError(path, "not a BloodCell model file (unexpected header)")
-    return header, prefix + raw_header + body
-
-
-def _info_from_header(path: Path, header: dict) -> ModelInfo:
-    metadata = header.get("__metadata__") or {}
-    if not isinstance(metadata, dict) or not isinstance(metadata.get(METADATA_KEY), str):
-        raise ModelFileError(path, "a safetensors file, but not a BloodCell model (no BloodCell metadata)")
-    try:
-        return ModelInfo.from_json(json.loads(metadata[METADATA_KEY]))
-    except RecursionError:
-        raise ModelFileError(path, "the model metadata is nested too deeply") from None
-    except json.JSONDecodeError as error:
-        raise ModelFileError(path, f"the model metadata is not valid JSON ({error.msg})") from None
-    except HeaderError as error:
-        raise ModelFileError(path, f"the model metadata is invalid: {error}") from None

@@ -165,13 +165,13 @@ class TrainingRun:
         metrics; with `review_validation`, also the validation set's errors and whether it
         holds copies of training images (what the wizard shows)."""
         from model.calibrate import labelled, reference_statistics
+        from model.classifiers import open_classifier
         from model.evaluate import evaluate_folder
-        from model.infer import Classifier
         from model.unfamiliar import ReferenceError
 
         trained = self.trained_model()
         evaluation = RunEvaluation(test_folder=self.test_folder)
-        classifier = Classifier(trained.loaded(), trained.config.device)
+        classifier = open_classifier(trained.loaded(), trained.config.device)
         try:
             classifier.references = evaluation.references = reference_statistics(
                 classifier,

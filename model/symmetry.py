@@ -14,10 +14,8 @@ of all 8 (each view costs one forward pass).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # torch is imported where it is used: model.config reads the names here
-    import torch
+import numpy as np
 
 NONE = "none"
 MIRROR = "mirror"
@@ -33,20 +31,34 @@ VIEW_SETS = {
 }
 
 
-def _turns(quarters: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    return lambda x: x.rot90(quarters, dims=(-2, -1))
-
-
-def _flips(dims: tuple[int, ...]) -> Callable[[torch.Tensor], torch.Tensor]:
-    return lambda x: x.flip(dims) if dims else x
-
-
-_VIEWS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], ...]] = {
-    NONE: (_flips(()),),
-    MIRROR: (_flips(()), _flips((-1,))),
-    FLIPS: (_flips(()), _flips((-1,)), _flips((-2,)), _flips((-2, -1))),
-    QUARTER_TURNS: tuple(_turns(q) for q in range(4)),
+# Each view as data, so that both backends take the same views: quarter turns (from the height
+# axis towards the width axis), then flips of the named axes.
+_HEIGHT, _WIDTH = "height", "width"
+_VIEWS: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
+    NONE: ((0, ()),),
+    MIRROR: ((0, ()), (0, (_WIDTH,))),
+    FLIPS: ((0, ()), (0, (_WIDTH,)), (0, (_HEIGHT,)), (0, (_HEIGHT, _WIDTH))),
+    QUARTER_TURNS: tuple((quarters, ()) for quarters in range(4)),
 }
+
+
+def view_steps(views: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """Each view of the set as (quarter turns, axes flipped after), axes named "height"/"width"."""
+    return _VIEWS[views]
+
+
+def numpy_views(views: str) -> list[Callable[[np.ndarray], np.ndarray]]:
+    """The views as functions of an NHWC array (numpy's rot90 turns the way torch's does)."""
+    axes = {_HEIGHT: 1, _WIDTH: 2}
+
+    def view(quarters: int, flips: tuple[str, ...]) -> Callable[[np.ndarray], np.ndarray]:
+        def apply(x: np.ndarray) -> np.ndarray:
+            x = np.rot90(x, quarters, axes=(1, 2)) if quarters else x
+            return np.flip(x, [axes[name] for name in flips]) if flips else x
+
+        return apply
+
+    return [view(quarters, flips) for quarters, flips in _VIEWS[views]]
 
 
 def trained_symmetries(flip_vert: bool, width: int, height: int) -> str:
@@ -61,19 +73,3 @@ def check_views(views: str) -> str:
     if views not in _VIEWS:
         raise ValueError(f"unknown test-time view set {views!r}; choose one of {', '.join(_VIEWS)}")
     return views
-
-
-def average_probabilities(
-    network: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor, views: str
-) -> torch.Tensor:
-    """Class probabilities (N, classes) of an NCHW batch: the mean over `views` of the
-    network's softmax. Views go through the network one at a time: on a CPU a batch several
-    times larger runs slower per image (it no longer fits the caches)."""
-    import torch
-
-    return torch.stack(
-        [
-            torch.softmax(network(view(batch).contiguous(memory_format=torch.channels_last)).float(), dim=1)
-            for view in _VIEWS[views]
-        ]
-    ).mean(0)

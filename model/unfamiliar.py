@@ -222,15 +222,6 @@ def _spread(values: np.ndarray) -> float:
     return spread if math.isfinite(spread) and spread > 1e-9 else 1.0
 
 
-def last_linear(module):
-    """The network's final linear layer (torch.nn.Linear): its input is the penultimate feature
-    vector that the distance is measured on. None for a network without one."""
-    from torch import nn
-
-    linears = [layer for layer in module.modules() if isinstance(layer, nn.Linear)]
-    return linears[-1] if linears else None
-
-
 def reason(
     *, leukocyte_found: bool, networks_agree: bool, score: float | None, threshold: float | None
 ) -> str | None:

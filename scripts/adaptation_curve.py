@@ -19,12 +19,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from model.classifiers import open_classifier
 from model.dev_data import DATA_ROOT
 from model.finetune import adapt, evaluation_summary, score
 from model.finetune_settings import FinetuneSettings
 from model.hashing import file_sha256
 from model.holdout import is_held_out
-from model.infer import Classifier
 from model.modelfile import load
 from model.scan import scan_dataset
 from model.task import TaskState
@@ -74,7 +74,7 @@ def main() -> int:
             stream.write(json.dumps(row) + "\n")
 
     started = time.monotonic()
-    parent_score = score(Classifier(parent), held_out, state)
+    parent_score = score(open_classifier(parent), held_out, state)
     record(
         {
             "model": args.model.name,
@@ -91,7 +91,7 @@ def main() -> int:
             started = time.monotonic()
             adaptation = adapt(parent, parent_sha256, cells, replace(settings, seed=draw), state)
             tuned = time.monotonic() - started
-            after = score(Classifier(adaptation.model), held_out, state)
+            after = score(open_classifier(adaptation.model), held_out, state)
             record(
                 {
                     "model": args.model.name,

@@ -17,8 +17,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from model.classifiers import open_classifier
 from model.evaluate import evaluate_folder
-from model.infer import Classifier
 from model.modelfile import LoadedModel, load, save
 from model.symmetry import NONE, VIEW_SETS, check_views, trained_symmetries
 
@@ -43,7 +43,7 @@ def main(model_path: Path, test_folder: Path | None, views: str | None) -> None:
         note += f"; test accuracy when it classified with {VIEW_SETS[old_views]} was {before:.2%}"
     metrics = {k: v for k, v in info.metrics.items() if k != "test"}
     if test_folder is not None:
-        evaluation = evaluate_folder(Classifier(LoadedModel(loaded.module, info, loaded.path)), test_folder)
+        evaluation = evaluate_folder(open_classifier(LoadedModel(loaded.module, info, loaded.path)), test_folder)
         print(evaluation.format_table())
         metrics["test"] = {"folder": str(test_folder), **evaluation.to_json()}
     save(model_path, loaded.module, replace(info, notes=f"{info.notes} {note}.".strip(), metrics=metrics))

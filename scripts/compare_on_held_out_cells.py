@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from model.classifiers import open_classifier
 from model.data import split_whole_groups
-from model.infer import Classifier
 from model.modelfile import read_info
 from model.near_duplicates import cell_groups
 from model.scan import DatasetScan, scan_dataset
@@ -79,7 +79,7 @@ def main() -> int:
     print(f"{len(paths)} held-out images of {cells} cells")
     everyone = []
     for path in args.models:
-        classifier = Classifier.from_file(path, "cpu")
+        classifier = open_classifier(path, "cpu")
         if classifier.classes != classes:
             print(f"{path}: classes {classifier.classes} differ from the data's {classes}")
             return 2

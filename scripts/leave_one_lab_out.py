@@ -76,10 +76,10 @@ def pbc_training_folder(scratch: Path) -> Path:
 
 def scores(trained, folder: Path, parts: dict[str, Callable[[Path], bool]]) -> dict[str, dict]:
     """The figures on each part of `folder` (a part: which images it takes), classifying once."""
+    from model.classifiers import open_classifier
     from model.evaluate import Evaluation, evaluate_folder
-    from model.infer import Classifier
 
-    classifier = Classifier(trained.loaded(), "cpu")
+    classifier = open_classifier(trained.loaded(), "cpu")
     answers: dict[Path, int] = {}
     evaluate_folder(
         classifier, folder, on_result=lambda r: answers.update({r.path: r.predicted_index}) if r.ok else None

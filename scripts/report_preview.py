@@ -19,9 +19,9 @@ from PySide6.QtGui import QImage, QPainter, QTextDocument
 from PySide6.QtWidgets import QApplication
 
 from bloodcell_gui.report import HEATMAP_URL, heatmap_image, report_html, write_pdf
+from model.classifiers import open_classifier
 from model.dev_data import BLOOD_CELLS
 from model.ground_truth import FolderTruth
-from model.infer import Classifier
 from model.resources import default_model_path
 from model.review import ModelIdentity, ReviewSession, Sample
 
@@ -36,7 +36,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     from model.hashing import file_sha256
 
-    classifier = Classifier.from_file(args.model, "cpu")
+    classifier = open_classifier(args.model, "cpu")
     model = ModelIdentity(classifier.info.name, file_sha256(args.model))
     folder = BLOOD_CELLS / "TEST_SIMPLE"
     truth = FolderTruth([folder], classifier.classes)

@@ -1,7 +1,7 @@
 from helpers import CLASSES, real_data
 
+from model.classifiers import open_classifier
 from model.evaluate import evaluate_folder
-from model.infer import Classifier
 from model.modelfile import load
 from model.preprocess import STAINED_CELL
 from model.resources import default_model_path
@@ -24,6 +24,6 @@ def test_the_shipped_model_is_small_and_says_how_it_was_made():
 
 def test_the_shipped_model_recognises_the_held_out_originals():
     """TEST_SIMPLE holds the 71 unaugmented cells behind TEST; the shipped model gets 63 right."""
-    evaluation = evaluate_folder(Classifier.from_file(default_model_path(), "cpu"), real_data() / "TEST_SIMPLE")
+    evaluation = evaluate_folder(open_classifier(default_model_path(), "cpu"), real_data() / "TEST_SIMPLE")
     assert evaluation.total == 71
     assert evaluation.accuracy >= 0.85

@@ -7,8 +7,8 @@ from helpers import CLASSES
 from safetensors.torch import save_file
 
 from model.arch import build_model
+from model.classifiers import open_classifier
 from model.ensemble import EnsembleError, combine
-from model.infer import Classifier
 from model.modelfile import ModelFileError, ModelInfo, load, read_info, save
 from model.preprocess import STAINED_CELL, InputPolicy
 from model.symmetry import NONE, QUARTER_TURNS
@@ -29,12 +29,12 @@ def two_networks(tmp_path):
 
 def test_an_ensemble_averages_its_networks_each_seeing_the_image_its_own_way(two_networks, real_test_subset, tmp_path):
     files = sorted(real_test_subset.rglob("*.jpeg"))[:12]
-    alone = [np.array([r.probabilities for r in Classifier.from_file(p, "cpu").classify(files)]) for p in two_networks]
+    alone = [np.array([r.probabilities for r in open_classifier(p, "cpu").classify(files)]) for p in two_networks]
     assert not np.allclose(alone[0], alone[1], atol=1e-3)
 
     combined = combine(two_networks, name="both")
     path = save(tmp_path / "both.safetensors", combined.module, combined.info)
-    classifier = Classifier.from_file(path, "cpu")
+    classifier = open_classifier(path, "cpu")
     assert classifier.policies == [InputPolicy(48, 48, framing=STAINED_CELL), InputPolicy(64, 48)]
     together = np.array([r.probabilities for r in classifier.classify(files, batch_size=5)])
     assert np.allclose(together, (alone[0] + alone[1]) / 2, atol=1e-5)
@@ -47,7 +47,7 @@ def test_an_ensemble_averages_its_networks_each_seeing_the_image_its_own_way(two
 def test_an_ensemble_still_reports_bad_files(two_networks, bad_corpus):
     combined = combine(two_networks, name="both")
     folder = next(iter(bad_corpus.values()))[0].parent
-    results = {r.path.name: r for r in Classifier(combined, "cpu").classify([folder], batch_size=4)}
+    results = {r.path.name: r for r in open_classifier(combined, "cpu").classify([folder], batch_size=4)}
     for name, (_, should_load) in bad_corpus.items():
         assert results[name].ok == should_load, (name, results[name].error)
 

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from model.arch import build_model
-from model.infer import Classifier
+from model.classifiers import open_classifier
 from model.modelfile import ModelFileError, ModelInfo, load, read_info, save
 from model.preprocess import InputPolicy
 
@@ -107,7 +107,7 @@ def test_damaged_weights_are_refused_not_turned_into_garbage(tmp_path, damage, r
     state = network.state_dict()
     damage(state)
     path = tmp_path / "damaged.safetensors"
-    save(path, network, tiny_info(), half=False)
+    save(path, network, tiny_info(), half=False, graphs=False)  # as an older or crafted file would be
     with pytest.raises(ModelFileError, match=reason):
         load(path)
 
@@ -146,7 +146,7 @@ def test_random_headers_and_byte_flips_load_or_are_refused_in_bounded_memory(goo
 
             rewrite_metadata(good_model, target, change)
         try:
-            Classifier(load(target), "cpu")
+            open_classifier(load(target), "cpu")
             outcomes["loaded"] += 1
         except ModelFileError as error:
             assert str(target) in str(error)

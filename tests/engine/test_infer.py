@@ -4,9 +4,11 @@ import numpy as np
 import torch
 
 from model.arch import build_model
-from model.infer import Classifier, fold_batch_norms
+from model.classifiers import open_classifier
+from model.infer import Classifier
 from model.modelfile import LoadedModel, ModelInfo
 from model.preprocess import InputPolicy
+from model.torch_backend import fold_batch_norms
 
 CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
 
@@ -15,7 +17,7 @@ def random_classifier() -> Classifier:
     torch.manual_seed(0)
     module = build_model("seed", len(CLASSES))
     info = ModelInfo(arch="seed", classes=CLASSES, policy=InputPolicy(80, 60))
-    return Classifier(LoadedModel(module, info, path=None), device="cpu")
+    return open_classifier(LoadedModel(module, info, path=None), device="cpu")
 
 
 def test_mixed_folder_classifies_every_good_file_and_reports_every_bad_one(bad_corpus):

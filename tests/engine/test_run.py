@@ -61,10 +61,10 @@ def tiny_synthetic_classifier():
     import torch
 
     from model.arch import build_model
-    from model.infer import Classifier
+    from model.classifiers import open_classifier
     from model.modelfile import LoadedModel, ModelInfo
     from model.preprocess import InputPolicy
 
     torch.manual_seed(0)
     info = ModelInfo(arch="seed", classes=["BLOB", "RING"], policy=InputPolicy(48, 36))
-    return Classifier(LoadedModel(build_model("seed", 2).eval(), info, path=None), "cpu")
+    return open_classifier(LoadedModel(build_model("seed", 2).eval(), info, path=None), "cpu")

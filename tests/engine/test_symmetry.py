@@ -1,45 +1,56 @@
+import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from model.config import Augmentation, TrainConfig
-from model.symmetry import FLIPS, MIRROR, NONE, QUARTER_TURNS, average_probabilities
+from model.infer import ViewOutputs, combine_networks
+from model.symmetry import FLIPS, MIRROR, NONE, QUARTER_TURNS, VIEW_SETS, numpy_views
+from model.torch_backend import torch_views
 
 
-class TopLeftCorner(nn.Module):
+def top_left_corner(nhwc: np.ndarray) -> np.ndarray:
     """A network with no symmetry at all: its logits are the top-left pixel's channels."""
+    return nhwc[:, 0, 0, :] * 5
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, :, 0, 0] * 5
+
+def averaged(batch: np.ndarray, views: str) -> np.ndarray:
+    logits = np.stack([top_left_corner(view(batch)) for view in numpy_views(views)])
+    return combine_networks([ViewOutputs(logits, None)]).probabilities
 
 
 @pytest.fixture
-def batch() -> torch.Tensor:
-    torch.manual_seed(0)
-    return torch.randn(6, 3, 16, 16)
+def batch() -> np.ndarray:
+    return np.random.default_rng(0).normal(size=(6, 16, 16, 3)).astype(np.float32)
+
+
+@pytest.mark.parametrize("views", list(VIEW_SETS))
+def test_both_backends_take_the_same_views(batch, views):
+    nchw = torch.from_numpy(batch).permute(0, 3, 1, 2)
+    for as_numpy, as_torch in zip(numpy_views(views), torch_views(views), strict=True):
+        assert np.array_equal(as_numpy(batch), as_torch(nchw).permute(0, 2, 3, 1).numpy())
 
 
 def test_one_view_is_the_network_softmax(batch):
-    expected = torch.softmax(TopLeftCorner()(batch), dim=1)
-    assert torch.allclose(average_probabilities(TopLeftCorner(), batch, NONE), expected)
+    logits = top_left_corner(batch)
+    expected = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    assert np.allclose(averaged(batch, NONE), expected, atol=1e-6)
 
 
 @pytest.mark.parametrize(
     ("views", "symmetries"),
     [
-        (MIRROR, [lambda x: x.flip(-1)]),
-        (FLIPS, [lambda x: x.flip(-1), lambda x: x.flip(-2)]),
-        (QUARTER_TURNS, [lambda x: x.rot90(1, dims=(-2, -1)), lambda x: x.rot90(2, dims=(-2, -1))]),
+        (MIRROR, [lambda x: np.flip(x, 2)]),
+        (FLIPS, [lambda x: np.flip(x, 2), lambda x: np.flip(x, 1)]),
+        (QUARTER_TURNS, [lambda x: np.rot90(x, 1, axes=(1, 2)), lambda x: np.rot90(x, 2, axes=(1, 2))]),
     ],
 )
 def test_the_average_does_not_change_when_the_image_is_turned_or_flipped(batch, views, symmetries):
-    network = TopLeftCorner()
-    averaged = average_probabilities(network, batch, views)
+    reference = averaged(batch, views)
     for symmetry in symmetries:
         turned = symmetry(batch)
-        assert not torch.allclose(torch.softmax(network(turned), 1), torch.softmax(network(batch), 1))
-        assert torch.allclose(average_probabilities(network, turned, views), averaged, atol=1e-6)
-    assert torch.allclose(averaged.sum(dim=1), torch.ones(len(batch)))
+        assert not np.allclose(averaged(turned, NONE), averaged(batch, NONE))
+        assert np.allclose(averaged(turned, views), reference, atol=1e-6)
+    assert np.allclose(reference.sum(axis=1), 1.0)
 
 
 @pytest.mark.parametrize(

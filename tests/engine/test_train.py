@@ -5,11 +5,11 @@ import pytest
 import torch
 from helpers import augmented_copy, cells_inside_the_frame, real_data
 
+from model.classifiers import open_classifier
 from model.config import Augmentation, TrainConfig
 from model.evaluate import evaluate_folder
 from model.events import BatchProgress, EpochEnd, ScanProgress
 from model.images import load_rgb
-from model.infer import Classifier
 from model.modelfile import LoadedModel, load, save
 from model.train import TrainingError, fit
 
@@ -41,8 +41,8 @@ def test_synthetic_set_is_learned_and_survives_save_and_reload(synthetic_set, tm
     assert any(isinstance(e, ScanProgress) for e in events)
 
     path = save(tmp_path / "synthetic.safetensors", trained.module, trained.model_info(name="synthetic"))
-    before = Classifier(trained.loaded(), "cpu")
-    after = Classifier(load(path), "cpu")
+    before = open_classifier(trained.loaded(), "cpu")
+    after = open_classifier(load(path), "cpu")
     files = sorted(synthetic_set.rglob("*.png"))[::7]
     first = [r.probabilities for r in before.classify(files)]
     second = [r.probabilities for r in after.classify(files)]
@@ -54,7 +54,7 @@ def test_synthetic_set_is_learned_and_survives_save_and_reload(synthetic_set, tm
 def test_real_subset_trains_saves_classifies_and_evaluates(real_train_subset, real_test_subset, tmp_path):
     trained = fit(quick_config(real_train_subset, epochs=1, arch="seed-deep"))
     assert trained.best_epoch == 0
-    evaluation = evaluate_folder(Classifier(trained.loaded(), "cpu"), real_test_subset)
+    evaluation = evaluate_folder(open_classifier(trained.loaded(), "cpu"), real_test_subset)
     assert evaluation.total == 32
     assert evaluation.confusion.shape == (4, 4)
     path = save(
@@ -77,7 +77,7 @@ def test_classifier_matches_the_learners_own_predictions(real_train_subset):
     learn.model.eval()
     with learn.no_bar(), learn.no_logging():
         probabilities, _ = learn.get_preds(dl=learn.dls.valid)
-    trained_classifier = Classifier(LoadedModel(learn.model, _info(learn, config), Path("<unsaved>")), "cpu")
+    trained_classifier = open_classifier(LoadedModel(learn.model, _info(learn, config), Path("<unsaved>")), "cpu")
     files = [item.path for item in learn.dls.valid_ds.items]
     ours = np.array([r.probabilities for r in trained_classifier.classify(files)])
     assert np.allclose(ours, probabilities.numpy(), atol=1e-4)

@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 
 from bloodcell_gui.main_window import MainWindow
 from model.calibrate import reference_statistics
-from model.infer import Classifier
+from model.classifiers import open_classifier
 from model.modelfile import load, save
 from model.task import TaskState
 from model.unfamiliar import NO_LEUKOCYTE
@@ -21,7 +21,7 @@ def calibrated_window(qtbot, tmp_path, tiny_model, monkeypatch):
     loaded = load(tiny_model)
     cells = sorted((real_data() / "TEST_SIMPLE").glob("*/*.jpeg"))
     fit = [(path, CLASSES.index(path.parent.name)) for path in cells[::2]]
-    references = reference_statistics(Classifier(loaded, "cpu"), fit, cells[1::2], TaskState())
+    references = reference_statistics(open_classifier(loaded, "cpu"), fit, cells[1::2], TaskState())
     model = save(tmp_path / "calibrated.safetensors", loaded.module, loaded.info, references=references)
     monkeypatch.setenv("BLOODCELL_DEFAULT_MODEL", str(model))
     main = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
