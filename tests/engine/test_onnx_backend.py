@@ -144,4 +144,3 @@ def test_network_outputs_are_combined_once_for_both_backends(real_test_subset):
     pixels = [np.zeros((1, p.height, p.width, 3), np.uint8) for p in classifier.policies]
     expected = (np.exp(fixed) / np.exp(fixed).sum(-1, keepdims=True)).mean(0)
     assert np.allclose(classifier.probabilities(pixels), expected, atol=1e-6)
-
