@@ -70,6 +70,16 @@ def close_on_sigterm(window: MainWindow) -> None:
         ticker.start()
 
 
+def export_and_quit(window: MainWindow, folder: Path) -> None:
+    """Export the results as the File menu does (results.csv, report.pdf in `folder`), say how
+    it went on standard output, and close the window."""
+    written = [name for name, export in (("results.csv", window.export_csv), ("report.pdf", window.export_pdf))
+               if export(folder / name)]  # fmt: skip
+    rows = window.results.rowCount() if window.results is not None else 0
+    print(f"exported {' '.join(written) or 'nothing'} ({rows} images) {window.last_error or ''}".strip(), flush=True)
+    window.close()
+
+
 def run_gui(paths: list[str] | None = None) -> int:
     """The window; `paths` (files and folders, as a file manager passes them) are classified
     as soon as the model is loaded."""
@@ -88,6 +98,9 @@ def run_gui(paths: list[str] | None = None) -> int:
     QTimer.singleShot(0, window.start)
     if paths:
         QTimer.singleShot(0, lambda: window.classify([Path(p) for p in paths]))
+        export_to = os.environ.get("BLOODCELL_EXPORT_AND_QUIT")
+        if export_to:  # the frozen smoke tests: the window's own CSV and PDF exports, then quit
+            window.classificationFinished.connect(lambda: export_and_quit(window, Path(export_to)))
     seconds = os.environ.get("BLOODCELL_QUIT_AFTER")
     if seconds:
         QTimer.singleShot(int(float(seconds) * 1000), window.close)

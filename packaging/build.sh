@@ -1,17 +1,44 @@
 #!/usr/bin/env bash
-# Builds the frozen app (dist/BloodCell/) and the Linux package (dist/BloodCell-VERSION-linux-x86_64.tar.gz).
-# Usage: packaging/build.sh        (from a checkout; sets up .venv with the build extra first)
+# Builds the frozen products and their Linux packages:
+#   full    dist/BloodCell/        and dist/BloodCell-VERSION-linux-x86_64.tar.gz
+#   review  dist/BloodCellReview/  and dist/BloodCellReview-VERSION-linux-x86_64.tar.gz
+# Usage: packaging/build.sh [full|review|both]   (default both; from a checkout: sets up .venv
+# with the build extra first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+editions="${1:-both}"
+case "$editions" in
+  full|review) ;;
+  both) editions="full review" ;;
+  *) echo "usage: packaging/build.sh [full|review|both]" >&2; exit 2 ;;
+esac
 python3.11 -m venv .venv
 .venv/bin/pip install -q -e '.[build]'
-started=$(date +%s)
-.venv/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller build.spec
 version=$(.venv/bin/python -c "import model; print(model.__version__)")
-stage="build/package/BloodCell-$version"
-rm -rf "$stage" && mkdir -p "$stage"
-cp -a dist/BloodCell "$stage/"
-cp packaging/linux/bloodcell.desktop packaging/linux/install.sh "$stage/"
-cp resources/icon.png "$stage/bloodcell.png"
-tar -C build/package -I 'gzip -1' -cf "dist/BloodCell-$version-linux-x86_64.tar.gz" "BloodCell-$version"
-echo "built dist/BloodCell ($(du -sh dist/BloodCell | cut -f1)) and dist/BloodCell-$version-linux-x86_64.tar.gz in $(( $(date +%s) - started )) s"
+for edition in $editions; do
+  started=$(date +%s)
+  if [ "$edition" = review ]; then
+    name=BloodCellReview; title="BloodCell Review"; cli=bloodcell-review-cli; command=bloodcell-review
+  else
+    name=BloodCell; title="BloodCell"; cli=bloodcell-cli; command=bloodcell
+  fi
+  BLOODCELL_EDITION=$edition .venv/bin/pyinstaller --noconfirm --clean --log-level WARN \
+    --distpath dist --workpath "build/pyinstaller-$edition" build.spec
+  stage="build/package-$edition/$name-$version"
+  rm -rf "build/package-$edition" && mkdir -p "$stage"
+  cp -a "dist/$name" "$stage/"
+  sed -e "s#^Name=.*#Name=$title#" -e "s#^Exec=.*#Exec=$name/$name %F#" packaging/linux/bloodcell.desktop \
+    > "$stage/$command.desktop"
+  cp packaging/linux/install.sh packaging/linux/uninstall.sh "$stage/"
+  cp resources/icon.png "$stage/$command.png"
+  # The newest glibc symbol any bundled program or library asks for: the oldest Linux it runs on.
+  glibc=$(find "dist/$name" -type f \( -name '*.so*' -o -perm -u+x \) -exec objdump -T {} + 2>/dev/null \
+    | grep -o 'GLIBC_[0-9.]*' | sort -Vu | tail -1 | cut -d_ -f2)
+  size=$(du -sh "dist/$name" | cut -f1)
+  sed -e "s#@TITLE@#$title#g" -e "s#@NAME@#$name#g" -e "s#@CLI@#$cli#g" -e "s#@COMMAND@#$command#g" \
+      -e "s#@VERSION@#$version#g" -e "s#@GLIBC@#$glibc#g" -e "s#@SIZE@#$size#g" \
+      "packaging/linux/README-$edition.txt" > "$stage/README.txt"
+  tar -C "build/package-$edition" -I 'gzip -1' -cf "dist/$name-$version-linux-x86_64.tar.gz" "$name-$version"
+  echo "built dist/$name ($size, glibc $glibc or newer) and dist/$name-$version-linux-x86_64.tar.gz" \
+    "($(du -sh "dist/$name-$version-linux-x86_64.tar.gz" | cut -f1)) in $(( $(date +%s) - started )) s"
+done

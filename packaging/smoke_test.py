@@ -1,19 +1,30 @@
-"""Smoke test of the frozen bundle (dist/BloodCell), run by CI after the unit tests.
+"""Smoke test of the frozen bundles, run by CI after the unit tests:
+`smoke_test.py [full|review ...]` (default both): dist/BloodCell and dist/BloodCellReview.
 
+Both:
 1. every shared library in the bundle finds the libraries it needs (inside it or on the system);
-2. the frozen `classify` on TEST_SIMPLE gives the same predictions as the unfrozen CLI;
+2. the frozen `classify` on TEST_SIMPLE writes the same CSV as the unfrozen CLI: the same
+   classes, probabilities, scores and flags;
 3. the frozen `evaluate` runs headless;
-4. the frozen `train` runs an epoch on TEST_SIMPLE with the validation split by cell and
-   writes a model file (fastai, the cell locator and the copy grouping all made it in); the
-   frozen `finetune` adapts the default on it, and the adapted file classifies;
-5. the frozen GUI starts offscreen, paints its window, and exits cleanly after a few seconds;
+4. the frozen GUI starts offscreen, paints its window, and exits cleanly;
 then prints the bundle size with its 10 largest parts and the time to the first window.
+The full BloodCell:
+5. the frozen `train` runs an epoch on TEST_SIMPLE with the validation split by cell and
+   writes a model file (fastai, the cell locator and the copy grouping all made it in); the
+   frozen `finetune` adapts the default on it, and the adapted file classifies.
+BloodCell Review:
+6. nothing in it is a torch, torchvision, fastai, triton or CUDA library or module (its files
+   and its Python archive are listed and checked), it is at most 400 MB, and its first window
+   opens within 1.5 s;
+7. the frozen window classifies TEST_SIMPLE and exports CSV and PDF through its own exports;
+8. `train` is refused with the reason.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,7 +32,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-BUNDLE = REPO / "dist" / "BloodCell"
+EDITIONS = {"full": ("BloodCell", "BloodCell"), "review": ("BloodCellReview", "BloodCellReview")}
+BUNDLE = REPO / "dist" / "BloodCell"  # the one being checked (set by main)
 DATA = Path(os.environ.get("BLOODCELL_DATA", REPO.parent / "shared" / "data" / "blood-cells"))
 
 
@@ -32,7 +44,7 @@ def fail(message: str) -> None:
 
 # The compute stack: what we strip libraries from, so what must stay complete for the GPU to work.
 # (Qt's X11 plugins need the desktop's own X libraries, which a headless CI machine lacks.)
-CHECKED = ("torch", "nvidia", "torchvision", "cuda")
+CHECKED = ("torch", "nvidia", "torchvision", "cuda", "onnxruntime")
 # Comes with the NVIDIA driver on the lab PC, never with an application.
 DRIVER_LIBRARIES = {"libcuda.so.1", "libnvidia-ml.so.1"}
 
@@ -84,13 +96,29 @@ def run(command: list[str], env: dict | None = None, timeout: int = 600) -> subp
 
 
 def main() -> None:
-    frozen = BUNDLE / "BloodCell"
+    global BUNDLE
+    editions = sys.argv[1:] or list(EDITIONS)
+    for edition in editions:
+        if edition not in EDITIONS:
+            fail(f"unknown edition {edition!r}; choose from {', '.join(EDITIONS)}")
+        folder, program = EDITIONS[edition]
+        BUNDLE = REPO / "dist" / folder
+        print(f"== {folder}")
+        check_edition(edition, BUNDLE / program)
+
+
+def check_edition(edition: str, frozen: Path) -> None:
     if not frozen.exists():
-        fail(f"{frozen} does not exist: build it first (packaging/build.sh)")
+        fail(f"{frozen} does not exist: build it first (packaging/build.sh {edition})")
     missing = unresolved_libraries()
     if missing:
         fail("libraries with unmet dependencies:\n  " + "\n  ".join(missing))
-    print("library closure: every bundled torch/CUDA library finds its dependencies, every Qt plugin its Qt libraries")
+    print("library closure: every bundled compute library finds its dependencies, every Qt plugin its Qt libraries")
+    if edition == "review":
+        training_parts = training_stack_inside()
+        if training_parts:
+            fail("BloodCell Review holds parts of the training stack:\n  " + "\n  ".join(training_parts[:20]))
+        print("no torch, torchvision, fastai, triton or CUDA file or module inside")
 
     images = DATA / "TEST_SIMPLE"
     with tempfile.TemporaryDirectory() as scratch:
@@ -99,12 +127,69 @@ def main() -> None:
         run([str(frozen), "classify", str(images), "--csv", str(frozen_csv)])
         print(f"frozen classify: {time.perf_counter() - started:.1f} s")
         run([sys.executable, "-m", "bloodcell_gui.entry", "classify", str(images), "--csv", str(source_csv)])
-        ours, theirs = predictions(frozen_csv), predictions(source_csv)
+        ours, theirs = csv_rows(frozen_csv), csv_rows(source_csv)
         if ours != theirs or len(ours) != 71:
-            fail(f"frozen and source predictions differ ({len(ours)} vs {len(theirs)} rows)")
-        print(f"frozen classify: same {len(ours)} predictions as the source CLI")
+            differing = [key for key in theirs if ours.get(key) != theirs[key]][:3]
+            fail(f"frozen and source CSVs differ ({len(ours)} vs {len(theirs)} rows; e.g. {differing})")
+        print(f"frozen classify: the same CSV as the source CLI ({len(ours)} rows, classes, probabilities, flags)")
     done = run([str(frozen), "evaluate", str(images)])
     print("frozen evaluate: " + done.stdout.splitlines()[0])
+    if edition == "full":
+        check_training(frozen, images)
+    else:
+        check_review_window(frozen, images)
+        refused = subprocess.run(
+            [str(frozen), "train", str(images), "--out", "/tmp/never.safetensors"], capture_output=True, text=True
+        )
+        if refused.returncode != 2 or "full BloodCell" not in refused.stderr or "Traceback" in refused.stderr:
+            fail(f"the review build's train was not refused with the reason: {refused.returncode} {refused.stderr}")
+        print("frozen train: refused, with where training is done")
+
+    first_window = check_first_window(frozen)
+    total = report_size()
+    if edition == "review":
+        if total > 400 * 10**6:
+            fail(f"BloodCell Review is {total / 10**6:.0f} MB, over 400 MB")
+        if first_window > 1.5:
+            fail(f"BloodCell Review's first window took {first_window:.2f} s, over 1.5 s")
+
+
+def csv_rows(csv_path: Path) -> dict[str, dict]:
+    with csv_path.open(encoding="utf-8") as stream:
+        return {row["path"]: row for row in csv.DictReader(stream)}
+
+
+# A file or folder of the training stack, by the names its packages and libraries start with
+# (libc10 is torch's core; "cuda" only at the start, or libicudata would match).
+TRAINING_PART = re.compile(
+    r"^(lib)?(torch|fastai|fastcore|triton|nvidia|cuda|cudnn|cublas|nccl|cufft|curand|cusparse|cusolver|nvrtc"
+    r"|nvjitlink|c10|efficientnet)",
+    re.IGNORECASE,
+)
+
+
+def training_stack_inside() -> list[str]:
+    """Files of the bundle, and modules of its Python archive, that belong to training."""
+    from PyInstaller.archive.readers import CArchiveReader
+
+    found = [
+        str(path.relative_to(BUNDLE))
+        for path in BUNDLE.rglob("*")
+        if any(TRAINING_PART.match(part) for part in path.relative_to(BUNDLE).parts)
+    ]
+    modules: list[str] = []
+    for program in (path for path in BUNDLE.iterdir() if path.is_file() and os.access(path, os.X_OK)):
+        # onedir programs carry their Python archive (PYZ) inside the executable
+        archive = CArchiveReader(str(program))
+        if "PYZ.pyz" in archive.toc:
+            modules += list(archive.open_embedded_archive("PYZ.pyz").toc)
+    if not modules:
+        fail("the bundle's Python archive (PYZ) was not found: cannot check which modules are inside")
+    found += [f"module {m}" for m in modules if m.split(".")[0] in ("torch", "torchvision", "fastai", "triton")]
+    return found
+
+
+def check_training(frozen: Path, images: Path) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         model = Path(scratch) / "smoke.safetensors"
         started = time.perf_counter()
@@ -124,9 +209,32 @@ def main() -> None:
             f"{time.perf_counter() - started:.1f} s"
         )
 
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BLOODCELL_REPORT_FIRST_WINDOW="1", BLOODCELL_QUIT_AFTER="6")
+
+def gui_environment(home: str, **extra: str) -> dict:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", **extra)
+    env["HOME"] = env["XDG_CONFIG_HOME"] = home  # fresh settings
+    return env
+
+
+def check_review_window(frozen: Path, images: Path) -> None:
+    """The window classifies a folder given on the command line and exports through its own
+    CSV and PDF exports (BLOODCELL_EXPORT_AND_QUIT), as File › Export does."""
+    with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as out:
+        # the window closes itself after the exports, or after 5 minutes whatever happened
+        env = gui_environment(home, BLOODCELL_EXPORT_AND_QUIT=out, BLOODCELL_QUIT_AFTER="300")
+        done = subprocess.run([str(frozen), str(images)], capture_output=True, text=True, env=env, timeout=600)
+        csv_file, pdf_file = Path(out) / "results.csv", Path(out) / "report.pdf"
+        if done.returncode != 0 or "Traceback" in done.stderr or not (csv_file.is_file() and pdf_file.is_file()):
+            fail(f"the frozen window did not export CSV and PDF ({done.returncode})\n{done.stdout}\n{done.stderr}")
+        if not pdf_file.read_bytes().startswith(b"%PDF") or len(csv_rows(csv_file)) < 69:
+            fail("the frozen window's exports are not a PDF and a CSV of the images")
+        print(f"frozen window: classified, exported CSV ({len(csv_rows(csv_file))} rows) and PDF "
+              f"({pdf_file.stat().st_size // 1024} KiB): {done.stdout.strip()}")  # fmt: skip
+
+
+def check_first_window(frozen: Path) -> float:
     with tempfile.TemporaryDirectory() as home:
-        env["HOME"] = env["XDG_CONFIG_HOME"] = home  # fresh settings
+        env = gui_environment(home, BLOODCELL_REPORT_FIRST_WINDOW="1", BLOODCELL_QUIT_AFTER="6")
         started = time.perf_counter()
         process = subprocess.Popen([str(frozen)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         first_window = None
@@ -140,15 +248,19 @@ def main() -> None:
     if code != 0 or "Traceback" in stderr:
         fail(f"the frozen GUI exited {code}\n{stderr}")
     print(f"frozen GUI: first window {first_window:.2f} s after launch, clean exit")
+    return first_window
 
+
+def report_size() -> int:
     sizes = []
     for path in BUNDLE.rglob("*"):
         if path.is_file() and not path.is_symlink():
             sizes.append((path.stat().st_size, path.relative_to(BUNDLE)))
     total = sum(size for size, _ in sizes)
-    print(f"bundle: {total / 2**30:.2f} GiB in {len(sizes)} files; largest:")
+    print(f"bundle: {total / 10**6:.0f} MB ({total / 2**30:.2f} GiB) in {len(sizes)} files; largest:")
     for size, path in sorted(sizes, reverse=True)[:10]:
         print(f"  {size / 2**20:8.0f} MiB  {path}")
+    return total
 
 
 if __name__ == "__main__":
