@@ -82,7 +82,7 @@ def _graph_tensors(module: torch.nn.Module, info: ModelInfo, weights: dict[str, 
     tensors = {}
     for index, (network, network_info) in enumerate(zip(networks, info.networks, strict=True)):
         width, height = network_info.policy.width, network_info.policy.height
-        graph = export_network(network, width, height)
+        graph = export_network(network, network_info.policy)
         try:
             check_graph(graph, classes=len(info.classes), width=width, height=height)
         except GraphError as error:  # a diverged training (NaN weights) ends here, not in a file

@@ -107,7 +107,9 @@ def _check_signature(graph, classes: int, width: int, height: int) -> None:
         raise GraphError(f"its inputs are {[v.name[:40] for v in inputs]}, not [{INPUT!r}]")
     if [value.name for value in graph.output] != list(OUTPUTS):
         raise GraphError(f"its outputs are {[v.name[:40] for v in graph.output]}, not {list(OUTPUTS)}")
-    for value in (*inputs, *graph.output):
+    if inputs[0].type.tensor_type.elem_type != TensorProto.UINT8:
+        raise GraphError(f"its {INPUT!r} is not a tensor of bytes (uint8)")
+    for value in graph.output:
         if value.type.tensor_type.elem_type != TensorProto.FLOAT:
             raise GraphError(f"its {value.name!r} is not a float32 tensor")
     pixels = inputs[0]

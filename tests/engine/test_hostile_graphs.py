@@ -77,6 +77,10 @@ def fixed_batch(model):
     model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1
 
 
+def float_input(model):
+    model.graph.input[0].type.tensor_type.elem_type = TensorProto.FLOAT
+
+
 def renamed_output(model):
     model.graph.output[1].name = "secrets"
 
@@ -94,6 +98,7 @@ def own_function(model):
         (loop_operator, None, "operator 'Loop'"),
         (fixed_batch, None, "fixed batch size"),
         (renamed_output, None, "outputs are"),
+        (float_input, None, "not a tensor of bytes"),
         (own_function, None, "functions of its own"),
         (None, np.frombuffer(b"\x08\x07garbage that is not protobuf" * 5, dtype=np.uint8), "not a readable ONNX graph"),
         (None, np.zeros(0, dtype=np.uint8), "empty"),
