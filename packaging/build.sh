@@ -32,8 +32,9 @@ for edition in $editions; do
   cp packaging/linux/install.sh packaging/linux/uninstall.sh "$stage/"
   cp resources/icon.png "$stage/$command.png"
   # The newest glibc symbol any bundled program or library asks for: the oldest Linux it runs on.
-  glibc=$(find "dist/$name" -type f \( -name '*.so*' -o -perm -u+x \) -exec objdump -T {} + 2>/dev/null \
-    | grep -o 'GLIBC_[0-9.]*' | sort -Vu | tail -1 | cut -d_ -f2)
+  # (objdump complains about files that are not ELF; what it prints for the others is enough)
+  glibc=$( { find "dist/$name" -type f \( -name '*.so*' -o -perm -u+x \) -exec objdump -T {} + 2>/dev/null || true; } \
+    | { grep -o 'GLIBC_[0-9.]*' || true; } | sort -Vu | tail -1 | cut -d_ -f2)
   size=$(du -sh "dist/$name" | cut -f1)
   sed -e "s#@TITLE@#$title#g" -e "s#@NAME@#$name#g" -e "s#@CLI@#$cli#g" -e "s#@COMMAND@#$command#g" \
       -e "s#@VERSION@#$version#g" -e "s#@GLIBC@#$glibc#g" -e "s#@SIZE@#$size#g" \

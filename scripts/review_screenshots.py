@@ -13,14 +13,11 @@ for blocked in ("torch", "torchvision", "fastai"):
     sys.modules[blocked] = None
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings  # noqa: E402
-
 from bloodcell_gui.app import make_application  # noqa: E402
-from bloodcell_gui.main_window import MainWindow  # noqa: E402
 from model.dev_data import BLOOD_CELLS  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshots import settle, wait_until  # noqa: E402
+from screenshots import loaded_window, settle, wait_until  # noqa: E402
 
 
 def main() -> None:
@@ -28,13 +25,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     make_application()
     for width, height in ((1366, 768), (1024, 700)):
-        settings = QSettings(str(out / "review-settings.ini"), QSettings.Format.IniFormat)
-        settings.clear()
-        window = MainWindow(settings)
-        window.resize(width, height)
-        window.show()
-        window.start()
-        wait_until(lambda window=window: window.loaded is not None)
+        window = loaded_window(out / "review-settings.ini", width, height)
         window.classify([BLOOD_CELLS / "TEST_SIMPLE"])
         wait_until(lambda window=window: not window.is_busy())
         settle()

@@ -38,6 +38,18 @@ def settle(ms: int = 600) -> None:
     loop.exec()
 
 
+def loaded_window(settings_file: Path, width: int, height: int) -> MainWindow:
+    """A main window with fresh settings, shown at `width` x `height`, its model loaded."""
+    settings = QSettings(str(settings_file), QSettings.Format.IniFormat)
+    settings.clear()
+    window = MainWindow(settings)
+    window.resize(width, height)
+    window.show()
+    window.start()
+    wait_until(lambda: window.loaded is not None)
+    return window
+
+
 def main_window_screenshot(out: Path, inputs: list[Path]) -> None:
     settings = QSettings(str(out / "screenshot-settings.ini"), QSettings.Format.IniFormat)
     settings.clear()
@@ -120,13 +132,7 @@ def screens_at(out: Path, width: int, height: int) -> None:
     import tempfile
 
     size = f"{width}x{height}"
-    settings = QSettings(str(out / "screenshot-settings.ini"), QSettings.Format.IniFormat)
-    settings.clear()
-    window = MainWindow(settings)
-    window.resize(width, height)
-    window.show()
-    window.start()
-    wait_until(lambda: window.loaded is not None)
+    window = loaded_window(out / "screenshot-settings.ini", width, height)
     settle(300)
     window.grab().save(str(out / f"start-{size}.png"))
     window.classify([DATA / "TEST_SIMPLE"])
