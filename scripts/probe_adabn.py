@@ -9,7 +9,9 @@ images of the target lab that are NOT the scored ones, and scores it as before:
 - bc-to-pbc: statistics from pbc/'s training 80 % (no labels used), scored on pbc/'s held-out 20 %
   and on all of pbc/;
 - pbc-to-bc: statistics from blood-cells/TRAIN (a few copies of each cell), scored on
-  blood-cells/TEST.
+  blood-cells/TEST;
+- bc-own: for a model trained on both labs, statistics from blood-cells/TRAIN alone (one lab's
+  own statistics instead of the two labs' mixed ones), scored on blood-cells/TEST.
 
     python scripts/probe_adabn.py out/lolo/models/lite0-stain-bc-to-pbc-s1.safetensors --direction bc-to-pbc
 """
@@ -70,7 +72,7 @@ def score(module: torch.nn.Module, paths: list[Path], root: Path, classes: list[
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", type=Path)
-    parser.add_argument("--direction", choices=["bc-to-pbc", "pbc-to-bc"], required=True)
+    parser.add_argument("--direction", choices=["bc-to-pbc", "pbc-to-bc", "bc-own"], required=True)
     parser.add_argument("--statistics-images", type=int, default=1600)
     parser.add_argument("--results", type=Path, default=Path("out/lolo/adabn.jsonl"))
     args = parser.parse_args()
