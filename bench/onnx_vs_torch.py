@@ -40,7 +40,7 @@ def main() -> None:
     print(f"{len(files)} images, default model ({classifiers['onnx'].info.name}), median of {args.rounds} rounds")
     for backend, classifier in classifiers.items():
         report(f"{classifier.backend.describe()} ({backend})", rates[backend], "img/s")
-    report("ONNX Runtime / torch", rates["onnx"] / rates["torch"], "x")
+    print(f"{'ONNX Runtime / torch':<48} {rates['onnx'] / rates['torch']:10.2f} x")
     by_torch, by_onnx = answers["torch"], answers["onnx"]
     same = sum(a.predicted_index == b.predicted_index for a, b in zip(by_torch, by_onnx, strict=True))
     difference = max(
