@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +42,14 @@ SHOWN_BY_STATUS = {
 }
 
 
+@functools.lru_cache(maxsize=8)
+def _shown_columns(classes: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The keys and titles of the columns shown, the status last: asked for on every data() call
+    (thousands a second while results arrive), so made once per class list."""
+    shown = [column for column in export_columns(list(classes)) if column.key not in SHOWN_BY_STATUS]
+    return tuple(c.key for c in shown) + ("status",), tuple(c.title for c in shown) + ("Status",)
+
+
 class ResultsModel(QAbstractTableModel):
     """One row per image: the export's columns (model.export) that a technician reads, then a
     status. It makes its rows' thumbnails, off the GUI thread, as views ask for them."""
@@ -62,18 +71,17 @@ class ResultsModel(QAbstractTableModel):
         return self.session.classes
 
     def headers(self) -> list[str]:
-        shown = [column.title for column in export_columns(self.classes) if column.key not in SHOWN_BY_STATUS]
-        return [*shown, "Status"]
+        return list(_shown_columns(tuple(self.classes))[1])
 
     def keys(self) -> list[str]:
         """Each column's export key (model.export), in order; the last is "status"."""
-        return [c.key for c in export_columns(self.classes) if c.key not in SHOWN_BY_STATUS] + ["status"]
+        return list(_shown_columns(tuple(self.classes))[0])
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.session.rows)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.headers())
+        return 0 if parent.isValid() else len(_shown_columns(tuple(self.classes))[0])
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
@@ -109,7 +117,7 @@ class ResultsModel(QAbstractTableModel):
         if role == GROUP_ROLE:
             return 1e9 if row.final is None else row.final * 10.0 + (1.0 - (row.confidence or 0.0))
         if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
-            return self._cell(row, self.keys()[column], sorting=role == SORT_ROLE)
+            return self._cell(row, _shown_columns(tuple(self.classes))[0][column], sorting=role == SORT_ROLE)
         if role == Qt.ItemDataRole.ToolTipRole:
             return str(row.path) if row.ok else f"{row.path}\n{row.error}"
         if role == THUMBNAIL_ROLE:
@@ -118,7 +126,7 @@ class ResultsModel(QAbstractTableModel):
             if column == 1 + 0 and row.predicted is not None:
                 return QBrush(class_color(row.predicted).darker(130))
             attention = not row.ok or row.unidentified or self.session.needs_review(row)
-            if column == len(self.headers()) - 1 and attention:
+            if column == len(_shown_columns(tuple(self.classes))[0]) - 1 and attention:
                 return QBrush(QColor(ERROR_COLOR) if not row.ok else QColor(WARNING_COLOR))
         return None
 
