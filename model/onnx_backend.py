@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.infer import ViewOutputs
-from model.model_header import LoadedModel
+from model.model_header import LoadedModel, ModelFileError
 from model.onnx_graph import INPUT, OUTPUTS
 from model.symmetry import numpy_views
 
@@ -59,11 +59,8 @@ class OnnxBackend:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         self._sessions = [
-            _Session(
-                onnxruntime.InferenceSession(graph, options, providers=[PROVIDER]),
-                network.test_time_views,
-            )
-            for graph, network in zip(loaded.graphs, loaded.info.networks, strict=True)
+            _Session(_session(loaded, index, options), network.test_time_views)
+            for index, network in enumerate(loaded.info.networks)
         ]
 
     def describe(self) -> str:
@@ -80,6 +77,19 @@ class OnnxBackend:
             outputs = [view.result() for view in views]
             answers.append(ViewOutputs(np.stack([o[0] for o in outputs]), np.stack([o[1] for o in outputs])))
         return answers
+
+
+def _session(loaded: LoadedModel, index: int, options):
+    """An inference session for network `index`; a graph the runtime will not take (it passed
+    model.onnx_graph's checks, but the runtime checks types and shapes further) is the file's
+    fault, named as such."""
+    import onnxruntime
+
+    try:
+        return onnxruntime.InferenceSession(loaded.graphs[index], options, providers=[PROVIDER])
+    except Exception as error:  # noqa: BLE001 - the runtime's own exception types vary by version
+        reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        raise ModelFileError(loaded.path, f"ONNX Runtime refuses its graph onnx.{index} ({reason})") from None
 
 
 def _run_view(session, view, pixels: np.ndarray) -> list[np.ndarray]:

@@ -165,3 +165,18 @@ def test_the_good_file_loads_and_classifies_on_both_readers(good_file, real_test
     files = sorted(real_test_subset.rglob("*.jpeg"))[:4]
     assert all(r.ok for r in open_classifier(load_graphs(good_file)).classify(files))
     assert len(load(good_file).graphs) == 1
+
+
+def test_a_graph_the_runtime_refuses_is_named_as_the_files_fault(good_file, tmp_path):
+    """Past the checks (standard operators, the right signature), the runtime checks types
+    further: a Relu fed the uint8 pixels is refused there, and reported as the file's fault."""
+
+    def relu_on_bytes(model):
+        first = model.graph.node[0]
+        model.graph.node.insert(0, helper.make_node("Relu", ["pixels"], ["relu_of_bytes"]))
+        first.input[0] = "relu_of_bytes"
+
+    target = with_graph(good_file, tmp_path / "mistyped.safetensors", relu_on_bytes)
+    with pytest.raises(ModelFileError, match="ONNX Runtime refuses its graph onnx.0") as refused:
+        open_classifier(load_graphs(target), "cpu", backend="onnx")
+    assert str(target) in str(refused.value)
