@@ -10,6 +10,8 @@ images of the target lab that are NOT the scored ones, and scores it as before:
   and on all of pbc/;
 - pbc-to-bc: statistics from blood-cells/TRAIN (a few copies of each cell), scored on
   blood-cells/TEST;
+- (an ensemble, such as the shipped default, has each network re-estimated with its own input
+  policy, and their probabilities averaged)
 - bc-own: for a model trained on both labs, statistics from blood-cells/TRAIN alone (one lab's
   own statistics instead of the two labs' mixed ones), scored on blood-cells/TEST.
 
@@ -57,13 +59,19 @@ def adapt_statistics(module: torch.nn.Module, paths: list[Path], policy) -> None
 
 
 @torch.no_grad()
-def score(module: torch.nn.Module, paths: list[Path], root: Path, classes: list[str], policy) -> Evaluation:
+def score(
+    networks: list[tuple[torch.nn.Module, object]], paths: list[Path], root: Path, classes: list[str]
+) -> Evaluation:
+    """Each network's probabilities over 4 quarter turns, averaged over the networks (each with
+    its own input policy), as the app classifies."""
     pairs = []
     for start in range(0, len(paths), 64):
         chunk = paths[start : start + 64]
-        batch = next(image_batches(chunk, policy, len(chunk)))
-        views = [batch.rot90(q, dims=(-2, -1)) for q in range(4)]
-        probabilities = torch.stack([torch.softmax(module(v), 1) for v in views]).mean(0)
+        probabilities = 0
+        for module, policy in networks:
+            batch = next(image_batches(chunk, policy, len(chunk)))
+            views = [batch.rot90(q, dims=(-2, -1)) for q in range(4)]
+            probabilities = probabilities + torch.stack([torch.softmax(module(v), 1) for v in views]).mean(0)
         for path, predicted in zip(chunk, probabilities.argmax(1).tolist(), strict=True):
             pairs.append((ground_truth(path, root, classes), predicted))
     return Evaluation.from_pairs(classes, pairs)
@@ -78,8 +86,10 @@ def main() -> int:
     args = parser.parse_args()
     torch.manual_seed(0)
     loaded = load(args.model)
-    module, info = loaded.module, loaded.info
-    classes, policy = info.classes, info.policy
+    info = loaded.info
+    classes = info.classes
+    modules = list(loaded.module) if info.is_ensemble else [loaded.module]
+    networks = [(module.eval(), member.policy) for module, member in zip(modules, info.networks, strict=True)]
     rng = np.random.default_rng(0)
     if args.direction == "bc-to-pbc":
         target = sorted(PBC.glob("*/*.jpeg"))
@@ -95,11 +105,12 @@ def main() -> int:
     for label, adapt in (("as_trained", False), ("adabn", True)):
         started = time.monotonic()
         if adapt:
-            adapt_statistics(module, statistics, policy)
+            for module, policy in networks:
+                adapt_statistics(module, statistics, policy)
         for name, paths in scored.items():
             if name == "pbc_all" and not adapt:
                 continue
-            evaluation = score(module.eval(), paths, root, classes, policy)
+            evaluation = score(networks, paths, root, classes)
             row[f"{label}.{name}"] = {
                 "accuracy": evaluation.accuracy,
                 "balanced_accuracy": evaluation.balanced_accuracy,
