@@ -222,11 +222,12 @@ class MainLayout:
         self.recent_menu = model_menu.addMenu("Recent models")
         model_menu.addAction("Model information…").triggered.connect(self.show_model_info)
         model_menu.addSeparator()
-        if training_available():
+        can_train = training_available()
+        if can_train:
             self.train_action = model_menu.addAction("Train model…")
             self.train_action.triggered.connect(self.open_training_wizard)
         model_menu.addAction("Verified cells…").triggered.connect(self.show_verified_cells)
-        if training_available():
+        if can_train:
             self.adapt_action = model_menu.addAction("Adapt to this lab…")
             self.adapt_action.triggered.connect(self.open_adapt_dialog)
         else:  # BloodCell Review: say where training happens instead of offering what cannot run

@@ -37,9 +37,7 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 # Export columns the table does not show as such: its Status column says them in words.
-SHOWN_BY_STATUS = {
-    "unidentified", "reviewed", "final", "decided_by", "decided_at", "error", "model", "model_sha256"
-}
+SHOWN_BY_STATUS = {"unidentified", "reviewed", "final", "decided_by", "decided_at", "error", "model", "model_sha256"}
 
 
 @functools.lru_cache(maxsize=8)
@@ -70,18 +68,21 @@ class ResultsModel(QAbstractTableModel):
     def classes(self) -> list[str]:
         return self.session.classes
 
+    def _columns(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return _shown_columns(tuple(self.classes))
+
     def headers(self) -> list[str]:
-        return list(_shown_columns(tuple(self.classes))[1])
+        return list(self._columns()[1])
 
     def keys(self) -> list[str]:
         """Each column's export key (model.export), in order; the last is "status"."""
-        return list(_shown_columns(tuple(self.classes))[0])
+        return list(self._columns()[0])
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.session.rows)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(_shown_columns(tuple(self.classes))[0])
+        return 0 if parent.isValid() else len(self._columns()[0])
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
@@ -117,7 +118,7 @@ class ResultsModel(QAbstractTableModel):
         if role == GROUP_ROLE:
             return 1e9 if row.final is None else row.final * 10.0 + (1.0 - (row.confidence or 0.0))
         if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
-            return self._cell(row, _shown_columns(tuple(self.classes))[0][column], sorting=role == SORT_ROLE)
+            return self._cell(row, self._columns()[0][column], sorting=role == SORT_ROLE)
         if role == Qt.ItemDataRole.ToolTipRole:
             return str(row.path) if row.ok else f"{row.path}\n{row.error}"
         if role == THUMBNAIL_ROLE:
@@ -126,7 +127,7 @@ class ResultsModel(QAbstractTableModel):
             if column == 1 + 0 and row.predicted is not None:
                 return QBrush(class_color(row.predicted).darker(130))
             attention = not row.ok or row.unidentified or self.session.needs_review(row)
-            if column == len(_shown_columns(tuple(self.classes))[0]) - 1 and attention:
+            if column == len(self._columns()[0]) - 1 and attention:
                 return QBrush(QColor(ERROR_COLOR) if not row.ok else QColor(WARNING_COLOR))
         return None
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from model.editions import torch_installed
 from model.infer import Classifier
-from model.model_header import LoadedModel, ModelFileError, read_file
+from model.model_header import LoadedModel, read_file
 
 AUTO, TORCH, ONNX = "auto", "torch", "onnx"
 BACKENDS = (AUTO, TORCH, ONNX)
@@ -49,10 +49,6 @@ def _classifier(loaded: LoadedModel, device: str, backend: str, on_gpu: bool) ->
         if loaded.module is None or not torch_installed():
             raise ValueError(f"{loaded.path}: this build of BloodCell runs models on ONNX Runtime only")
         return Classifier(loaded, _torch_side(TORCH_BACKEND).TorchBackend(loaded, device))
-    if not loaded.graphs:
-        from model.graph_file import NO_GRAPHS
-
-        raise ModelFileError(loaded.path, NO_GRAPHS)
     from model.onnx_backend import OnnxBackend
 
     return Classifier(loaded, OnnxBackend(loaded))

@@ -5,6 +5,7 @@ asks before it is shown)."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 
 FULL = "BloodCell"
@@ -19,19 +20,23 @@ WHERE_TO_TRAIN = (
 )
 
 
-def torch_installed() -> bool:
+@functools.cache
+def installed(package: str) -> bool:
+    """Whether `package` can be imported here (without importing it). What is installed does
+    not change while the app runs, and the window title asks on every change of the session."""
     try:
-        return importlib.util.find_spec("torch") is not None
+        return importlib.util.find_spec(package) is not None
     except (ImportError, ValueError):  # a module blocked or half-imported counts as absent
         return False
 
 
+def torch_installed() -> bool:
+    return installed("torch")
+
+
 def training_available() -> bool:
     """Whether this installation can train (the full BloodCell)."""
-    try:
-        return all(importlib.util.find_spec(name) is not None for name in TRAINING_PACKAGES)
-    except (ImportError, ValueError):
-        return False
+    return all(installed(package) for package in TRAINING_PACKAGES)
 
 
 def edition() -> str:

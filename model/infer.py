@@ -74,8 +74,6 @@ class ViewOutputs:
 class Backend(Protocol):
     """What runs the networks: one NHWC uint8 batch per network in, ViewOutputs per network out."""
 
-    name: str
-
     def run(self, batches: Sequence[np.ndarray]) -> list[ViewOutputs]: ...
 
     def describe(self) -> str: ...

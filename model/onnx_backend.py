@@ -21,16 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.graph_file import NO_GRAPHS
 from model.infer import ViewOutputs
 from model.model_header import LoadedModel, ModelFileError
 from model.onnx_graph import INPUT, OUTPUTS
 from model.symmetry import numpy_views
 
 PROVIDER = "CPUExecutionProvider"
-
-
-class OnnxBackendError(RuntimeError):
-    pass
 
 
 @dataclass
@@ -42,13 +39,11 @@ class _Session:
 class OnnxBackend:
     """A loaded model's ONNX graphs, one inference session per network, on the CPU."""
 
-    name = "ONNX Runtime"
-
     def __init__(self, loaded: LoadedModel, cores: int | None = None) -> None:
         import onnxruntime
 
         if len(loaded.graphs) != len(loaded.info.networks):
-            raise OnnxBackendError(f"{loaded.path}: the model file holds no ONNX graph for each of its networks")
+            raise ModelFileError(loaded.path, NO_GRAPHS)
         cores = cores or available_cores()
         passes = sum(len(numpy_views(network.test_time_views)) for network in loaded.info.networks)
         self._pool = ThreadPoolExecutor(max_workers=min(passes, cores), thread_name_prefix="onnx")

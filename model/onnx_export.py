@@ -18,7 +18,7 @@ from torch import nn
 
 from model.onnx_graph import INPUT, OPSET, OUTPUTS
 from model.preprocess import InputPolicy
-from model.torch_backend import fold_batch_norms, last_linear
+from model.torch_backend import fold_batch_norms, record_features
 
 
 class ExportError(RuntimeError):
@@ -34,10 +34,8 @@ class _WithFeatures(nn.Module):
         self.register_buffer("mean", torch.tensor(policy.mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(policy.std, dtype=torch.float32).view(1, 3, 1, 1))
         self._seen: list[torch.Tensor] = []
-        head = last_linear(network)
-        if head is None:
+        if not record_features(network, self._seen):
             raise ExportError("the network has no final linear layer to take features from")
-        head.register_forward_hook(lambda _, inputs, output: self._seen.append(inputs[0]))
 
     def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self._seen.clear()

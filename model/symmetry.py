@@ -14,8 +14,11 @@ of all 8 (each view costs one forward pass).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 NONE = "none"
 MIRROR = "mirror"
@@ -42,23 +45,28 @@ _VIEWS: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
 }
 
 
-def view_steps(views: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
-    """Each view of the set as (quarter turns, axes flipped after), axes named "height"/"width"."""
-    return _VIEWS[views]
+def view_functions(
+    views: str, turn: Callable[[T, int], T], flip: Callable[[T, list[int]], T], axes: dict[str, int]
+) -> list[Callable[[T], T]]:
+    """The view set's views as functions of an array or tensor: `turn(x, quarters)` turns from
+    the height axis towards the width axis, `flip(x, dims)` flips, `axes` names the height and
+    width dimensions of the layout. Each backend gives its own three; the views stay one list."""
 
-
-def numpy_views(views: str) -> list[Callable[[np.ndarray], np.ndarray]]:
-    """The views as functions of an NHWC array (numpy's rot90 turns the way torch's does)."""
-    axes = {_HEIGHT: 1, _WIDTH: 2}
-
-    def view(quarters: int, flips: tuple[str, ...]) -> Callable[[np.ndarray], np.ndarray]:
-        def apply(x: np.ndarray) -> np.ndarray:
-            x = np.rot90(x, quarters, axes=(1, 2)) if quarters else x
-            return np.flip(x, [axes[name] for name in flips]) if flips else x
+    def view(quarters: int, flips: tuple[str, ...]) -> Callable[[T], T]:
+        def apply(x: T) -> T:
+            x = turn(x, quarters) if quarters else x
+            return flip(x, [axes[name] for name in flips]) if flips else x
 
         return apply
 
     return [view(quarters, flips) for quarters, flips in _VIEWS[views]]
+
+
+def numpy_views(views: str) -> list[Callable[[np.ndarray], np.ndarray]]:
+    """The views as functions of an NHWC array (numpy's rot90 turns the way torch's does)."""
+    return view_functions(
+        views, lambda x, quarters: np.rot90(x, quarters, axes=(1, 2)), np.flip, {_HEIGHT: 1, _WIDTH: 2}
+    )
 
 
 def trained_symmetries(flip_vert: bool, width: int, height: int) -> str:

@@ -19,7 +19,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from model.devices import describe_device, resolve_device
 from model.infer import ViewOutputs
 from model.model_header import LoadedModel
-from model.symmetry import view_steps
+from model.symmetry import view_functions
 
 
 def last_linear(module: nn.Module) -> nn.Linear | None:
@@ -48,16 +48,18 @@ def fold_batch_norms(module: nn.Module) -> nn.Module:
 
 def torch_views(views: str) -> list[Callable[[torch.Tensor], torch.Tensor]]:
     """The view set's views as functions of an NCHW tensor (model.symmetry.numpy_views' twins)."""
-    axes = {"height": -2, "width": -1}
+    return view_functions(
+        views, lambda x, quarters: x.rot90(quarters, dims=(-2, -1)), torch.flip, {"height": -2, "width": -1}
+    )
 
-    def view(quarters: int, flips: tuple[str, ...]) -> Callable[[torch.Tensor], torch.Tensor]:
-        def apply(x: torch.Tensor) -> torch.Tensor:
-            x = x.rot90(quarters, dims=(-2, -1)) if quarters else x
-            return x.flip([axes[name] for name in flips]) if flips else x
 
-        return apply
-
-    return [view(quarters, flips) for quarters, flips in view_steps(views)]
+def record_features(network: nn.Module, seen: list[torch.Tensor]) -> bool:
+    """Append to `seen` what the network's last linear layer receives (its penultimate features)
+    on every forward pass; False for a network without one."""
+    head = last_linear(network)
+    if head is not None:
+        head.register_forward_hook(lambda _, inputs, output: seen.append(inputs[0]))
+    return head is not None
 
 
 @dataclass
@@ -72,15 +74,11 @@ class _Network:
     seen: list[torch.Tensor] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        head = last_linear(self.module)
-        if head is not None:
-            head.register_forward_hook(lambda _, inputs, output: self.seen.append(inputs[0]))
+        record_features(self.module, self.seen)
 
 
 class TorchBackend:
     """A loaded model's torch networks on a device."""
-
-    name = "PyTorch"
 
     def __init__(self, loaded: LoadedModel, device: str = "auto") -> None:
         self.device = resolve_device(device)
