@@ -147,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="classify with one view of each image instead of averaging its symmetric views (faster)",
     )
     train.add_argument("--seed", type=int, default=defaults.seed)
+    train.add_argument(
+        "--split-seed",
+        type=int,
+        default=None,
+        help="seed of the validation split when it differs from --seed (ensemble members sharing their held-out cells)",
+    )
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     train.add_argument("--workers", type=non_negative_int, default=defaults.num_workers, help="data-loading processes")
     train.add_argument("--name", default=None, help="a name recorded in the model file")

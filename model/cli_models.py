@@ -28,6 +28,7 @@ def run_train(args: argparse.Namespace) -> int:
         valid_pct=args.valid_pct,
         split_by_cell=args.split_by_cell,
         seed=args.seed,
+        split_seed=args.split_seed,
         arch=args.arch,
         weights_file=args.weights,
         width=width,

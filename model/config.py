@@ -67,6 +67,10 @@ class TrainConfig:
     # found by model.near_duplicates, stay on one side), so its accuracy is not optimistic.
     split_by_cell: bool = False
     seed: int = 42
+    # The seed of the validation split and of which copies are kept, when it differs from `seed`
+    # (None: `seed`). Members of an ensemble trained with one split seed share their validation
+    # cells, so the ensemble can be calibrated and judged on cells none of its members saw.
+    split_seed: int | None = None
     arch: str = "seed-deep"
     weights_file: Path | None = None
     width: int = 128
@@ -136,6 +140,10 @@ class TrainConfig:
         if not self.test_time_augmentation:
             return NONE
         return trained_symmetries(self.augmentation.flip_vert, self.width, self.height)
+
+    @property
+    def data_split_seed(self) -> int:
+        return self.seed if self.split_seed is None else self.split_seed
 
     @property
     def sources(self) -> tuple[Path, ...]:

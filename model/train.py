@@ -360,7 +360,7 @@ def make_learner(
         batch_size=config.batch_size,
         valid=valid_scan,
         valid_pct=config.valid_pct,
-        seed=config.seed,
+        seed=config.data_split_seed,
         cell_groups=groups,
         split_by_cell=config.validation_by_cell,
         max_copies_per_cell=config.max_copies_per_cell,

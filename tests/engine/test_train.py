@@ -222,3 +222,17 @@ def test_fewer_training_images_than_a_batch_are_still_trained_on(synthetic_set, 
             shutil.copy(path, small / kind / path.name)
     trained = fit(quick_config(small, epochs=1, batch_size=64))
     assert np.isfinite(trained.history[0]["train_loss"])  # a batch of all 8, not none at all
+
+
+def test_ensemble_members_trained_with_one_split_seed_share_their_validation_images(real_train_subset):
+    from model.train import make_learner, scan_training_data
+
+    def validation(**seeds) -> set[Path]:
+        config = quick_config(real_train_subset, valid_pct=0.3, **seeds)
+        train_scan, _ = scan_training_data(config, lambda e: None, lambda: False)
+        return {Path(item.path) for item in make_learner(config, train_scan).dls.valid_ds.items}
+
+    first = validation(seed=1)
+    assert validation(seed=2, split_seed=1) == first
+    assert validation(seed=2) != first
+    assert TrainConfig.from_json(quick_config(real_train_subset, split_seed=1).to_json()).data_split_seed == 1
