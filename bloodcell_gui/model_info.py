@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from bloodcell_gui.html_tables import accuracy_words, per_class_table_html
+from model.model_header import LAB_STATISTICS
 from model.symmetry import VIEW_SETS
 
 if TYPE_CHECKING:
@@ -44,7 +45,19 @@ def model_info_html(info: ModelInfo, path: Path, sha256: str) -> str:
 
 
 def adaptation_rows(step: dict) -> list[tuple[str, str]]:
-    """One fine-tuning in the model's chain: its parent, the cells, before and after."""
+    """One step in the model's chain: its parent, and the cells with before and after (a
+    fine-tuning) or the images its normalisation was measured on (a lab match)."""
+    parent = [
+        ("Adapted from", f"{step.get('parent_name', '?')} ({step.get('parent_file', '?')})"),
+        ("Parent SHA-256", str(step.get("parent_sha256", "?"))),
+        ("Date", str(step.get("date", "?"))),
+    ]
+    if step.get("kind") == LAB_STATISTICS:
+        return [
+            *parent,
+            ("What changed", "BatchNorm statistics re-measured on the lab's own images; weights kept"),
+            ("Images measured", f"{step.get('images', '?')} ({step.get('left_out', '?')} left out)"),
+        ]
 
     def counts(key: str) -> str:
         value = step.get(key)
@@ -63,9 +76,7 @@ def adaptation_rows(step: dict) -> list[tuple[str, str]]:
             return "?"
 
     return [
-        ("Adapted from", f"{step.get('parent_name', '?')} ({step.get('parent_file', '?')})"),
-        ("Parent SHA-256", str(step.get("parent_sha256", "?"))),
-        ("Date", str(step.get("date", "?"))),
+        *parent,
         ("Cells trained on", counts("cells_per_class")),
         ("Cells held back", counts("held_back_per_class")),
         ("Before", figures("before")),

@@ -24,7 +24,7 @@ from model.cli_guard import (
     printable_streams,
     share,
 )
-from model.cli_models import run_calibrate, run_combine, run_convert, run_finetune, run_train
+from model.cli_models import run_calibrate, run_combine, run_convert, run_finetune, run_match_lab, run_train
 from model.cli_session import run_session_export, run_session_info
 from model.editions import WHERE_TO_TRAIN, training_available
 from model.model_header import ModelFileError, read_info
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # The commands that change or make networks: they need torch, which BloodCell Review leaves out.
-TRAINING_COMMANDS = ("train", "combine", "calibrate", "finetune", "convert")
+TRAINING_COMMANDS = ("train", "combine", "calibrate", "finetune", "match-lab", "convert")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,6 +226,17 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--name", default=None, help="a name recorded in the model file")
     finetune.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
     finetune.set_defaults(run=run_finetune)
+
+    match_lab = commands.add_parser(
+        "match-lab",
+        help="move a model's normalisation (BatchNorm statistics) to a lab's own unlabelled images; weights kept",
+    )
+    match_lab.add_argument("images", type=Path, nargs="+", help="the lab's images or folders of them (no labels)")
+    match_lab.add_argument("--model", type=Path, help="the model to match (default: the shipped model)")
+    match_lab.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    match_lab.add_argument("--name", default=None, help="a name recorded in the model file")
+    match_lab.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
+    match_lab.set_defaults(run=run_match_lab)
 
     convert = commands.add_parser(
         "convert", help="write a copy of a model file with the ONNX graphs that BloodCell Review and CPUs run"

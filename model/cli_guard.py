@@ -21,7 +21,18 @@ from pathlib import Path
 from model.images import is_image_name
 
 # The subcommands (model.cli); `bloodcell WORD` with any other word opens the window on WORD.
-COMMANDS = ("train", "classify", "evaluate", "combine", "calibrate", "finetune", "convert", "session", "info")
+COMMANDS = (
+    "train",
+    "classify",
+    "evaluate",
+    "combine",
+    "calibrate",
+    "finetune",
+    "match-lab",
+    "convert",
+    "session",
+    "info",
+)
 
 
 def whole_number_at_least(minimum: int):

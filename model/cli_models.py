@@ -243,6 +243,38 @@ def run_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_match_lab(args: argparse.Namespace) -> int:
+    from model.hashing import file_sha256
+    from model.lab_statistics import SUGGESTED_IMAGES, match_lab, save_match
+    from model.modelfile import load
+    from model.resources import default_model_path
+    from model.scan import BadFile, expand_inputs
+
+    parent_path = args.model or default_model_path()
+    check_output(args.out, [parent_path, *args.images], what="model file")
+    paths = []
+    for item in expand_inputs(args.images):
+        if isinstance(item, BadFile):
+            print(f"left out {item.path}: {item.reason}", file=sys.stderr)
+        else:
+            paths.append(item)
+    parent = load(parent_path)
+    print(f"matching {parent_path} to {len(paths)} images of the lab ...")
+    match = match_lab(parent, file_sha256(parent_path), paths, TaskState(TerminalProgress()))
+    for path, reason in match.left_out:
+        print(f"left out {path}: {reason}", file=sys.stderr)
+    print(f"BatchNorm statistics measured on {match.images_used} images ({len(match.left_out)} left out)")
+    if match.images_used < SUGGESTED_IMAGES:
+        print(f"note: {SUGGESTED_IMAGES} or more images give steadier statistics")
+    print(
+        "unfamiliar-image statistics: none (they measured the old features); the Unidentified flag is unavailable "
+        "until the model is calibrated on labelled cells of this lab (bloodcell calibrate, or finetune)"
+    )
+    save_match(match, args.out, name=args.name or args.out.stem)
+    print(f"saved {args.out} ({match.seconds:.0f} s)")
+    return 0
+
+
 def describe_adaptation(adaptation) -> str:
     """Cells used and the before/after figures on the held-back cells, as a small table."""
     lines = [

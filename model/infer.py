@@ -155,7 +155,7 @@ class Classifier:
 
             def submit(batch: list) -> list:
                 return [
-                    item if isinstance(item, BadFile) else (item, pool.submit(_decode, item, self.policies))
+                    item if isinstance(item, BadFile) else (item, pool.submit(decode_image, item, self.policies))
                     for item in batch
                 ]
 
@@ -240,7 +240,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
         return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
-def _decode(path: Path, policies: list[InputPolicy]) -> Decoded | str:
+def decode_image(path: Path, policies: list[InputPolicy]) -> Decoded | str:
     """The image as each policy prepares it, or why it cannot be read. The stained cell is
     located once: it frames "cell" inputs and is the unfamiliar-image gate."""
     try:

@@ -52,6 +52,10 @@ class ModelFileError(Exception):
         self.reason = reason
 
 
+# The "kind" of an adaptation that re-measured BatchNorm statistics on a lab's own images.
+LAB_STATISTICS = "lab statistics"
+
+
 @dataclass
 class ModelInfo:
     """Everything a model file says about itself besides the weights."""
@@ -74,8 +78,10 @@ class ModelInfo:
     members: list[ModelInfo] = field(default_factory=list)
     # How the unfamiliar-image statistics stored beside the weights were made (for display).
     unfamiliar: dict = field(default_factory=dict)
-    # Fine-tunings to a lab's verified cells (model.finetune), oldest first: each names its
-    # parent file (name, SHA-256), the cells used, the settings and the before/after figures.
+    # Steps that adapted the model to a lab, oldest first, each naming its parent file (name,
+    # SHA-256): fine-tunings to verified cells (model.finetune: the cells used, the settings and
+    # the before/after figures) and, with "kind" LAB_STATISTICS, normalisation re-measured on a
+    # lab's unlabelled images (model.lab_statistics: how many).
     adaptations: list[dict] = field(default_factory=list)
 
     @property

@@ -33,7 +33,7 @@ from model.dev_data import BLOOD_CELLS, PBC
 from model.evaluate import Evaluation
 from model.ground_truth import ground_truth
 from model.holdout import is_held_out
-from model.infer import _decode
+from model.infer import decode_image
 from model.modelfile import load
 
 
@@ -41,7 +41,7 @@ def image_batches(paths: list[Path], policy, batch_size: int = 64):
     mean = torch.tensor(policy.mean).view(1, 3, 1, 1)
     std = torch.tensor(policy.std).view(1, 3, 1, 1)
     for start in range(0, len(paths), batch_size):
-        decoded = [_decode(path, [policy]) for path in paths[start : start + batch_size]]
+        decoded = [decode_image(path, [policy]) for path in paths[start : start + batch_size]]
         pixels = np.stack([d.pixels[0] for d in decoded if not isinstance(d, str)])
         yield (torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255 - mean) / std
 

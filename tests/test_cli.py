@@ -91,3 +91,15 @@ def test_info_prints_the_metadata(small_model):
     done = bloodcell("info", small_model)
     assert done.returncode == 0
     assert '"architecture": "seed"' in done.stdout
+
+
+def test_every_subcommand_is_routed_to_the_command_line_not_the_window():
+    """`bloodcell WORD` opens the window unless WORD is a listed command: a subcommand missing
+    from the list would open a window instead of running."""
+    import argparse
+
+    from model.cli import build_parser
+    from model.cli_guard import COMMANDS
+
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(subparsers.choices) == set(COMMANDS)

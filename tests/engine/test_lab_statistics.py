@@ -1,0 +1,118 @@
+"""Matching a model to a lab's own unlabelled images: its BatchNorm statistics re-measured."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from helpers import CLASSES, real_data, run_bloodcell
+from PIL import Image
+
+from model.classifiers import open_classifier
+from model.hashing import file_sha256
+from model.holdout import is_held_out
+from model.infer import decode_image
+from model.lab_statistics import BATCH_SIZE, MIN_IMAGES, match_lab, save_match
+from model.model_header import LAB_STATISTICS
+from model.modelfile import load
+from model.resources import default_model_path
+from model.task import TaskState
+
+
+def pbc_images(count: int, held_out: bool = False) -> list[Path]:
+    """Images of the second lab, the same number of each class, in or out of its held-out share."""
+    images = []
+    for name in CLASSES:
+        files = sorted(p for p in (real_data().parent / "pbc" / name).iterdir() if is_held_out(p) == held_out)
+        images += files[: count // len(CLASSES)]
+    return images
+
+
+def first_norm(module: torch.nn.Module) -> torch.nn.BatchNorm2d:
+    return next(m for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d))
+
+
+def test_statistics_are_the_lab_images_own_and_the_weights_are_kept(tmp_path):
+    parent = load(default_model_path())
+    images = pbc_images(128)
+    match = match_lab(parent, file_sha256(default_model_path()), images, TaskState())
+    assert match.images_used == 128 and match.left_out == []
+    parents = list(parent.module) if parent.info.is_ensemble else [parent.module]
+    matched = list(match.model.module) if parent.info.is_ensemble else [match.model.module]
+    for index, (before, after, network) in enumerate(zip(parents, matched, parent.info.networks, strict=True)):
+        # The first BatchNorm's input does not depend on any statistics: its new running mean
+        # must be the mean, over the batches, of that input's per-channel means on these images.
+        seen: list[torch.Tensor] = []
+        hook = first_norm(before).register_forward_hook(
+            lambda _, inputs, __, seen=seen: seen.append(inputs[0].mean((0, 2, 3)))
+        )
+        policy = network.policy
+        mean, std = torch.tensor(policy.mean).view(1, 3, 1, 1), torch.tensor(policy.std).view(1, 3, 1, 1)
+        with torch.no_grad():
+            for start in range(0, len(images), BATCH_SIZE):
+                pixels = np.stack([decode_image(p, [policy]).pixels[0] for p in images[start : start + BATCH_SIZE]])
+                before.float()((torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255 - mean) / std)
+        hook.remove()
+        expected = torch.stack(seen).mean(0)
+        assert torch.allclose(first_norm(after).running_mean, expected, atol=1e-4), f"network {index}"
+        assert not torch.allclose(first_norm(after).running_mean, first_norm(before).running_mean, atol=1e-3)
+        for (name, old), new in zip(before.named_parameters(), after.parameters(), strict=True):
+            assert torch.equal(old.float(), new.float()), name  # only statistics move
+    step = match.model.info.adaptations[-1]
+    assert step["kind"] == LAB_STATISTICS and step["images"] == 128
+    assert step["parent_sha256"] == file_sha256(default_model_path())
+
+    saved = save_match(match, tmp_path / "matched.safetensors", name="matched")
+    reloaded = load(saved)
+    assert reloaded.references is None and reloaded.info.unfamiliar == {} and reloaded.graphs
+    probe = pbc_images(8, held_out=True)
+    onnx = [r.probabilities for r in open_classifier(reloaded, "cpu", backend="onnx").classify(probe)]
+    torch_answers = [r.probabilities for r in open_classifier(reloaded, "cpu", backend="torch").classify(probe)]
+    assert np.allclose(onnx, torch_answers, atol=1e-4)  # the exported graph carries the new statistics
+    assert open_classifier(reloaded, "cpu").threshold() is None  # the flag is unavailable, not wrong
+
+
+def test_unusable_images_are_left_out_by_name_and_too_few_are_refused(tmp_path):
+    parent = load(default_model_path())
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    for path in pbc_images(MIN_IMAGES - 4):
+        shutil.copy(path, folder / path.name)
+    Image.new("RGB", (200, 200), (236, 224, 226)).save(folder / "blank.png")
+    (folder / "broken.jpeg").write_bytes(b"\xff\xd8 not a picture")
+    with pytest.raises(ValueError, match=rf"{MIN_IMAGES - 4} usable images .*at least {MIN_IMAGES}.*2 left out"):
+        match_lab(parent, "0" * 64, sorted(folder.iterdir()), TaskState())
+    for path in pbc_images(8, held_out=True):
+        shutil.copy(path, folder / path.name)
+    match = match_lab(parent, "0" * 64, sorted(folder.iterdir()), TaskState())
+    reasons = dict(match.left_out)
+    assert match.images_used == MIN_IMAGES + 4 and set(reasons) == {folder / "blank.png", folder / "broken.jpeg"}
+    assert "no stained cell" in reasons[folder / "blank.png"]
+
+
+def test_a_stop_keeps_nothing_and_leaves_the_parent_as_it_was():
+    parent = load(default_model_path())
+    module = list(parent.module)[0] if parent.info.is_ensemble else parent.module
+    before = first_norm(module).running_mean.clone()
+    state = TaskState(lambda _: state.request_stop())  # stopped at the first progress report
+    with pytest.raises(InterruptedError, match="cancelled"):
+        match_lab(parent, "0" * 64, pbc_images(256), state)
+    assert torch.equal(first_norm(module).running_mean, before)
+
+
+def test_the_command_matches_a_folder_and_the_file_records_it(tmp_path):
+    folder = tmp_path / "lab images"
+    folder.mkdir()
+    for path in pbc_images(120):
+        shutil.copy(path, folder / path.name)
+    out = tmp_path / "matched.safetensors"
+    done = run_bloodcell("match-lab", folder, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert "measured on 120 images" in done.stdout and "unavailable" in done.stdout
+    info = run_bloodcell("info", out)
+    assert '"kind": "lab statistics"' in info.stdout
+    refused = run_bloodcell("match-lab", tmp_path / "nowhere", "--out", tmp_path / "x.safetensors")
+    assert refused.returncode == 2 and "0 usable images" in refused.stderr
