@@ -6,16 +6,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QDialog,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
-    QLineEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -24,11 +19,11 @@ from PySide6.QtWidgets import (
 )
 
 from bloodcell_gui.heatmap import ConfusionHeatmap
+from bloodcell_gui.model_save_form import DerivedModelDialog, ModelSaveForm
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, message_label, plain_label
 from bloodcell_gui.verified_dialog import counts_text
-from bloodcell_gui.wizard.widgets import folder_row
-from bloodcell_gui.workers import TaskRunner, describe_error
+from bloodcell_gui.workers import describe_error
 from model.classify_job import LoadedClassifier
 from model.events import BatchProgress, EpochEnd, ScanProgress
 from model.verified import VerifiedStore
@@ -45,9 +40,7 @@ def compared(before, after) -> str:
     )
 
 
-class AdaptDialog(QDialog):
-    modelSaved = Signal(str, bool)  # path, use it now
-
+class AdaptDialog(DerivedModelDialog):
     def __init__(
         self, verified: VerifiedStore, loaded: LoadedClassifier, settings: SettingsStore, parent: QWidget | None = None
     ) -> None:
@@ -57,7 +50,6 @@ class AdaptDialog(QDialog):
         self.loaded = loaded
         self.classes = loaded.classifier.classes
         self.cells, self.missing = verified.cells(self.classes)
-        self.runner = TaskRunner(self)
         self.adaptation = None
         self.intro = plain_label(
             f"Fine-tunes {loaded.classifier.info.name} on the cells technicians verified here, so it learns this "
@@ -80,10 +72,14 @@ class AdaptDialog(QDialog):
         self.before_map = ConfusionHeatmap()
         self.after_map = ConfusionHeatmap()
         self.result = plain_label()
-        self.name = QLineEdit(f"{loaded.classifier.info.name}, adapted {date.today().isoformat()}")
-        self.path = QLineEdit(str(Path(settings.folder("models")) / f"bloodcell-adapted-{date.today()}.safetensors"))
-        self.use_now = QCheckBox("Use the adapted model now")
-        self.save_button = QPushButton("Save")
+        self.saving = ModelSaveForm(
+            f"{loaded.classifier.info.name}, adapted {date.today().isoformat()}",
+            "bloodcell-adapted",
+            "Use the adapted model now",
+            settings,
+            self,
+        )
+        self.path, self.use_now, self.save_button = self.saving.path, self.saving.use_now, self.saving.save_button
         self.save_button.clicked.connect(self.save)
         self._build_layout()
         self._check_cells()
@@ -102,10 +98,6 @@ class AdaptDialog(QDialog):
         maps.addWidget(plain_label("After (adapted)"), 0, 1)
         maps.addWidget(self.before_map, 1, 0)
         maps.addWidget(self.after_map, 1, 1)
-        save = QFormLayout()
-        save.addRow("Name", self.name)
-        save.addRow("File", folder_row(self.path, self._browse))
-        save.addRow(self.use_now, self.save_button)
         layout = QVBoxLayout(self)
         for widget in (self.intro, self.summary, self.warning):
             layout.addWidget(widget)
@@ -115,7 +107,7 @@ class AdaptDialog(QDialog):
         layout.addWidget(self.status)
         layout.addLayout(maps, 1)
         layout.addWidget(self.result)
-        layout.addLayout(save)
+        layout.addWidget(self.saving)
         layout.addWidget(self.error)
 
     def _check_cells(self) -> None:
@@ -133,9 +125,7 @@ class AdaptDialog(QDialog):
         self.stop_button.setEnabled(running)
         self.cancel_button.setEnabled(running)
         self.progress.setVisible(running)
-        has_model = self.adaptation is not None and not running
-        for widget in (self.name, self.path, self.use_now, self.save_button):
-            widget.setEnabled(has_model)
+        self.saving.set_ready(self.adaptation is not None and not running)
 
     def start(self) -> None:
         from model.finetune import adapt_file
@@ -158,12 +148,6 @@ class AdaptDialog(QDialog):
             on_finished=lambda: self._set_running(False),
         )
         self._set_running(True)
-
-    def cancel(self) -> None:
-        """Stop and keep nothing."""
-        self.runner.discard()
-        self.status.setText("Cancelled: nothing was kept.")
-        self._set_running(False)
 
     def _progress(self, event) -> None:
         if isinstance(event, BatchProgress):
@@ -196,34 +180,10 @@ class AdaptDialog(QDialog):
         self.result.setText(f"{compared(adaptation.before, adaptation.after)}\n{statistics}")
         self.use_now.setChecked(better)
 
-    def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save adapted model", self.path.text(), "BloodCell model (*.safetensors)"
-        )
-        if path:
-            self.path.setText(path)
-
     def save(self) -> Path | None:
         from model.finetune import save_adaptation
 
-        if self.adaptation is None:
+        made = self.adaptation
+        if made is None:
             return None
-        path = Path(self.path.text().strip())
-        if path.suffix != ".safetensors":
-            path = path.with_suffix(path.suffix + ".safetensors")
-        if path.resolve() == Path(self.loaded.path).resolve():
-            self.error.setText(f"{path} is the model being adapted: choose another file, so both are kept.")
-            return None
-        try:
-            save_adaptation(self.adaptation, path, name=self.name.text().strip() or "Adapted model")
-        except OSError as error:
-            self.error.setText(f"Could not save {path}: {error.strerror or error}")
-            return None
-        self.status.setText(f"Saved {path}.")
-        self.modelSaved.emit(str(path), self.use_now.isChecked())
-        self.accept()
-        return path
-
-    def done(self, result: int) -> None:
-        self.runner.discard()
-        super().done(result)
+        return self.save_with(lambda path, name: save_adaptation(made, path, name=name), "Adapted model")

@@ -230,6 +230,8 @@ class MainLayout:
         if can_train:
             self.adapt_action = model_menu.addAction("Adapt to this lab…")
             self.adapt_action.triggered.connect(self.open_adapt_dialog)
+            self.match_lab_action = model_menu.addAction("Match this lab's images…")
+            self.match_lab_action.triggered.connect(self.open_match_lab_dialog)
         else:  # BloodCell Review: say where training happens instead of offering what cannot run
             model_menu.addAction("Train or adapt a model…").triggered.connect(self.explain_where_to_train)
 

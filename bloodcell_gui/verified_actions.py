@@ -1,5 +1,6 @@
-"""Model › Verified cells… and Model › Adapt to this lab…: the cells technicians decided on,
-kept across sessions (model.verified), and fine-tuning the model on them (model.finetune)."""
+"""Model › Verified cells…, Adapt to this lab… and Match this lab's images…: the cells
+technicians decided on, kept across sessions (model.verified), fine-tuning the model on them
+(model.finetune), and its normalisation measured on the session's images (model.lab_statistics)."""
 
 from __future__ import annotations
 
@@ -93,6 +94,18 @@ class VerifiedActions:
             self.report_error("No model", "Load a model first: it is the one adapted.")
             return None
         dialog = AdaptDialog(self.verified, self.loaded, self.store, parent=self)
+        dialog.modelSaved.connect(lambda path, use_now: self.load_model(Path(path)) if use_now else None)
+        dialog.open()
+        return dialog
+
+    def open_match_lab_dialog(self):
+        from bloodcell_gui.match_lab_dialog import MatchLabDialog
+
+        if self.loaded is None:
+            self.report_error("No model", "Load a model first: it is the one matched to this lab.")
+            return None
+        paths = [row.path for row in self.results.session.rows if row.error is None] if self.results else []
+        dialog = MatchLabDialog(paths, self.loaded, self.store, parent=self)
         dialog.modelSaved.connect(lambda path, use_now: self.load_model(Path(path)) if use_now else None)
         dialog.open()
         return dialog

@@ -177,3 +177,12 @@ def _usable_images(
             if done % BATCH_SIZE == 0 or done == len(paths):
                 state.report(ScanProgress("reading the lab's images", done, len(paths)))
     return usable, left_out
+
+
+def match_file(state: TaskState, parent_path: Path, paths: Sequence[Path]) -> LabMatch:
+    """`match_lab` for a background task: the parent read from its file (the running classifier
+    keeps only folded weights, whose BatchNorms are gone)."""
+    from model.hashing import file_sha256
+    from model.modelfile import load
+
+    return match_lab(load(parent_path), file_sha256(parent_path), paths, state)

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from model.dev_data import BLOOD_CELLS
 
@@ -83,3 +83,16 @@ def run_bloodcell(*args, timeout: float = 600, cwd: Path | None = None) -> subpr
         text=True,
         errors="replace",
     )
+
+
+def answer_next_question(button_text: str) -> None:
+    """Click `button_text` in the next modal question, as a technician would."""
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        next(b for b in box.buttons() if b.text() == button_text).click()
+
+    QTimer.singleShot(20, click)

@@ -4,27 +4,14 @@ their model, keys that reach the review list, a flow that moves on after each de
 import csv
 
 import torch
-from helpers import CLASSES, classify_and_wait, drop, real_data
-from PySide6.QtCore import Qt, QTimer
+from helpers import CLASSES, answer_next_question, classify_and_wait, drop, real_data
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from model.arch import build_model
 from model.modelfile import ModelInfo, save
 from model.preprocess import InputPolicy
-
-
-def answer_next_question(button_text: str) -> None:
-    """Click `button_text` in the next modal question, as a technician would."""
-
-    def click() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, click)
-            return
-        next(b for b in box.buttons() if b.text() == button_text).click()
-
-    QTimer.singleShot(20, click)
 
 
 def test_reopening_a_folder_never_changes_the_counts(qtbot, window):
