@@ -4,7 +4,8 @@ carry a leave-one-lab-out model across labs?
 A network trained on one lab keeps that lab's BatchNorm means and variances; the literature's
 "frozen statistics" variants use the new lab's own. This takes a saved leave-one-lab-out model
 (scripts/leave_one_lab_out.py --save), recomputes every BatchNorm's statistics from unlabelled
-images of the target lab that are NOT the scored ones, and scores it as before:
+images of the target lab that are NOT the scored ones (`model.lab_statistics.match_lab`, the step
+behind `bloodcell match-lab`), and scores it as before:
 
 - bc-to-pbc: statistics from pbc/'s training 80 % (no labels used), scored on pbc/'s held-out 20 %
   and on all of pbc/;
@@ -34,7 +35,9 @@ from model.evaluate import Evaluation
 from model.ground_truth import ground_truth
 from model.holdout import is_held_out
 from model.infer import decode_image
+from model.lab_statistics import match_lab
 from model.modelfile import load
+from model.task import TaskState
 
 
 def image_batches(paths: list[Path], policy, batch_size: int = 64):
@@ -44,18 +47,6 @@ def image_batches(paths: list[Path], policy, batch_size: int = 64):
         decoded = [decode_image(path, [policy]) for path in paths[start : start + batch_size]]
         pixels = np.stack([d.pixels[0] for d in decoded if not isinstance(d, str)])
         yield (torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255 - mean) / std
-
-
-@torch.no_grad()
-def adapt_statistics(module: torch.nn.Module, paths: list[Path], policy) -> None:
-    norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # a cumulative average over all batches
-    module.train()
-    for batch in image_batches(paths, policy):
-        module(batch)
-    module.eval()
 
 
 @torch.no_grad()
@@ -104,9 +95,10 @@ def main() -> int:
     row = {"model": str(args.model), "direction": args.direction, "statistics_images": len(statistics)}
     for label, adapt in (("as_trained", False), ("adabn", True)):
         started = time.monotonic()
-        if adapt:
-            for module, policy in networks:
-                adapt_statistics(module, statistics, policy)
+        if adapt:  # the product's own step (bloodcell match-lab), on the target lab's unlabelled images
+            matched = match_lab(loaded, "probe", statistics, TaskState()).model
+            modules = list(matched.module) if info.is_ensemble else [matched.module]
+            networks = [(module.eval(), member.policy) for module, member in zip(modules, info.networks, strict=True)]
         for name, paths in scored.items():
             if name == "pbc_all" and not adapt:
                 continue
