@@ -175,8 +175,8 @@ def screens_at(out: Path, width: int, height: int) -> None:
 
 
 def adapt_screenshots(out: Path) -> None:
-    """Model › Verified cells… and Model › Adapt to this lab… after a technician verified 25
-    cells of each class from another lab, at each small screen size (docs/small-screens/)."""
+    """Model › Verified cells…, Adapt to this lab… and Match this lab's images… after a technician
+    verified 25 cells of each class from another lab, at each small screen size (docs/small-screens/)."""
     import tempfile
 
     from model.dev_data import DATA_ROOT
@@ -214,6 +214,13 @@ def adapt_screenshots(out: Path) -> None:
             settle()
             dialog.grab().save(str(out / f"adapt-{size}.png"))
             dialog.reject()
+            matching = window.open_match_lab_dialog()
+            matching.resize(min(700, width - 40), min(420, height - 80))
+            matching.start()
+            wait_until(lambda matching=matching: not matching.runner.running)
+            settle()
+            matching.grab().save(str(out / f"match-lab-{size}.png"))
+            matching.reject()
         window.unsaved_decisions = False
         window.close()
     (out / "screenshot-settings.ini").unlink(missing_ok=True)
