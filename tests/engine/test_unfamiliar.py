@@ -148,7 +148,13 @@ def test_damaged_statistics_in_a_model_file_are_refused_with_a_reason(calibrated
 
 
 def test_calibrating_without_data_remakes_the_training_split_or_says_what_is_missing(tmp_path):
-    done = run_bloodcell("calibrate", DEFAULT_MODEL, "--out", tmp_path / "x.safetensors", cwd=tmp_path)
+    from model.modelfile import load, save
+
+    moved = load(DEFAULT_MODEL)  # a model whose training folders are on another machine
+    settings = moved.info.networks[0].training["settings"]
+    settings["data"], settings["more_data"] = "/elsewhere/TRAIN", ["/elsewhere/pbc"]
+    save(tmp_path / "moved.safetensors", moved.module, moved.info, references=moved.references)
+    done = run_bloodcell("calibrate", tmp_path / "moved.safetensors", "--out", tmp_path / "x.safetensors", cwd=tmp_path)
     assert done.returncode == 2 and "training folders are not here" in done.stderr
     assert not (tmp_path / "x.safetensors").exists()
 
