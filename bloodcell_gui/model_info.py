@@ -104,15 +104,33 @@ def network_rows(info: ModelInfo) -> list[tuple[str, str]]:
         )
     if training.get("seconds") is not None:
         rows.append(("Training time", f"{training['seconds'] / 60:.1f} min on {training.get('device', '?')}"))
+    sources = data.get("sources") if isinstance(data, dict) else None
     train = data.get("train") if isinstance(data, dict) else None
-    if isinstance(train, dict):
-        counts = ", ".join(f"{k} {v}" for k, v in train.get("counts", {}).items())
-        rows.append(("Training data", f"{train.get('root')}: {counts}"))
+    if isinstance(sources, list) and sources:  # several labs: each with its counts and held-out share
+        for number, source in enumerate(sources, start=1):
+            if isinstance(source, dict):
+                rows.append((f"Source {number}", source_words(source)))
+    elif isinstance(train, dict):
+        rows.append(("Training data", source_words(train)))
     return rows
+
+
+def source_words(source: dict) -> str:
+    """A training folder, its images per class, and how many of them were set aside by name."""
+    counts = source.get("counts")
+    words = f"{source.get('root')}: " + (
+        ", ".join(f"{k} {v}" for k, v in counts.items()) if isinstance(counts, dict) else "?"
+    )
+    if source.get("held_out"):
+        words += f"; {source['held_out']} images held out by name, never trained on"
+    return words
 
 
 def metrics_html(all_metrics: dict) -> str:
     metrics = []
+    by_source = all_metrics.get("valid_by_source")
+    if isinstance(by_source, dict):  # each lab's own validation cells
+        all_metrics = {**all_metrics, **{f"valid, {source}": values for source, values in by_source.items()}}
     for split, values in all_metrics.items():
         if isinstance(values, dict) and isinstance(values.get("accuracy"), (int, float)):
             metrics.append(f"<li>{html.escape(split)}: {accuracy_words(values)}</li>")

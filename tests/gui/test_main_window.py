@@ -232,6 +232,19 @@ def test_model_information_shows_the_metadata(qtbot, window):
     dialog.close()
 
 
+def test_the_shipped_model_information_names_each_lab_and_its_figures(qtbot):
+    from bloodcell_gui.model_info import ModelInfoDialog
+    from model.model_header import read_info
+    from model.resources import default_model_path
+
+    dialog = ModelInfoDialog(read_info(default_model_path()), default_model_path(), "0" * 64)
+    qtbot.addWidget(dialog)
+    text = dialog.text.toPlainText()
+    assert "Source 1" in text and "blood-cells/TRAIN" in text and "Source 2" in text and "pbc" in text
+    assert "held out by name, never trained on" in text
+    assert "valid, " in text and "pbc held-out 20 %: accuracy" in text and "balanced accuracy" in text
+
+
 def test_an_ensemble_loads_classifies_and_describes_each_network(qtbot, window, tiny_model, tmp_path):
     from bloodcell_gui.model_info import ModelInfoDialog
     from model.ensemble import combine
