@@ -20,6 +20,12 @@ def test_the_shipped_model_is_small_and_says_how_it_was_made():
         assert settings["data"].endswith("TRAIN")
         assert settings["split_by_cell"], "chosen on cells held out of training"
     assert info.test_accuracy is not None and info.test_accuracy >= 0.85
+    # Trained on two labs, with the second lab's held-out share fixed by name and recorded, and
+    # scored on it once after it was chosen.
+    settings = info.networks[0].training["settings"]
+    assert settings["more_data"] and settings["more_data"][0].endswith("pbc") and settings["holdout_percent"] == 20
+    assert set(info.networks[0].metrics["valid_by_source"]) == {settings["data"], *settings["more_data"]}
+    assert info.metrics["pbc held-out 20 %"]["balanced_accuracy"] >= 0.97
 
 
 def test_the_shipped_model_recognises_the_held_out_originals():
