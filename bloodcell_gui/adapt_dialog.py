@@ -79,7 +79,6 @@ class AdaptDialog(DerivedModelDialog):
             settings,
             self,
         )
-        self.path, self.use_now, self.save_button = self.saving.path, self.saving.use_now, self.saving.save_button
         self.save_button.clicked.connect(self.save)
         self._build_layout()
         self._check_cells()

@@ -64,7 +64,6 @@ class MatchLabDialog(DerivedModelDialog):
             settings,
             self,
         )
-        self.path, self.use_now, self.save_button = self.saving.path, self.saving.use_now, self.saving.save_button
         self.use_now.setChecked(True)
         self.save_button.clicked.connect(self.save)
         self._build_layout()
@@ -78,6 +77,8 @@ class MatchLabDialog(DerivedModelDialog):
         elif len(self.paths) < SUGGESTED_IMAGES:
             self.warning.setText(f"{SUGGESTED_IMAGES} or more images give steadier statistics.")
         self._set_running(False)
+        self.start_button.setDefault(True)  # Enter matches: the one thing to do on opening
+        self.start_button.setFocus()
 
     def _build_layout(self) -> None:
         buttons = QHBoxLayout()

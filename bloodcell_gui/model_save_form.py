@@ -30,8 +30,8 @@ class ModelSaveForm(QWidget):
         form.addRow(self.use_now, self.save_button)
 
     def set_ready(self, ready: bool) -> None:
-        for widget in (self.name, self.path, self.use_now, self.save_button):
-            widget.setEnabled(ready)
+        """The whole form (Browse… too) only once there is a model to save."""
+        self.setEnabled(ready)
 
     def write(self, save: Callable[[Path, str], object], in_use: Path, fallback_name: str) -> tuple[Path | None, str]:
         """Call `save(path, name)` for the chosen file; (the path, "") or (None, why not)."""
@@ -64,6 +64,19 @@ class DerivedModelDialog(QDialog):
 
     def _set_running(self, running: bool) -> None:
         raise NotImplementedError
+
+    # The save form's fields, as the dialog's own (what a technician sees in it).
+    @property
+    def path(self) -> QLineEdit:
+        return self.saving.path
+
+    @property
+    def use_now(self) -> QCheckBox:
+        return self.saving.use_now
+
+    @property
+    def save_button(self) -> QPushButton:
+        return self.saving.save_button
 
     def cancel(self) -> None:
         """Stop and keep nothing."""

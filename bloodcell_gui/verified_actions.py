@@ -93,10 +93,7 @@ class VerifiedActions:
         if self.loaded is None:
             self.report_error("No model", "Load a model first: it is the one adapted.")
             return None
-        dialog = AdaptDialog(self.verified, self.loaded, self.store, parent=self)
-        dialog.modelSaved.connect(lambda path, use_now: self.load_model(Path(path)) if use_now else None)
-        dialog.open()
-        return dialog
+        return self._opened(AdaptDialog(self.verified, self.loaded, self.store, parent=self))
 
     def open_match_lab_dialog(self):
         from bloodcell_gui.match_lab_dialog import MatchLabDialog
@@ -105,7 +102,11 @@ class VerifiedActions:
             self.report_error("No model", "Load a model first: it is the one matched to this lab.")
             return None
         paths = [row.path for row in self.results.session.rows if row.error is None] if self.results else []
-        dialog = MatchLabDialog(paths, self.loaded, self.store, parent=self)
+        return self._opened(MatchLabDialog(paths, self.loaded, self.store, parent=self))
+
+    def _opened(self, dialog):
+        """A dialog that makes a model from the one in use, shown; the window loads what it saves
+        when the technician asks to use it now."""
         dialog.modelSaved.connect(lambda path, use_now: self.load_model(Path(path)) if use_now else None)
         dialog.open()
         return dialog

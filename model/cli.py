@@ -233,7 +233,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     match_lab.add_argument("images", type=Path, nargs="+", help="the lab's images or folders of them (no labels)")
     match_lab.add_argument("--model", type=Path, help="the model to match (default: the shipped model)")
-    match_lab.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     match_lab.add_argument("--name", default=None, help="a name recorded in the model file")
     match_lab.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
     match_lab.set_defaults(run=run_match_lab)

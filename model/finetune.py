@@ -26,7 +26,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -289,25 +288,14 @@ def adapted_info(
     held: dict[str, int],
     stopped: bool,
 ) -> ModelInfo:
-    """The parent's record with one more adaptation at the end of its chain."""
-    info = copy.deepcopy(parent)
-    info.created = datetime.now(UTC).isoformat(timespec="seconds")
-    info.metrics = {}  # the parent's figures were measured on the parent
-    info.unfamiliar = {}
-    info.adaptations = [
-        *parent.adaptations,
-        {
-            "parent_name": parent.name,
-            "parent_file": Path(parent_path).name,
-            "parent_sha256": parent_sha256,
-            "date": info.created,
-            "cells_per_class": {name: trained.get(name, 0) for name in parent.classes},
-            "held_back_per_class": {name: held.get(name, 0) for name in parent.classes},
-            "settings": settings.to_json(),
-            "stopped_by_user": stopped,
-        },
-    ]
-    return info
+    """The parent's record with this fine-tuning at the end of its chain."""
+    step = {
+        "cells_per_class": {name: trained.get(name, 0) for name in parent.classes},
+        "held_back_per_class": {name: held.get(name, 0) for name in parent.classes},
+        "settings": settings.to_json(),
+        "stopped_by_user": stopped,
+    }
+    return parent.with_adaptation(parent_path, parent_sha256, step)
 
 
 def lab_references(

@@ -26,7 +26,6 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +34,9 @@ from torch import nn
 
 from model.events import ScanProgress
 from model.infer import Decoded, decode_image
-from model.model_header import LAB_STATISTICS, LoadedModel, ModelInfo
+from model.model_header import LAB_STATISTICS, LoadedModel
 from model.task import TaskState
+from model.torch_backend import network_input
 
 # Fewer images than this give statistics that move with every picture; the probes used 1,600.
 MIN_IMAGES = 100
@@ -86,45 +86,22 @@ def match_lab(parent: LoadedModel, parent_sha256: str, paths: Sequence[Path], st
     matched = [copy.deepcopy(module).float() for module in modules]
     for module in matched:
         _reset(module)
+    spreads = [(torch.tensor(p.mean).view(1, 3, 1, 1), torch.tensor(p.std).view(1, 3, 1, 1)) for p in policies]
     with torch.no_grad():
         for start in range(0, len(usable), BATCH_SIZE):
             if state.should_stop():
                 raise InterruptedError("matching to the lab's images was cancelled; the model is unchanged")
             batch = usable[start : start + BATCH_SIZE]
-            for index, (module, policy) in enumerate(zip(matched, policies, strict=True)):
-                pixels = np.stack([decoded.pixels[index] for decoded in batch])
-                module(_normalised(pixels, policy.mean, policy.std))
+            for index, (module, (mean, std)) in enumerate(zip(matched, spreads, strict=True)):
+                module(network_input(np.stack([decoded.pixels[index] for decoded in batch]), mean, std))
             state.report(ScanProgress(WHAT, min(start + BATCH_SIZE, len(usable)), len(usable)))
     for module in matched:
         module.eval()
     module = nn.ModuleList(matched) if parent.info.is_ensemble else matched[0]
-    info = matched_info(parent.info, parent.path, parent_sha256, len(usable), len(left_out))
+    step = {"kind": LAB_STATISTICS, "images": len(usable), "left_out": len(left_out)}
+    info = parent.info.with_adaptation(parent.path, parent_sha256, step)
     model = LoadedModel(module=module, info=info, path=Path("<unsaved>"))
     return LabMatch(model, len(usable), left_out, time.monotonic() - started)
-
-
-def matched_info(
-    parent: ModelInfo, parent_path: Path, parent_sha256: str, images: int, left_out: int
-) -> ModelInfo:
-    """The parent's record with this step at the end of its chain; figures and unfamiliar-image
-    statistics that were measured on the parent are dropped."""
-    info = copy.deepcopy(parent)
-    info.created = datetime.now(UTC).isoformat(timespec="seconds")
-    info.metrics = {}
-    info.unfamiliar = {}
-    info.adaptations = [
-        *parent.adaptations,
-        {
-            "kind": LAB_STATISTICS,
-            "parent_name": parent.name,
-            "parent_file": Path(parent_path).name,
-            "parent_sha256": parent_sha256,
-            "date": info.created,
-            "images": images,
-            "left_out": left_out,
-        },
-    ]
-    return info
 
 
 def save_match(match: LabMatch, path: Path | str, *, name: str) -> Path:
@@ -147,11 +124,6 @@ def _reset(module: nn.Module) -> None:
         norm.reset_running_stats()
         norm.momentum = None
         norm.train()
-
-
-def _normalised(pixels: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    batch = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255
-    return (batch - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
 
 
 def _usable_images(

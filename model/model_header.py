@@ -7,6 +7,7 @@ GPU) and `model.graph_file` (the ONNX graphs that BloodCell Review runs).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import struct
@@ -83,6 +84,23 @@ class ModelInfo:
     # the before/after figures) and, with "kind" LAB_STATISTICS, normalisation re-measured on a
     # lab's unlabelled images (model.lab_statistics: how many).
     adaptations: list[dict] = field(default_factory=list)
+
+    def with_adaptation(self, parent_path: Path | str, parent_sha256: str, step: dict) -> ModelInfo:
+        """The record of a model made from this one: `step` at the end of the chain of
+        adaptations, naming this model as its parent; the figures and unfamiliar-image statistics
+        measured on this model are dropped."""
+        info = copy.deepcopy(self)
+        info.created = datetime.now(UTC).isoformat(timespec="seconds")
+        info.metrics = {}
+        info.unfamiliar = {}
+        parent = {
+            "parent_name": self.name,
+            "parent_file": Path(parent_path).name,
+            "parent_sha256": parent_sha256,
+            "date": info.created,
+        }
+        info.adaptations = [*self.adaptations, parent | step]
+        return info
 
     @property
     def is_ensemble(self) -> bool:

@@ -46,6 +46,13 @@ def fold_batch_norms(module: nn.Module) -> nn.Module:
     return folded
 
 
+def network_input(pixels: np.ndarray, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """An NHWC uint8 batch as a network's normalised NCHW float input, on `mean`'s device
+    (`mean` and `std` shaped 1x3x1x1)."""
+    batch = torch.from_numpy(pixels).to(mean.device, non_blocking=True).permute(0, 3, 1, 2)
+    return (batch.float().div_(255) - mean) / std
+
+
 def torch_views(views: str) -> list[Callable[[torch.Tensor], torch.Tensor]]:
     """The view set's views as functions of an NCHW tensor (model.symmetry.numpy_views' twins)."""
     return view_functions(
@@ -105,8 +112,7 @@ class TorchBackend:
         network (each in its own frame)."""
         answers = []
         for network, pixels in zip(self._networks, batches, strict=True):
-            batch = torch.from_numpy(pixels).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
-            batch = (batch.float().div_(255) - network.mean) / network.std
+            batch = network_input(pixels, network.mean, network.std)
             batch = batch.half() if self._half else batch
             logits, features = [], []
             for view in torch_views(network.views):

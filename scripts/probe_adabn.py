@@ -38,6 +38,7 @@ from model.infer import decode_image
 from model.lab_statistics import match_lab
 from model.modelfile import load
 from model.task import TaskState
+from model.torch_backend import network_input
 
 
 def image_batches(paths: list[Path], policy, batch_size: int = 64):
@@ -46,7 +47,7 @@ def image_batches(paths: list[Path], policy, batch_size: int = 64):
     for start in range(0, len(paths), batch_size):
         decoded = [decode_image(path, [policy]) for path in paths[start : start + batch_size]]
         pixels = np.stack([d.pixels[0] for d in decoded if not isinstance(d, str)])
-        yield (torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255 - mean) / std
+        yield network_input(pixels, mean, std)
 
 
 @torch.no_grad()
