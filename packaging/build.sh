@@ -14,6 +14,7 @@ case "$editions" in
 esac
 python3.11 -m venv .venv
 .venv/bin/pip install -q -e '.[build]'
+echo "disk free before the build: $(df -h . | tail -1 | awk '{print $4}')"
 version=$(.venv/bin/python -c "import model; print(model.__version__)")
 for edition in $editions; do
   started=$(date +%s)
@@ -24,9 +25,12 @@ for edition in $editions; do
   fi
   BLOODCELL_EDITION=$edition .venv/bin/pyinstaller --noconfirm --clean --log-level WARN \
     --distpath dist --workpath "build/pyinstaller-$edition" build.spec
+  # The work folder is only PyInstaller's cache; the full bundle is GBs, so the disk a CI machine
+  # has left decides whether the tarball fits: free the cache, and stage with hard links, not a copy.
+  rm -rf "build/pyinstaller-$edition"
   stage="build/package-$edition/$name-$version"
   rm -rf "build/package-$edition" && mkdir -p "$stage"
-  cp -a "dist/$name" "$stage/"
+  cp -al "dist/$name" "$stage/" 2>/dev/null || cp -a "dist/$name" "$stage/"
   sed -e "s#^Name=.*#Name=$title#" -e "s#^Exec=.*#Exec=$name/$name %F#" packaging/linux/bloodcell.desktop \
     > "$stage/$command.desktop"
   cp packaging/linux/install.sh packaging/linux/uninstall.sh "$stage/"
@@ -40,6 +44,7 @@ for edition in $editions; do
       -e "s#@VERSION@#$version#g" -e "s#@GLIBC@#$glibc#g" -e "s#@SIZE@#$size#g" \
       "packaging/linux/README-$edition.txt" > "$stage/README.txt"
   tar -C "build/package-$edition" -I 'gzip -1' -cf "dist/$name-$version-linux-x86_64.tar.gz" "$name-$version"
+  rm -rf "build/package-$edition"
   echo "built dist/$name ($size, glibc $glibc or newer) and dist/$name-$version-linux-x86_64.tar.gz" \
     "($(du -sh "dist/$name-$version-linux-x86_64.tar.gz" | cut -f1)) in $(( $(date +%s) - started )) s"
 done
