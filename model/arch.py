@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from fastai.layers import AdaptiveConcatPool2d, ConvLayer, Flatten
+from fastai.layers import AdaptiveConcatPool2d, ConvLayer, Flatten, NormType
 from fastai.vision.learner import create_body, create_head
 from torch import nn
 from torchvision import models as tv_models
@@ -18,13 +18,15 @@ class ArchitectureError(ValueError):
     pass
 
 
-def _conv_stages(widths: tuple[int, ...], convs_per_stage: int) -> list[nn.Module]:
-    """Stages of fastai ConvLayers (conv 3x3 + BatchNorm + ReLU); each stage halves the size."""
+def _conv_stages(
+    widths: tuple[int, ...], convs_per_stage: int, norm_type: NormType = NormType.Batch
+) -> list[nn.Module]:
+    """Stages of fastai ConvLayers (conv 3x3 + normalisation + ReLU); each stage halves the size."""
     layers: list[nn.Module] = []
     n_in = 3
     for width in widths:
-        layers.append(ConvLayer(n_in, width, ks=3, stride=2))
-        layers += [ConvLayer(width, width, ks=3) for _ in range(convs_per_stage - 1)]
+        layers.append(ConvLayer(n_in, width, ks=3, stride=2, norm_type=norm_type))
+        layers += [ConvLayer(width, width, ks=3, norm_type=norm_type) for _ in range(convs_per_stage - 1)]
         n_in = width
     return layers
 
@@ -47,6 +49,14 @@ def seed_deep_cnn(n_classes: int) -> nn.Module:
     about a third more compute. This is the shipped default model's architecture.
     """
     return nn.Sequential(*_conv_stages((16, 32, 64, 128), 3), *_pooled_head(128, n_classes, 0.25))
+
+
+def seed_deep_instance_cnn(n_classes: int) -> nn.Module:
+    """seed-deep with InstanceNorm in place of BatchNorm: each layer is normalised by the image's
+    own statistics, so no lab's running averages are carried into another lab's pictures (the
+    BatchNorm statistics of the training lab are what did not travel in the leave-one-lab-out
+    runs; `docs/recipe-search-2026-11-28.md`). Nothing to re-measure with `match-lab`."""
+    return nn.Sequential(*_conv_stages((16, 32, 64, 128), 3, NormType.Instance), *_pooled_head(128, n_classes, 0.25))
 
 
 def _resnet(factory: Callable[..., nn.Module]) -> Callable[[int, Path | None], nn.Module]:
@@ -108,7 +118,11 @@ def body_and_head(model: nn.Module) -> list[list[nn.Parameter]]:
     return [list(body.parameters()), [p for layer in head for p in layer.parameters()]]
 
 
-_PLAIN: dict[str, Callable[[int], nn.Module]] = {"seed": seed_cnn, "seed-deep": seed_deep_cnn}
+_PLAIN: dict[str, Callable[[int], nn.Module]] = {
+    "seed": seed_cnn,
+    "seed-deep": seed_deep_cnn,
+    "seed-deep-instance": seed_deep_instance_cnn,
+}
 _RESNETS = {"resnet18": _resnet(tv_models.resnet18), "resnet34": _resnet(tv_models.resnet34)}
 
 

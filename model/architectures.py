@@ -28,6 +28,7 @@ class Architecture:
 _ALL = (
     Architecture("seed-deep", "Seed CNN, four sets (default; fast on a CPU)"),
     Architecture("seed", "Seed CNN, three sets (the original article's)"),
+    Architecture("seed-deep-instance", "Seed CNN, four sets, each picture normalised by itself"),
     Architecture(
         "efficientnet-lite0",
         "EfficientNet-Lite0, ImageNet-pretrained",

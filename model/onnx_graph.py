@@ -19,14 +19,15 @@ OPSET = 17
 MAX_GRAPH_BYTES = 512 * 2**20
 MAX_NODES = 20_000
 MAX_FEATURES = 100_000
-# The operators BloodCell's architectures export to (seed, seed-deep, EfficientNet-Lite0,
-# ResNet), and close relatives: arithmetic, shapes and the usual layers. Nothing that loops,
+# The operators BloodCell's architectures export to (seed, seed-deep and its InstanceNorm
+# variant, EfficientNet-Lite0, ResNet), and close relatives: arithmetic, shapes and the usual layers. Nothing that loops,
 # branches, reads files or calls custom code.
 ALLOWED_OPERATORS = frozenset(
     {
         "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant",
         "ConstantOfShape", "Conv", "Div", "Dropout", "Flatten", "Gather", "Gemm",
-        "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "MatMul",
+        "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity",
+        "InstanceNormalization", "MatMul",
         "Max", "MaxPool", "Min", "Mul", "Pad", "ReduceMean", "Relu", "Reshape", "Shape",
         "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Transpose", "Unsqueeze",
     }

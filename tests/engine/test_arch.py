@@ -13,6 +13,18 @@ def test_every_architecture_maps_a_batch_to_class_scores(arch):
         assert network(torch.randn(2, 3, 64, 48)).shape == (2, 4)
 
 
+def test_the_instance_normalised_seed_ignores_a_picture_s_overall_contrast_and_the_batch_norm_one_does_not():
+    # A dimmer or fainter picture scales every pixel; InstanceNorm divides that out of each
+    # layer, whatever lab the picture comes from. BatchNorm's running averages do not.
+    torch.manual_seed(0)
+    pictures = torch.randn(2, 3, 64, 64)
+    for arch, unchanged in (("seed-deep-instance", True), ("seed-deep", False)):
+        network = build_model(arch, 4).eval()
+        with torch.no_grad():
+            same = torch.allclose(network(pictures), network(0.4 * pictures), atol=1e-3)
+        assert same is unchanged, arch
+
+
 def test_resnet_starts_from_a_local_weights_file(tmp_path):
     source = tv_models.resnet18(weights=None)
     torch.save(source.state_dict(), tmp_path / "resnet18.pth")
