@@ -20,8 +20,8 @@ MAX_GRAPH_BYTES = 512 * 2**20
 MAX_NODES = 20_000
 MAX_FEATURES = 100_000
 # The operators BloodCell's architectures export to (seed, seed-deep and its InstanceNorm
-# variant, EfficientNet-Lite0, ResNet), and close relatives: arithmetic, shapes and the usual layers. Nothing that loops,
-# branches, reads files or calls custom code.
+# variant, EfficientNet-Lite0, ResNet), and close relatives: arithmetic, shapes and the usual
+# layers. Nothing that loops, branches, reads files or calls custom code.
 ALLOWED_OPERATORS = frozenset(
     {
         "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant",
