@@ -92,6 +92,15 @@ class MainLayout:
         self.differential.reclassifyRequested.connect(self._reclassify_rows)
         self.totals = QLabel("No images yet")
         self.totals.setWordWrap(True)
+        # Shown when many of the session's images are unfamiliar to the model (model.unfamiliar.
+        # another_lab): the likeliest cause is a lab the model does not know, and the cheapest
+        # cure, matching it to the lab's images, is one click away.
+        self.lab_hint = QLabel()
+        self.lab_hint.setWordWrap(True)
+        self.lab_hint.setTextFormat(Qt.TextFormat.RichText)
+        self.lab_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.lab_hint.linkActivated.connect(self._lab_hint_link)
+        self.lab_hint.hide()
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
@@ -106,6 +115,7 @@ class MainLayout:
         layout = QVBoxLayout(box)
         layout.addWidget(self.differential)
         layout.addWidget(self.totals)
+        layout.addWidget(self.lab_hint)
         self.familiar_share = QDoubleSpinBox()
         self.familiar_share.setRange(80.0, 99.9)
         self.familiar_share.setSingleStep(0.5)

@@ -6,6 +6,7 @@ model (with its thumbnails), the detail panel, the settings store.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -31,9 +32,10 @@ from bloodcell_gui.thumbnail_view import ThumbnailDelegate
 from bloodcell_gui.verified_actions import VerifiedActions
 from bloodcell_gui.workers import TaskRunner, Worker, describe_error
 from model.classify_job import ClassifiedBatch, LoadedClassifier, load_classifier
-from model.editions import edition
+from model.editions import edition, training_available
 from model.resources import default_model_path
 from model.review import ModelIdentity, ReviewSession
+from model.unfamiliar import AnotherLab
 
 
 # InputActions comes first: its drag-and-drop handlers override QWidget's.
@@ -348,6 +350,7 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
             f"{session.classified} classified · {session.review_count} to review · {unidentified} · "
             f"{reviewed} reviewed · {failed} unreadable"
         )
+        self._show_lab_hint(session.another_lab())
         self.tabs.setTabText(self.tabs.indexOf(self.review_view), f"Review ({session.review_count})")
         self.tabs.setTabText(self.tabs.indexOf(self.unidentified_view), f"Unidentified ({session.unidentified_count})")
         self.tabs.setTabText(self.tabs.indexOf(self.failed_view), f"Unreadable ({failed})")
@@ -362,6 +365,22 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
                 f"(balanced accuracy {evaluation.balanced_accuracy:.1%}, macro-F1 {evaluation.macro_f1:.3f}). "
                 "Click a cell to see its images."
             )
+
+    def _show_lab_hint(self, new_lab: AnotherLab | None) -> None:
+        if new_lab is None:
+            self.lab_hint.hide()
+            return
+        action = (
+            "Match the model to this lab's images…" if training_available() else "How to match the model to this lab…"
+        )
+        self.lab_hint.setText(f"<b>A new lab?</b> {html.escape(new_lab.describe())}. <a href=\"match\">{action}</a>")
+        self.lab_hint.show()
+
+    def _lab_hint_link(self, _link: str) -> None:
+        if training_available():
+            self.open_match_lab_dialog()
+        else:
+            self.explain_where_to_train()
 
     def clear_results(self) -> None:
         """Start afresh with an empty session (unsaved decisions are asked about first)."""

@@ -270,6 +270,7 @@ def run_classify(args: argparse.Namespace) -> int:
     from model.ground_truth import FolderTruth
     from model.hashing import file_sha256
     from model.review import ImageRow
+    from model.unfamiliar import another_lab
 
     check_output(args.csv, args.paths, what="CSV file")
     model_path = args.model or default_model_path()
@@ -279,6 +280,7 @@ def run_classify(args: argparse.Namespace) -> int:
     threshold = classifier.threshold()
     counts: Counter[str] = Counter()
     failures = unidentified = 0
+    reasons: list[str | None] = []
     interrupted = False
     started = time.monotonic()
     with CsvExport(args.csv, classes, classifier.info.name, file_sha256(model_path)) as export:
@@ -286,6 +288,8 @@ def run_classify(args: argparse.Namespace) -> int:
             for result in classifier.classify(args.paths, batch_size=args.bs):
                 row = ImageRow.from_result(result, truth(result.path), threshold)
                 export.write(row)
+                if result.ok and threshold is not None:
+                    reasons.append(row.unfamiliar_reason)
                 if row.unidentified:
                     unidentified += 1
                 elif result.ok:
@@ -312,6 +316,12 @@ def run_classify(args: argparse.Namespace) -> int:
         print(f"  {'Unidentified':<12} {unidentified:6d}  (not in the differential; see the unidentified column)")
     if failures:
         print(f"{failures} file(s) could not be read; see the error column of {args.csv}")
+    new_lab = another_lab(reasons)
+    if new_lab is not None:
+        print(
+            f"note: {new_lab.describe()}. `bloodcell match-lab IMAGES --out NEW_MODEL` fits the model to this "
+            "lab's own images (no labels needed); check the new model on cells your technicians verified"
+        )
     print(f"wrote {args.csv}")
     if interrupted:
         print(

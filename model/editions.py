@@ -16,7 +16,8 @@ WHERE_TO_TRAIN = (
     "Training and adapting models need the full BloodCell (with PyTorch), on a training workstation. "
     "This is BloodCell Review: it classifies and reviews with models made there. To adapt a model to this "
     "lab, export the verified cells (Model › Verified cells…), adapt on the workstation, and load the "
-    "adapted model file here."
+    "adapted model file here. To match it to this lab's pictures (no labels needed), copy a few hundred of "
+    "them to the workstation and use Model › Match this lab's images… there."
 )
 
 

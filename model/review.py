@@ -11,7 +11,7 @@ from model import __version__
 from model.audit import CLASSIFIED, NEW_VERSION, RECLASSIFIED, REVIEWED, SIGNED, UNDONE, AuditEntry, Stamp
 from model.evaluate import Evaluation
 from model.export import display_path, write_csv
-from model.unfamiliar import unidentified_reason
+from model.unfamiliar import AnotherLab, another_lab, unidentified_reason
 
 if TYPE_CHECKING:
     from model.infer import Result
@@ -277,6 +277,12 @@ class ReviewSession:
     @property
     def unidentified_count(self) -> int:
         return sum(row.unidentified for row in self.rows)
+
+    def another_lab(self) -> AnotherLab | None:
+        """Whether the session's images look like a lab the model does not know (judged on the
+        images classified by a model that can tell)."""
+        judged = (row for row in self.rows if row.ok and row.unfamiliar_threshold is not None)
+        return another_lab(row.unfamiliar_reason for row in judged)
 
     def set_unfamiliar_threshold(self, model: ModelIdentity | None, threshold: float | None) -> None:
         """A new threshold for the rows of one model (the technician moved the setting)."""

@@ -13,7 +13,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from model.dev_data import BLOOD_CELLS
+from model.dev_data import BLOOD_CELLS, PBC
 
 if TYPE_CHECKING:
     from bloodcell_gui.main_window import MainWindow
@@ -27,6 +27,13 @@ def real_data() -> Path:
     if not (DATA / "TRAIN").is_dir():
         pytest.fail(f"the blood-cells data set is expected at {DATA} (set BLOODCELL_DATA)")
     return DATA
+
+
+def pbc_data() -> Path:
+    """The second lab's images (one cell each, class folders)."""
+    if not (PBC / "EOSINOPHIL").is_dir():
+        pytest.fail(f"the pbc data set is expected at {PBC}")
+    return PBC
 
 
 def augmented_copy(image: Image.Image, angle: float, flip: bool, shift: tuple[int, int]) -> Image.Image:

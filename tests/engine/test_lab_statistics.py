@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import CLASSES, real_data, run_bloodcell
+from helpers import CLASSES, pbc_data, run_bloodcell
 from PIL import Image
 
 from model.classifiers import open_classifier
@@ -26,7 +26,7 @@ def pbc_images(count: int, held_out: bool = False) -> list[Path]:
     """Images of the second lab, the same number of each class, in or out of its held-out share."""
     images = []
     for name in CLASSES:
-        files = sorted(p for p in (real_data().parent / "pbc" / name).iterdir() if is_held_out(p) == held_out)
+        files = sorted(p for p in (pbc_data() / name).iterdir() if is_held_out(p) == held_out)
         images += files[: count // len(CLASSES)]
     return images
 

@@ -9,16 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import CLASSES, link_subset
-from helpers import real_data, run_bloodcell
+from helpers import pbc_data, real_data, run_bloodcell
 from unfamiliar_proxies import write_proxies
 
 from model.modelfile import ModelFileError, load, save
 from model.review import ImageRow, ReviewSession
 from model.unfamiliar import (
+    ANOTHER_LAB_IMAGES,
+    NETWORKS_DISAGREE,
     NO_LEUKOCYTE,
     UNLIKE_TRAINING,
     ReferenceError,
     ReferenceStatistics,
+    another_lab,
     calibrate,
 )
 
@@ -85,6 +88,32 @@ def test_an_unidentified_image_is_out_of_the_differential_until_given_a_class():
     assert session.unidentified_count == 2
 
 
+def test_a_batch_looks_like_another_lab_when_many_of_its_cells_are_unfamiliar():
+    familiar = [None] * 75
+    assert another_lab(familiar + [UNLIKE_TRAINING] * 25) is None  # 25 %: a hard day, not a new lab
+    found = another_lab(familiar + [UNLIKE_TRAINING] * 20 + [NETWORKS_DISAGREE] * 15)
+    assert found is not None and (found.unlike, found.judged) == (35, 110)
+    assert "35 of 110 images (32%) are unfamiliar" in found.describe()
+    # pictures without a leukocyte say nothing about the lab's stain: they are not judged
+    assert another_lab(familiar + [UNLIKE_TRAINING] * 24 + [NO_LEUKOCYTE] * 300) is None
+    assert another_lab([UNLIKE_TRAINING] * (ANOTHER_LAB_IMAGES - 1)) is None  # too few to tell
+
+
+def test_a_session_judges_the_lab_only_on_images_of_a_model_that_can_tell():
+    session = ReviewSession(classes=["A", "B"])
+    unfamiliar = [ImageRow(Path(f"u{i}"), (0.9, 0.1), unfamiliarity=5.0, unfamiliar_threshold=1.0) for i in range(40)]
+    cannot_tell = [ImageRow(Path(f"o{i}"), (0.9, 0.1), unfamiliarity=None) for i in range(200)]
+    unreadable = [ImageRow(Path(f"x{i}"), error="not an image") for i in range(100)]
+    session.rows = unfamiliar + cannot_tell + unreadable
+    assert session.another_lab() is None  # 40 judged: too few
+    familiar = [ImageRow(Path(f"f{i}"), (0.9, 0.1), unfamiliarity=0.0, unfamiliar_threshold=1.0) for i in range(60)]
+    session.rows += familiar
+    found = session.another_lab()
+    assert found is not None and (found.unlike, found.judged) == (40, 100)
+    session.set_verified(list(range(40)), 0)  # a technician's class does not make the pictures familiar
+    assert session.another_lab() == found
+
+
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory):
     """The shipped default model, calibrated on a small set of real cells by the CLI."""
@@ -114,6 +143,17 @@ def test_the_cli_flags_pictures_that_are_not_white_cells(calibrated, real_test_s
     assert printed and int(printed.group(1)) == sum(bool(r["unidentified"]) for r in rows)
     info = json.loads(run_bloodcell("info", calibrated).stdout)
     assert info["unfamiliar"]["fitted_on"] > 50
+
+
+def test_classify_says_when_the_pictures_look_like_a_lab_the_model_does_not_know(calibrated, tmp_path):
+    # `calibrated` learned its statistics from blood-cells cells only: the pbc lab's are new to it.
+    # The shipped default was trained and calibrated on both labs and knows them.
+    other_lab = link_subset(pbc_data(), tmp_path / "pbc", per_class=30)
+    for model, expected in ((calibrated, True), (DEFAULT_MODEL, False)):
+        done = run_bloodcell("classify", other_lab, "--model", model, "--csv", tmp_path / "out.csv")
+        assert done.returncode == 0, done.stderr
+        assert ("most likely new to it" in done.stdout) is expected, (model, done.stdout)
+        assert ("bloodcell match-lab" in done.stdout) is expected
 
 
 def test_evaluate_reports_the_flagged_share_and_accuracy_on_accepted_images(calibrated, real_test_subset):

@@ -81,3 +81,26 @@ def test_a_model_without_statistics_shows_the_check_as_unavailable(qtbot, window
     assert "unidentified: not available" in window.totals.text()
     assert not window.familiar_share.isEnabled()
     assert window.results.session.unidentified_count == 0
+
+
+def test_many_unfamiliar_cells_suggest_matching_the_model_to_the_lab(qtbot, calibrated_window, tmp_path):
+    from conftest import link_subset
+    from helpers import pbc_data
+
+    from bloodcell_gui.match_lab_dialog import MatchLabDialog
+
+    window = calibrated_window
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE"])  # its own lab, and 71 images: too few to judge
+    assert window.lab_hint.isHidden()
+    # the tiny model's statistics come from blood-cells cells: the pbc lab's pictures are new to it
+    classify_and_wait(qtbot, window, [link_subset(pbc_data(), tmp_path / "pbc", per_class=30)])
+    found = window.results.session.another_lab()
+    assert found is not None and found.judged >= 100
+    assert window.lab_hint.isVisible()
+    assert f"{found.unlike} of {found.judged} images" in window.lab_hint.text()
+    window.lab_hint.linkActivated.emit("match")  # the link: Qt's own signal, as a click on it sends
+    qtbot.waitUntil(lambda: window.findChild(MatchLabDialog) is not None, timeout=5_000)
+    dialog = window.findChild(MatchLabDialog)
+    session_pictures = {row.path for row in window.results.session.rows if row.ok}
+    assert dialog.isVisible() and set(dialog.paths) == session_pictures and len(session_pictures) > 150
+    dialog.reject()
