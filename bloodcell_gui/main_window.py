@@ -370,14 +370,16 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         if new_lab is None:
             self.lab_hint.hide()
             return
-        action = (
-            "Match the model to this lab's images…" if training_available() else "How to match the model to this lab…"
+        link = (
+            '<a href="match">Match the model to this lab\'s images…</a>'
+            if training_available()
+            else '<a href="where">How to match the model to this lab…</a>'
         )
-        self.lab_hint.setText(f"<b>A new lab?</b> {html.escape(new_lab.describe())}. <a href=\"match\">{action}</a>")
+        self.lab_hint.setText(f"<b>A new lab?</b> {html.escape(new_lab.describe())}. {link}")
         self.lab_hint.show()
 
-    def _lab_hint_link(self, _link: str) -> None:
-        if training_available():
+    def _lab_hint_link(self, link: str) -> None:
+        if link == "match":
             self.open_match_lab_dialog()
         else:
             self.explain_where_to_train()

@@ -40,7 +40,7 @@ def seed_cnn(n_classes: int) -> nn.Module:
     return nn.Sequential(*_conv_stages((16, 32, 64), 3), *_pooled_head(64, n_classes, 0.25))
 
 
-def seed_deep_cnn(n_classes: int) -> nn.Module:
+def seed_deep_cnn(n_classes: int, norm_type: NormType = NormType.Batch) -> nn.Module:
     """The seed with a fourth set of 3 ConvLayers (128 filters).
 
     After the seed's three stride-2 sets a unit still sees less than a whole cell (at 160x120
@@ -48,7 +48,7 @@ def seed_deep_cnn(n_classes: int) -> nn.Module:
     cell at nearly full resolution); the fourth set sees the whole cell and its neighbours for
     about a third more compute. This is the shipped default model's architecture.
     """
-    return nn.Sequential(*_conv_stages((16, 32, 64, 128), 3), *_pooled_head(128, n_classes, 0.25))
+    return nn.Sequential(*_conv_stages((16, 32, 64, 128), 3, norm_type), *_pooled_head(128, n_classes, 0.25))
 
 
 def seed_deep_instance_cnn(n_classes: int) -> nn.Module:
@@ -56,7 +56,7 @@ def seed_deep_instance_cnn(n_classes: int) -> nn.Module:
     own statistics, so no lab's running averages are carried into another lab's pictures (the
     BatchNorm statistics of the training lab are what did not travel in the leave-one-lab-out
     runs; `docs/recipe-search-2026-11-28.md`). Nothing to re-measure with `match-lab`."""
-    return nn.Sequential(*_conv_stages((16, 32, 64, 128), 3, NormType.Instance), *_pooled_head(128, n_classes, 0.25))
+    return seed_deep_cnn(n_classes, NormType.Instance)
 
 
 def _resnet(factory: Callable[..., nn.Module]) -> Callable[[int, Path | None], nn.Module]:
