@@ -59,6 +59,17 @@ def seed_deep_instance_cnn(n_classes: int) -> nn.Module:
     return seed_deep_cnn(n_classes, NormType.Instance)
 
 
+def seed_deep_colour_standardised_cnn(n_classes: int) -> nn.Module:
+    """seed-deep-instance whose input colours are first standardised per picture: each colour
+    channel to the picture's own mean 0 and spread 1 (an InstanceNorm on the three input
+    channels), then a learnt scale and shift. A lab's colour cast (one channel brighter, another
+    fainter) is divided out before the first convolution, which InstanceNorm after it does not
+    do: a convolution mixes the channels first. Trained on one lab and scored on the other, moving
+    each test picture's channels to the training lab's average lifted pbc-to-bc from 33.5 % and
+    58.1 % to 59.9 % and 59.5 % balanced with no retraining (`docs/recipe-search-2026-11-28.md`)."""
+    return nn.Sequential(nn.InstanceNorm2d(3, affine=True), *seed_deep_instance_cnn(n_classes))
+
+
 def _resnet(factory: Callable[..., nn.Module]) -> Callable[[int, Path | None], nn.Module]:
     def build(n_classes: int, weights_file: Path | None = None) -> nn.Module:
         backbone = factory(weights=None)
@@ -122,6 +133,7 @@ _PLAIN: dict[str, Callable[[int], nn.Module]] = {
     "seed": seed_cnn,
     "seed-deep": seed_deep_cnn,
     "seed-deep-instance": seed_deep_instance_cnn,
+    "seed-deep-instance-colour": seed_deep_colour_standardised_cnn,
 }
 _RESNETS = {"resnet18": _resnet(tv_models.resnet18), "resnet34": _resnet(tv_models.resnet34)}
 

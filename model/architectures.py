@@ -30,6 +30,9 @@ _ALL = (
     Architecture("seed", "Seed CNN, three sets (the original article's)"),
     Architecture("seed-deep-instance", "Seed CNN, four sets, each picture normalised by itself"),
     Architecture(
+        "seed-deep-instance-colour", "Seed CNN, four sets, each picture's colours and layers normalised by itself"
+    ),
+    Architecture(
         "efficientnet-lite0",
         "EfficientNet-Lite0, ImageNet-pretrained",
         pretrained=True,

@@ -47,6 +47,9 @@ RECIPES: dict[str, TrainConfig] = {
     "seed-instance-stain": TrainConfig(
         data=Path("."), arch="seed-deep-instance", augmentation=STAIN_ROBUST, epochs=20, lr=4e-3
     ),
+    "seed-colour-stain": TrainConfig(
+        data=Path("."), arch="seed-deep-instance-colour", augmentation=STAIN_ROBUST, epochs=20, lr=4e-3
+    ),
     "lite0-stain": TrainConfig(
         data=Path("."), arch="efficientnet-lite0", augmentation=STAIN_ROBUST, epochs=8, lr=2e-3, batch_size=32
     ),

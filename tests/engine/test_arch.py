@@ -25,6 +25,20 @@ def test_the_instance_normalised_seed_ignores_a_picture_s_overall_contrast_and_t
         assert same is unchanged, arch
 
 
+def test_the_colour_standardised_seed_ignores_a_colour_cast_and_the_instance_normalised_one_does_not():
+    # Another lab's stain and camera shift and scale each colour channel differently. The
+    # first convolution mixes the channels, so InstanceNorm after it cannot divide that out;
+    # standardising each input channel by the picture's own statistics does.
+    torch.manual_seed(0)
+    pictures = torch.randn(2, 3, 64, 64)
+    cast = pictures * torch.tensor([0.6, 1.0, 1.4]).view(1, 3, 1, 1) + torch.tensor([0.3, -0.2, 0.1]).view(1, 3, 1, 1)
+    for arch, unchanged in (("seed-deep-instance-colour", True), ("seed-deep-instance", False)):
+        network = build_model(arch, 4).eval()
+        with torch.no_grad():
+            same = torch.allclose(network(pictures), network(cast), atol=1e-3)
+        assert same is unchanged, arch
+
+
 def test_resnet_starts_from_a_local_weights_file(tmp_path):
     source = tv_models.resnet18(weights=None)
     torch.save(source.state_dict(), tmp_path / "resnet18.pth")
