@@ -31,6 +31,7 @@ from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.thumbnail_view import ThumbnailDelegate
 from bloodcell_gui.verified_actions import VerifiedActions
 from bloodcell_gui.workers import TaskRunner, Worker, describe_error
+from model.architectures import can_match_lab
 from model.classify_job import ClassifiedBatch, LoadedClassifier, load_classifier
 from model.editions import edition, training_available
 from model.resources import default_model_path
@@ -164,6 +165,8 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
             else "This model file has no unfamiliar-image statistics, so nothing goes to the Unidentified tab; "
             "`bloodcell calibrate` adds them"
         )
+        if hasattr(self, "match_lab_action"):  # the Review edition has no such action
+            self.match_lab_action.setEnabled(self.can_match_lab())
         if self.loaded is None:
             self.model_label.setText("No model loaded: use Model › Load model…")
             return
@@ -370,19 +373,22 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         if new_lab is None:
             self.lab_hint.hide()
             return
-        link = (
-            '<a href="match">Match the model to this lab\'s images…</a>'
-            if training_available()
-            else '<a href="where">How to match the model to this lab…</a>'
-        )
+        if not training_available():
+            link = '<a href="where">How to fit the model to this lab…</a>'
+        elif self.can_match_lab():
+            link = '<a href="match">Match the model to this lab\'s images…</a>'
+        else:  # normalised per picture: nothing to match, but verified cells can adapt it
+            link = '<a href="adapt">Adapt the model from cells verified here…</a>'
         self.lab_hint.setText(f"<b>A new lab?</b> {html.escape(new_lab.describe())}. {link}")
         self.lab_hint.show()
 
     def _lab_hint_link(self, link: str) -> None:
-        if link == "match":
-            self.open_match_lab_dialog()
-        else:
-            self.explain_where_to_train()
+        opens = {"match": self.open_match_lab_dialog, "adapt": self.open_adapt_dialog}
+        opens.get(link, self.explain_where_to_train)()
+
+    def can_match_lab(self) -> bool:
+        """Whether the loaded model keeps statistics that matching to a lab can move."""
+        return self.loaded is not None and can_match_lab(n.arch for n in self.loaded.classifier.info.networks)
 
     def clear_results(self) -> None:
         """Start afresh with an empty session (unsaved decisions are asked about first)."""

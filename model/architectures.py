@@ -4,6 +4,7 @@ CLI's choices, the wizard's list, and each network's input normalisation come fr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from model.preprocess import IMAGENET_MEAN, IMAGENET_STD
@@ -23,14 +24,19 @@ class Architecture:
     pretrained: bool = False
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    # Keeps BatchNorm running statistics of its training pictures, which `match-lab` moves to
+    # a lab's own pictures; a network normalised per picture keeps none.
+    lab_statistics: bool = True
 
 
 _ALL = (
     Architecture("seed-deep", "Seed CNN, four sets (default; fast on a CPU)"),
     Architecture("seed", "Seed CNN, three sets (the original article's)"),
-    Architecture("seed-deep-instance", "Seed CNN, four sets, each picture normalised by itself"),
+    Architecture("seed-deep-instance", "Seed CNN, four sets, each picture normalised by itself", lab_statistics=False),
     Architecture(
-        "seed-deep-instance-colour", "Seed CNN, four sets, each picture's colours and layers normalised by itself"
+        "seed-deep-instance-colour",
+        "Seed CNN, four sets, each picture's colours and layers normalised by itself",
+        lab_statistics=False,
     ),
     Architecture(
         "efficientnet-lite0",
@@ -50,3 +56,8 @@ def architecture(key: str) -> Architecture:
         return ARCHITECTURES[key]
     except KeyError:
         raise ValueError(f"unknown architecture {key!r}; choose one of {', '.join(ARCHITECTURES)}") from None
+
+
+def can_match_lab(arches: Iterable[str]) -> bool:
+    """Whether `match-lab` has statistics to move in networks of these architectures."""
+    return all(architecture(key).lab_statistics for key in arches)

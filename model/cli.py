@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from model import __version__
-from model.architectures import ARCHITECTURES
+from model.architectures import ARCHITECTURES, can_match_lab
 from model.atomic import atomic_writer
 from model.cli_guard import (
     check_output,
@@ -27,7 +27,7 @@ from model.cli_guard import (
 from model.cli_models import run_calibrate, run_combine, run_convert, run_finetune, run_match_lab, run_train
 from model.cli_session import run_session_export, run_session_info
 from model.editions import WHERE_TO_TRAIN, training_available
-from model.model_header import ModelFileError, read_info
+from model.model_header import ModelFileError, ModelInfo, read_info
 from model.resources import default_model_path
 from model.unfamiliar import DEFAULT_PASS_SHARE
 
@@ -262,6 +262,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def adapting_advice(info: ModelInfo) -> str:
+    """What the CLI suggests for a lab that looks new to the model: moving its statistics to the
+    lab's own pictures where the networks keep some, else adapting it from verified cells."""
+    if can_match_lab(network.arch for network in info.networks):
+        return (
+            "`bloodcell match-lab IMAGES --out NEW_MODEL` fits the model to this lab's own images (no labels "
+            "needed); check the new model on cells your technicians verified"
+        )
+    return (
+        "This model normalises each picture by itself, so there are no statistics to match; "
+        "`bloodcell finetune VERIFIED_CELLS --out NEW_MODEL` adapts it from cells your technicians verified"
+    )
+
+
 def run_classify(args: argparse.Namespace) -> int:
     """Classify and write one row per image. Ctrl-C or SIGTERM ends it after the current batch:
     the rows done are written, followed by a row that says the file is incomplete."""
@@ -318,10 +332,7 @@ def run_classify(args: argparse.Namespace) -> int:
         print(f"{failures} file(s) could not be read; see the error column of {args.csv}")
     new_lab = another_lab(reasons)
     if new_lab is not None:
-        print(
-            f"note: {new_lab.describe()}. `bloodcell match-lab IMAGES --out NEW_MODEL` fits the model to this "
-            "lab's own images (no labels needed); check the new model on cells your technicians verified"
-        )
+        print(f"note: {new_lab.describe()}. {adapting_advice(classifier.info)}")
     print(f"wrote {args.csv}")
     if interrupted:
         print(

@@ -156,6 +156,27 @@ def test_classify_says_when_the_pictures_look_like_a_lab_the_model_does_not_know
         assert ("bloodcell match-lab" in done.stdout) is expected
 
 
+@pytest.mark.parametrize(
+    ("arch", "command"),
+    [
+        ("seed-deep", "bloodcell match-lab"),
+        ("seed-deep-instance", "bloodcell finetune"),
+        ("seed-deep-instance-colour", "bloodcell finetune"),
+    ],
+)
+def test_a_new_lab_is_pointed_to_matching_only_when_the_model_has_statistics_to_match(arch, command):
+    # A network normalised per picture keeps no lab's statistics: match-lab would refuse it, so
+    # the advice is to adapt it from verified cells instead.
+    from model.cli import adapting_advice
+    from model.model_header import ModelInfo
+    from model.preprocess import InputPolicy
+
+    single = ModelInfo(arch, CLASSES, InputPolicy())
+    assert command in adapting_advice(single)
+    pair = ModelInfo(arch, CLASSES, InputPolicy(), members=[single, ModelInfo("seed-deep", CLASSES, InputPolicy())])
+    assert ("bloodcell match-lab" in adapting_advice(pair)) is (arch == "seed-deep")
+
+
 def test_evaluate_reports_the_flagged_share_and_accuracy_on_accepted_images(calibrated, real_test_subset):
     done = run_bloodcell("evaluate", real_test_subset, "--model", calibrated)
     assert done.returncode == 0, done.stderr

@@ -1,17 +1,20 @@
 """The Unidentified bin, driven with real events: what the model does not know is kept out of the
 differential until a technician gives it a class, and the detail view says why."""
 
-
 import pytest
+import torch
 from helpers import CLASSES, classify_and_wait, real_data
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 
 from bloodcell_gui.main_window import MainWindow
+from model.arch import build_model
 from model.calibrate import reference_statistics
 from model.classifiers import open_classifier
+from model.model_header import ModelInfo
 from model.modelfile import load, save
+from model.preprocess import InputPolicy
 from model.task import TaskState
 from model.unfamiliar import NO_LEUKOCYTE
 
@@ -103,4 +106,25 @@ def test_many_unfamiliar_cells_suggest_matching_the_model_to_the_lab(qtbot, cali
     dialog = window.findChild(MatchLabDialog)
     session_pictures = {row.path for row in window.results.session.rows if row.ok}
     assert dialog.isVisible() and set(dialog.paths) == session_pictures and len(session_pictures) > 150
+    dialog.reject()
+
+
+def test_a_model_normalised_per_picture_is_offered_adapting_not_matching(qtbot, window, tmp_path):
+    from bloodcell_gui.adapt_dialog import AdaptDialog
+    from model.unfamiliar import AnotherLab
+
+    assert window.match_lab_action.isEnabled()  # the BatchNorm seed: its statistics can move
+    torch.manual_seed(0)
+    path = tmp_path / "instance.safetensors"
+    save(path, build_model("seed-deep-instance", 4), ModelInfo("seed-deep-instance", CLASSES, InputPolicy(48, 48)))
+    window.load_model(path)
+    qtbot.waitUntil(lambda: window.loaded.path == path, timeout=30_000)
+    assert not window.match_lab_action.isEnabled()  # nothing to move: no dead end offered
+    window._show_lab_hint(AnotherLab(unlike=60, judged=100))
+    assert "Adapt the model from cells verified here" in window.lab_hint.text()
+    assert "Match" not in window.lab_hint.text()
+    window.lab_hint.linkActivated.emit("adapt")  # as a click on the link sends it
+    qtbot.waitUntil(lambda: window.findChild(AdaptDialog) is not None, timeout=5_000)
+    dialog = window.findChild(AdaptDialog)
+    assert dialog.isVisible()
     dialog.reject()
