@@ -8,18 +8,41 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import CLASSES, pbc_data, run_bloodcell
+from helpers import CLASSES, pbc_data, real_data, run_bloodcell
 from PIL import Image
 
+from model.arch import build_model
+from model.calibrate import reference_statistics
 from model.classifiers import open_classifier
 from model.hashing import file_sha256
 from model.holdout import is_held_out
 from model.infer import decode_image
 from model.lab_statistics import BATCH_SIZE, MIN_IMAGES, match_lab, save_match
-from model.model_header import LAB_STATISTICS
-from model.modelfile import load
-from model.resources import default_model_path
+from model.model_header import LAB_STATISTICS, ModelInfo
+from model.modelfile import load, save
+from model.preprocess import InputPolicy
 from model.task import TaskState
+
+
+@pytest.fixture(scope="module")
+def batch_norm_model(tmp_path_factory) -> Path:
+    """A seed-deep network (BatchNorm) with running statistics that are not the identity and
+    unfamiliar-image statistics, as a trained file has; the shipped default may normalise per
+    picture, with nothing to match."""
+    torch.manual_seed(5)
+    network = build_model("seed-deep", len(CLASSES))
+    with torch.no_grad():
+        for module in network.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 1.5)
+    info = ModelInfo("seed-deep", CLASSES, InputPolicy(64, 64, framing="cell"), name="BatchNorm test model")
+    path = save(tmp_path_factory.mktemp("bn") / "bn.safetensors", network, info)
+    loaded = load(path)
+    cells = sorted((real_data() / "TEST_SIMPLE").glob("*/*.jpeg"))
+    fit = [(cell, CLASSES.index(cell.parent.name)) for cell in cells[::2]]
+    references = reference_statistics(open_classifier(loaded, "cpu"), fit, cells[1::2], TaskState())
+    return save(path, loaded.module, loaded.info, references=references)
 
 
 def pbc_images(count: int, held_out: bool = False) -> list[Path]:
@@ -35,10 +58,11 @@ def first_norm(module: torch.nn.Module) -> torch.nn.BatchNorm2d:
     return next(m for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d))
 
 
-def test_statistics_are_the_lab_images_own_and_the_weights_are_kept(tmp_path):
-    parent = load(default_model_path())
+def test_statistics_are_the_lab_images_own_and_the_weights_are_kept(tmp_path, batch_norm_model):
+    parent = load(batch_norm_model)
+    assert parent.references is not None
     images = pbc_images(128)
-    match = match_lab(parent, file_sha256(default_model_path()), images, TaskState())
+    match = match_lab(parent, file_sha256(batch_norm_model), images, TaskState())
     assert match.images_used == 128 and match.left_out == []
     parents = list(parent.module) if parent.info.is_ensemble else [parent.module]
     matched = list(match.model.module) if parent.info.is_ensemble else [match.model.module]
@@ -63,7 +87,7 @@ def test_statistics_are_the_lab_images_own_and_the_weights_are_kept(tmp_path):
             assert torch.equal(old.float(), new.float()), name  # only statistics move
     step = match.model.info.adaptations[-1]
     assert step["kind"] == LAB_STATISTICS and step["images"] == 128
-    assert step["parent_sha256"] == file_sha256(default_model_path())
+    assert step["parent_sha256"] == file_sha256(batch_norm_model)
 
     saved = save_match(match, tmp_path / "matched.safetensors", name="matched")
     reloaded = load(saved)
@@ -75,8 +99,8 @@ def test_statistics_are_the_lab_images_own_and_the_weights_are_kept(tmp_path):
     assert open_classifier(reloaded, "cpu").threshold() is None  # the flag is unavailable, not wrong
 
 
-def test_unusable_images_are_left_out_by_name_and_too_few_are_refused(tmp_path):
-    parent = load(default_model_path())
+def test_unusable_images_are_left_out_by_name_and_too_few_are_refused(tmp_path, batch_norm_model):
+    parent = load(batch_norm_model)
     folder = tmp_path / "lab"
     folder.mkdir()
     for path in pbc_images(MIN_IMAGES - 4):
@@ -93,8 +117,8 @@ def test_unusable_images_are_left_out_by_name_and_too_few_are_refused(tmp_path):
     assert "no stained cell" in reasons[folder / "blank.png"]
 
 
-def test_a_stop_keeps_nothing_and_leaves_the_parent_as_it_was():
-    parent = load(default_model_path())
+def test_a_stop_keeps_nothing_and_leaves_the_parent_as_it_was(batch_norm_model):
+    parent = load(batch_norm_model)
     module = list(parent.module)[0] if parent.info.is_ensemble else parent.module
     before = first_norm(module).running_mean.clone()
     state = TaskState(lambda _: state.request_stop())  # stopped at the first progress report
@@ -103,16 +127,30 @@ def test_a_stop_keeps_nothing_and_leaves_the_parent_as_it_was():
     assert torch.equal(first_norm(module).running_mean, before)
 
 
-def test_the_command_matches_a_folder_and_the_file_records_it(tmp_path):
+def test_the_command_matches_a_folder_and_the_file_records_it(tmp_path, batch_norm_model):
     folder = tmp_path / "lab images"
     folder.mkdir()
     for path in pbc_images(120):
         shutil.copy(path, folder / path.name)
     out = tmp_path / "matched.safetensors"
-    done = run_bloodcell("match-lab", folder, "--out", out)
+    done = run_bloodcell("match-lab", folder, "--model", batch_norm_model, "--out", out)
     assert done.returncode == 0, done.stderr
     assert "measured on 120 images" in done.stdout and "unavailable" in done.stdout
     info = run_bloodcell("info", out)
     assert '"kind": "lab statistics"' in info.stdout
-    refused = run_bloodcell("match-lab", tmp_path / "nowhere", "--out", tmp_path / "x.safetensors")
+    refused = run_bloodcell(
+        "match-lab", tmp_path / "nowhere", "--model", batch_norm_model, "--out", tmp_path / "x.safetensors"
+    )
     assert refused.returncode == 2 and "0 usable images" in refused.stderr
+
+
+def test_a_model_normalised_per_picture_is_refused_with_the_reason(tmp_path):
+    path = tmp_path / "instance.safetensors"
+    save(
+        path,
+        build_model("seed-deep-instance", len(CLASSES)),
+        ModelInfo("seed-deep-instance", CLASSES, InputPolicy(48, 48)),
+    )
+    refused = run_bloodcell("match-lab", pbc_data() / "MONOCYTE", "--model", path, "--out", tmp_path / "x.safetensors")
+    assert refused.returncode == 2 and "no statistics to move" in refused.stderr
+    assert not (tmp_path / "x.safetensors").exists()
