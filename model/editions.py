@@ -16,8 +16,9 @@ WHERE_TO_TRAIN = (
     "Training and adapting models need the full BloodCell (with PyTorch), on a training workstation. "
     "This is BloodCell Review: it classifies and reviews with models made there. To adapt a model to this "
     "lab, export the verified cells (Model › Verified cells…), adapt on the workstation, and load the "
-    "adapted model file here. To match it to this lab's pictures (no labels needed), copy a few hundred of "
-    "them to the workstation and use Model › Match this lab's images… there."
+    "adapted model file here. A model with BatchNorm can also be matched to this lab's pictures (no labels "
+    "needed): copy a few hundred of them to the workstation and use Model › Match this lab's images… there "
+    "(the shipped default normalises each picture by itself and has nothing to match)."
 )
 
 
