@@ -42,10 +42,16 @@ STAIN_ROBUST = Augmentation(
     hue=0.05,
     saturation=0.3,
 )
+# Twice STAIN_ROBUST's stain range, hue and more saturation: TEST's crops differ from pbc's by
+# more than 0.2 of re-mixing reaches (scripts/probe_colour_cast.py).
+STRONG_STAIN = replace(STAIN_ROBUST, stain=0.4, hue=0.1, saturation=0.5)
 RECIPES: dict[str, TrainConfig] = {
     "seed-stain": TrainConfig(data=Path("."), arch="seed-deep", augmentation=STAIN_ROBUST, epochs=20, lr=4e-3),
     "seed-instance-stain": TrainConfig(
         data=Path("."), arch="seed-deep-instance", augmentation=STAIN_ROBUST, epochs=20, lr=4e-3
+    ),
+    "seed-instance-strong-stain": TrainConfig(
+        data=Path("."), arch="seed-deep-instance", augmentation=STRONG_STAIN, epochs=20, lr=4e-3
     ),
     "seed-colour-stain": TrainConfig(
         data=Path("."), arch="seed-deep-instance-colour", augmentation=STAIN_ROBUST, epochs=20, lr=4e-3
