@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from model.architectures import can_match_lab
 from model.events import ScanProgress
 from model.infer import Decoded, decode_image
 from model.model_header import LAB_STATISTICS, LoadedModel
@@ -69,12 +70,19 @@ def sample_images(paths: Sequence[Path], seed: int = 0) -> list[Path]:
 def match_lab(parent: LoadedModel, parent_sha256: str, paths: Sequence[Path], state: TaskState) -> LabMatch:
     """A copy of `parent` with every network's BatchNorm statistics measured on `paths`.
 
-    Raises ValueError (in words) when too few usable images remain or the networks have no
-    BatchNorm to move, InterruptedError when stopped (nothing half-measured is kept)."""
+    Raises ValueError (in words) when too few usable images remain or a network normalises each
+    picture by itself (nothing to move), InterruptedError when stopped (nothing half-measured is kept)."""
     started = time.monotonic()
+    arches = [network.arch for network in parent.info.networks]
+    # The registry's rule, the one the window and the CLI's advice ask: every network must keep
+    # lab statistics, or the matched model would mix one lab's normalisation with another's.
+    if not can_match_lab(arches):
+        per_picture = sorted({arch for arch in arches if not can_match_lab([arch])})
+        raise ValueError(
+            f"{parent.info.name} normalises each picture by itself ({', '.join(per_picture)}), so there are no "
+            "statistics to move; adapt it from cells verified in this lab instead"
+        )
     modules = list(parent.module) if parent.info.is_ensemble else [parent.module]
-    if not any(_norms(module) for module in modules):
-        raise ValueError(f"{parent.info.name} has no BatchNorm layers, so there are no statistics to move")
     chosen = sample_images(paths)
     policies = [network.policy for network in parent.info.networks]
     usable, left_out = _usable_images(chosen, policies, state)

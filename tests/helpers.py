@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import torch
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -34,6 +35,17 @@ def pbc_data() -> Path:
     if not (PBC / "EOSINOPHIL").is_dir():
         pytest.fail(f"the pbc data set is expected at {PBC}")
     return PBC
+
+
+def with_lab_statistics(network: torch.nn.Module) -> torch.nn.Module:
+    """`network` with BatchNorm running statistics that are not the identity, as a trained
+    network has: folding them into the weights and re-measuring them then change something."""
+    with torch.no_grad():
+        for module in network.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 1.5)
+    return network
 
 
 def augmented_copy(image: Image.Image, angle: float, flip: bool, shift: tuple[int, int]) -> Image.Image:

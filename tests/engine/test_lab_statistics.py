@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import CLASSES, pbc_data, real_data, run_bloodcell
+from helpers import CLASSES, pbc_data, real_data, run_bloodcell, with_lab_statistics
 from PIL import Image
 
 from model.arch import build_model
@@ -30,12 +30,7 @@ def batch_norm_model(tmp_path_factory) -> Path:
     unfamiliar-image statistics, as a trained file has; the shipped default may normalise per
     picture, with nothing to match."""
     torch.manual_seed(5)
-    network = build_model("seed-deep", len(CLASSES))
-    with torch.no_grad():
-        for module in network.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 1.5)
+    network = with_lab_statistics(build_model("seed-deep", len(CLASSES)))
     info = ModelInfo("seed-deep", CLASSES, InputPolicy(64, 64, framing="cell"), name="BatchNorm test model")
     path = save(tmp_path_factory.mktemp("bn") / "bn.safetensors", network, info)
     loaded = load(path)
@@ -154,3 +149,16 @@ def test_a_model_normalised_per_picture_is_refused_with_the_reason(tmp_path):
     refused = run_bloodcell("match-lab", pbc_data() / "MONOCYTE", "--model", path, "--out", tmp_path / "x.safetensors")
     assert refused.returncode == 2 and "no statistics to move" in refused.stderr
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_an_ensemble_with_a_network_normalised_per_picture_is_refused(tmp_path):
+    """One rule for every way in: the window and the CLI's advice ask the architecture registry,
+    and so does matching, even when another member has BatchNorm to move."""
+    torch.manual_seed(2)
+    arches = ["seed-deep", "seed-deep-instance"]
+    members = [with_lab_statistics(build_model(arch, len(CLASSES))) for arch in arches]
+    policy = InputPolicy(48, 48, framing="cell")
+    info = ModelInfo("ensemble", CLASSES, policy, members=[ModelInfo(arch, CLASSES, policy) for arch in arches])
+    path = save(tmp_path / "mixed.safetensors", torch.nn.ModuleList(members), info)
+    with pytest.raises(ValueError, match="seed-deep-instance.*no statistics to move"):
+        match_lab(load(path), file_sha256(path), pbc_images(MIN_IMAGES + 4), TaskState())

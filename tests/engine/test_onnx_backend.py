@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from helpers import real_data
+from helpers import real_data, with_lab_statistics
 
 from model.arch import build_model
 from model.classifiers import open_classifier
@@ -59,12 +59,7 @@ def test_the_default_model_gives_the_same_classes_and_probabilities_on_both_back
 )
 def test_every_architecture_and_view_set_agrees_across_backends(tmp_path, real_test_subset, arch, policy, views):
     torch.manual_seed(0)
-    network = build_model(arch, len(CLASSES))
-    with torch.no_grad():  # BatchNorm statistics that are not the identity, so that folding matters
-        for module in network.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 1.5)
+    network = with_lab_statistics(build_model(arch, len(CLASSES)))  # so that folding matters
     path = save(tmp_path / "net.safetensors", network, ModelInfo(arch, CLASSES, policy, test_time_views=views))
     files = sorted(real_test_subset.rglob("*.jpeg"))[:12]
     assert_same_answers(*both_backends(path, files))
