@@ -105,13 +105,7 @@ def scores(trained, folder: Path, parts: dict[str, Callable[[Path], bool]]) -> d
         ]
         evaluation = Evaluation.from_pairs(classifier.classes, pairs)
         print(f"{name}:\n{evaluation.format_table()}", flush=True)
-        figures[name] = {
-            "accuracy": evaluation.accuracy,
-            "balanced_accuracy": evaluation.balanced_accuracy,
-            "macro_f1": evaluation.macro_f1,
-            "images": evaluation.total,
-            "confusion": evaluation.confusion.tolist(),
-        }
+        figures[name] = evaluation.to_json()
     return figures
 
 

@@ -29,44 +29,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from probe_scoring import framed, scored
 
 from model.dev_data import BLOOD_CELLS, PBC
-from model.evaluate import Evaluation
 from model.ground_truth import ground_truth
 from model.holdout import is_held_out
-from model.infer import decode_image
 from model.lab_statistics import match_lab
 from model.modelfile import load
 from model.task import TaskState
-from model.torch_backend import network_input
-
-
-def image_batches(paths: list[Path], policy, batch_size: int = 64):
-    mean = torch.tensor(policy.mean).view(1, 3, 1, 1)
-    std = torch.tensor(policy.std).view(1, 3, 1, 1)
-    for start in range(0, len(paths), batch_size):
-        decoded = [decode_image(path, [policy]) for path in paths[start : start + batch_size]]
-        pixels = np.stack([d.pixels[0] for d in decoded if not isinstance(d, str)])
-        yield network_input(pixels, mean, std)
-
-
-@torch.no_grad()
-def score(
-    networks: list[tuple[torch.nn.Module, object]], paths: list[Path], root: Path, classes: list[str]
-) -> Evaluation:
-    """Each network's probabilities over 4 quarter turns, averaged over the networks (each with
-    its own input policy), as the app classifies."""
-    pairs = []
-    for start in range(0, len(paths), 64):
-        chunk = paths[start : start + 64]
-        probabilities = 0
-        for module, policy in networks:
-            batch = next(image_batches(chunk, policy, len(chunk)))
-            views = [batch.rot90(q, dims=(-2, -1)) for q in range(4)]
-            probabilities = probabilities + torch.stack([torch.softmax(module(v), 1) for v in views]).mean(0)
-        for path, predicted in zip(chunk, probabilities.argmax(1).tolist(), strict=True):
-            pairs.append((ground_truth(path, root, classes), predicted))
-    return Evaluation.from_pairs(classes, pairs)
 
 
 def main() -> int:
@@ -80,36 +50,29 @@ def main() -> int:
     loaded = load(args.model)
     info = loaded.info
     classes = info.classes
-    modules = list(loaded.module) if info.is_ensemble else [loaded.module]
-    networks = [(module.eval(), member.policy) for module, member in zip(modules, info.networks, strict=True)]
+    policies = [network.policy for network in info.networks]
     rng = np.random.default_rng(0)
     if args.direction == "bc-to-pbc":
         target = sorted(PBC.glob("*/*.jpeg"))
         pool = [p for p in target if not is_held_out(p)]
-        scored = {"pbc_held_out": [p for p in target if is_held_out(p)], "pbc_all": target}
+        scored_sets = {"pbc_held_out": [p for p in target if is_held_out(p)], "pbc_all": target}
         root = PBC
     else:
         pool = sorted((BLOOD_CELLS / "TRAIN").glob("*/*.jpeg"))
-        scored = {"bc_test": sorted((BLOOD_CELLS / "TEST").glob("*/*.jpeg"))}
+        scored_sets = {"bc_test": sorted((BLOOD_CELLS / "TEST").glob("*/*.jpeg"))}
         root = BLOOD_CELLS / "TEST"
     statistics = [pool[i] for i in sorted(rng.choice(len(pool), min(args.statistics_images, len(pool)), replace=False))]
     row = {"model": str(args.model), "direction": args.direction, "statistics_images": len(statistics)}
+    framed_sets = {name: framed(paths, policies) for name, paths in scored_sets.items()}
     for label, adapt in (("as_trained", False), ("adabn", True)):
         started = time.monotonic()
-        if adapt:  # the product's own step (bloodcell match-lab), on the target lab's unlabelled images
-            matched = match_lab(loaded, "probe", statistics, TaskState()).model
-            modules = list(matched.module) if info.is_ensemble else [matched.module]
-            networks = [(module.eval(), member.policy) for module, member in zip(modules, info.networks, strict=True)]
-        for name, paths in scored.items():
+        # adabn: the product's own step (bloodcell match-lab), on the target lab's unlabelled images
+        model = match_lab(loaded, "probe", statistics, TaskState()).model if adapt else loaded
+        for name, (paths, stacks) in framed_sets.items():
             if name == "pbc_all" and not adapt:
                 continue
-            evaluation = score(networks, paths, root, classes)
-            row[f"{label}.{name}"] = {
-                "accuracy": evaluation.accuracy,
-                "balanced_accuracy": evaluation.balanced_accuracy,
-                "macro_f1": evaluation.macro_f1,
-                "confusion": evaluation.confusion.tolist(),
-            }
+            evaluation = scored(model, stacks, [ground_truth(path, root, classes) for path in paths])
+            row[f"{label}.{name}"] = evaluation.to_json()
             print(f"{label} {name}: {evaluation.format_table()}", flush=True)
         row[f"{label}.minutes"] = round((time.monotonic() - started) / 60, 1)
     print(json.dumps(row), flush=True)
