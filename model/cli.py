@@ -117,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--hue", type=finite_float, default=augment.hue)
     train.add_argument("--saturation", type=finite_float, default=augment.saturation)
     train.add_argument(
+        "--colour-cast",
+        type=finite_float,
+        default=augment.colour_cast,
+        help="random colour balance and contrast per picture, Lab units (10: about another lab's cast)",
+    )
+    train.add_argument(
         "--frozen-bn-stats", action="store_true", help="keep BatchNorm statistics as they are (a pretrained net's)"
     )
     train.add_argument(

@@ -43,6 +43,7 @@ def run_train(args: argparse.Namespace) -> int:
             stain=args.stain,
             hue=args.hue,
             saturation=args.saturation,
+            colour_cast=args.colour_cast,
         ),
         batch_size=args.bs,
         epochs=args.epochs,

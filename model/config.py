@@ -27,13 +27,16 @@ class Augmentation:
     stain: float = 0.0
     hue: float = 0.0
     saturation: float = 0.0
+    # Random colour balance and contrast (model.stain.LabColourCast), in Lab units.
+    colour_cast: float = 0.0
 
     def transforms(self) -> list:
         from fastai.vision.augment import Hue, Saturation, aug_transforms
 
-        from model.stain import HedJitter
+        from model.stain import HedJitter, LabColourCast
 
-        geometric = {k: v for k, v in asdict(self).items() if k not in ("stain", "hue", "saturation")}
+        colour_settings = ("stain", "hue", "saturation", "colour_cast")
+        geometric = {k: v for k, v in asdict(self).items() if k not in colour_settings}
         colour = []
         if self.stain > 0:
             colour.append(HedJitter(self.stain))
@@ -41,6 +44,8 @@ class Augmentation:
             colour.append(Hue(max_hue=self.hue))
         if self.saturation > 0:
             colour.append(Saturation(max_lighting=self.saturation))
+        if self.colour_cast > 0:
+            colour.append(LabColourCast(self.colour_cast))
         return [*aug_transforms(**geometric), *colour]
 
     def to_json(self) -> dict:

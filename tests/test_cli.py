@@ -30,12 +30,16 @@ def test_train_records_its_settings_and_refuses_a_split_it_cannot_make(real_trai
     refused = bloodcell(*common, "--valid", real_test_subset, "--split-by-cell", "--out", out)
     assert refused.returncode == 2 and "no split to make" in refused.stderr
     assert not out.exists()
-    done = bloodcell(*common, "--valid", real_test_subset, "--no-tta", "--mixup", "0.3", "--out", out)
+    colour = ["--stain", "0.3", "--colour-cast", "8"]
+    done = bloodcell(*common, *colour, "--valid", real_test_subset, "--no-tta", "--mixup", "0.3", "--out", out)
     assert done.returncode == 0, done.stderr
     info = read_info(out)
     assert info.test_time_views == "none"
     assert info.training["settings"]["test_time_augmentation"] is False
     assert info.training["settings"]["mixup"] == 0.3
+    assert info.training["settings"]["augmentation"] | {"stain": 0.3, "colour_cast": 8.0} == (
+        info.training["settings"]["augmentation"]
+    )
     assert info.policy.width == info.policy.height == 48
 
 
