@@ -45,6 +45,10 @@ STAIN_ROBUST = Augmentation(
 # Twice STAIN_ROBUST's stain range, hue and more saturation: TEST's crops differ from pbc's by
 # more than 0.2 of re-mixing reaches (scripts/probe_colour_cast.py).
 STRONG_STAIN = replace(STAIN_ROBUST, stain=0.4, hue=0.1, saturation=0.5)
+# STRONG_STAIN and a random colour balance and contrast per picture (model.stain.LabColourCast):
+# moving TEST's colours to pbc's in Lab lifted a pbc-to-bc network by 10 points
+# (scripts/probe_colour_cast.py), so training over such moves may carry a network further.
+STRONG_STAIN_CAST = replace(STRONG_STAIN, colour_cast=10.0)
 RECIPES: dict[str, TrainConfig] = {
     "seed-stain": TrainConfig(data=Path("."), arch="seed-deep", augmentation=STAIN_ROBUST, epochs=20, lr=4e-3),
     "seed-instance-stain": TrainConfig(
@@ -52,6 +56,9 @@ RECIPES: dict[str, TrainConfig] = {
     ),
     "seed-instance-strong-stain": TrainConfig(
         data=Path("."), arch="seed-deep-instance", augmentation=STRONG_STAIN, epochs=20, lr=4e-3
+    ),
+    "seed-instance-strong-cast": TrainConfig(
+        data=Path("."), arch="seed-deep-instance", augmentation=STRONG_STAIN_CAST, epochs=20, lr=4e-3
     ),
     "seed-colour-stain": TrainConfig(
         data=Path("."), arch="seed-deep-instance-colour", augmentation=STAIN_ROBUST, epochs=20, lr=4e-3
