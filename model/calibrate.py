@@ -8,6 +8,9 @@ same labs that it was not trained on give the threshold. Three ways in:
   settings the file records (seeded, so the same images), when its data folders are at hand;
 - `bloodcell calibrate MODEL DATA...`: class-per-folder trees, split by cell (copies of one
   cell stay on one side) into 70 % to fit and 30 % to set the threshold.
+
+Each data folder is a lab (a source). When there are several, the threshold holds each lab's
+held-out images to the pass share (model.unfamiliar.strictest_quantiles).
 """
 
 from __future__ import annotations
@@ -68,12 +71,15 @@ def reference_statistics(
     state: TaskState,
     pass_share: float = DEFAULT_PASS_SHARE,
     seed: int = 0,
+    held_out_sources: Sequence[int] | None = None,
 ) -> ReferenceStatistics:
-    """Statistics from training images with their class index, a threshold from held-out images."""
+    """Statistics from training images with their class index, a threshold from held-out images
+    (with `held_out_sources`, the lab of each: every lab is held to the pass share)."""
     rng = np.random.default_rng(seed)
     if len(fit) > MAX_FIT_IMAGES:
         fit = [fit[i] for i in sorted(rng.choice(len(fit), MAX_FIT_IMAGES, replace=False))]
     held_out = list(held_out)
+    source_of = None if held_out_sources is None else dict(zip(held_out, held_out_sources, strict=True))
     if len(held_out) > MAX_HELD_OUT_IMAGES:
         held_out = [held_out[i] for i in sorted(rng.choice(len(held_out), MAX_HELD_OUT_IMAGES, replace=False))]
     label_of = dict(fit)
@@ -81,9 +87,13 @@ def reference_statistics(
         classifier, [path for path, _ in fit], state, "measuring training images"
     )
     labels = np.array([label_of[path] for path in fit_seen])
-    held_features, held_logits, _ = network_outputs(classifier, held_out, state, "measuring held-out images")
+    held_features, held_logits, held_seen = network_outputs(classifier, held_out, state, "measuring held-out images")
     return calibrate(
-        (fit_features, fit_logits, labels), (held_features, held_logits), len(classifier.classes), pass_share
+        (fit_features, fit_logits, labels),
+        (held_features, held_logits),
+        len(classifier.classes),
+        pass_share,
+        held_out_sources=None if source_of is None else [source_of[path] for path in held_seen],
     )
 
 
@@ -111,17 +121,21 @@ def training_split(settings: dict, state: TaskState) -> tuple[list, list]:
 
 def split_folders(
     folders: Sequence[Path], classes: list[str], state: TaskState, seed: int = 0
-) -> tuple[Labelled, list[Path]]:
+) -> tuple[Labelled, list[Path], list[int]]:
     """Class-per-folder trees split by cell: (path, class index) to fit on, paths to set the
-    threshold with. Folders named for no class of the model are left out."""
+    threshold with and the folder (lab) of each. Folders named for no class of the model are
+    left out."""
     from model.data import split_whole_groups
     from model.near_duplicates import cell_groups
     from model.scan import scan_dataset
 
     files: Labelled = []
-    for folder in folders:
+    folder_of: list[int] = []
+    for index, folder in enumerate(folders):
         scan = scan_dataset(Path(folder), should_stop=state.should_stop)
-        files += [(path, classes.index(label)) for path, label in scan.files if label in classes]
+        found = [(path, classes.index(label)) for path, label in scan.files if label in classes]
+        files += found
+        folder_of += [index] * len(found)
     if len(files) < 10:
         raise ValueError(
             f"calibrating needs images in class folders named {', '.join(classes)}; found {len(files)}"
@@ -132,4 +146,8 @@ def split_folders(
         should_stop=state.should_stop,
     )
     held = set(split_whole_groups(groups, [str(label) for _, label in files], HELD_OUT_SHARE, seed))
-    return [f for i, f in enumerate(files) if i not in held], [files[i][0] for i in sorted(held)]
+    return (
+        [f for i, f in enumerate(files) if i not in held],
+        [files[i][0] for i in sorted(held)],
+        [folder_of[i] for i in sorted(held)],
+    )

@@ -79,10 +79,9 @@ def run_train(args: argparse.Namespace) -> int:
 def describe_references(references, problem: str = "") -> str:
     if references is None:
         return f"unfamiliar-image statistics: not made ({problem or 'no reason given'})"
-    summary = references.summary
     return (
-        f"unfamiliar-image statistics: fitted on {summary.get('fitted_on')} training images; threshold set so that "
-        f"{references.pass_share:.0%} of {summary.get('calibrated_on')} held-out images pass"
+        f"unfamiliar-image statistics: fitted on {references.summary.get('fitted_on')} training images; "
+        f"threshold set so that {references.who_passes()} pass"
     )
 
 
@@ -124,14 +123,15 @@ def run_calibrate(args: argparse.Namespace) -> int:
     classes = classifier.classes
     state = TaskState(TerminalProgress())
     if args.data:
-        fit, held_out = split_folders(args.data, classes, state)
+        fit, held_out, sources = split_folders(args.data, classes, state)
     else:
         settings = loaded.info.networks[0].training.get("settings")
         if not settings:
             raise ValueError(f"{args.model} records no training settings; name data folders to calibrate with")
         train_items, valid_items = training_split(settings, state)
         fit, held_out = labelled(train_items, classes), [item.path for item in valid_items]
-    references = reference_statistics(classifier, fit, held_out, state, args.pass_share)
+        sources = [item.source for item in valid_items]
+    references = reference_statistics(classifier, fit, held_out, state, args.pass_share, held_out_sources=sources)
     save(args.out, loaded.module, loaded.info, references=references)
     print(describe_references(references))
     print(f"saved {args.out}")

@@ -178,6 +178,7 @@ class TrainingRun:
                 labelled(trained.train_items, trained.classes),
                 [item.path for item in trained.valid_items],
                 state,
+                held_out_sources=[item.source for item in trained.valid_items],
             )
         except ReferenceError as error:
             evaluation.calibration_problem = str(error)

@@ -40,8 +40,11 @@ def test_validation_is_drawn_within_each_source_and_sampling_balances_them():
     assert np.allclose(list(totals.values()), 1.0)  # each (source, class) pair weighs the same
 
 
-def test_the_command_line_trains_on_two_labs_and_records_each(tmp_path):
+def test_the_command_line_trains_on_two_labs_and_records_each(tmp_path, monkeypatch):
+    from model import unfamiliar
     from model.cli import main
+
+    monkeypatch.setattr(unfamiliar, "MIN_SOURCE_IMAGES", 3)  # this tiny training's labs are held to the share
 
     pbc = real_data().parent / "pbc"
     for name, base, n in (("labA", real_data() / "TRAIN", 10), ("labB", pbc, 25)):
@@ -60,3 +63,5 @@ def test_the_command_line_trains_on_two_labs_and_records_each(tmp_path):
     assert [s["held_out"] > 0 for s in sources] == [True, True]
     assert "mod 100 < 20" in info.training["data"]["held_out_rule"]
     assert info.training["settings"]["more_data"] == [str(tmp_path / "labB")]
+    counts = info.unfamiliar["held_out_by_source"]
+    assert set(counts) == {"0", "1"} and sum(counts.values()) == info.unfamiliar["calibrated_on"]

@@ -47,6 +47,39 @@ def test_far_features_score_higher_and_the_threshold_passes_the_chosen_share():
     assert (references.scores([far], [logits(far)]) > references.threshold).mean() > 0.99
 
 
+def test_each_lab_is_held_to_the_pass_share_when_calibrated_lab_by_lab():
+    rng = np.random.default_rng(2)
+    centres = rng.normal(0, 6, (3, 20))
+    logits = lambda f: -((f[:, None, :] - centres[None]) ** 2).sum(-1) / 10  # noqa: E731
+    train, labels = clusters(rng, 900, centres)
+    # A large lab like the training images, and a smaller one whose cells sit further out.
+    near, _ = clusters(rng, 1200, centres)
+    far, _ = clusters(rng, 300, centres, spread=1.25)
+    held = np.concatenate([near, far])
+    sources = [0] * len(near) + [1] * len(far)
+
+    def passing(references, features):
+        return (references.scores([features], [logits(features)]) <= references.threshold).mean()
+
+    pooled = calibrate(([train], [logits(train)], labels), ([held], [logits(held)]), 3)
+    by_lab = calibrate(([train], [logits(train)], labels), ([held], [logits(held)]), 3, held_out_sources=sources)
+    assert passing(pooled, far) < 0.9  # outnumbered, the further lab is flagged far beyond 4 %
+    assert passing(by_lab, far) >= 0.955 and passing(by_lab, near) >= 0.99
+    assert by_lab.summary["held_out_by_source"] == {"0": 1200, "1": 300} and "held_out_by_source" not in pooled.summary
+    assert by_lab.who_passes() == "96% of each lab's held-out images (1200 + 300)"
+    assert np.all(np.diff(by_lab.calibration_scores) >= 0) and len(by_lab.calibration_scores) == 1000
+    # A lab with too few held-out images to estimate its own quantile counts only in the pool.
+    few = calibrate(
+        ([train], [logits(train)], labels),
+        ([held[: 1200 + 10]], [logits(held[: 1200 + 10])]),
+        3,
+        held_out_sources=sources[: 1200 + 10],
+    )
+    assert "held_out_by_source" not in few.summary
+    with pytest.raises(ReferenceError, match="source labels"):
+        calibrate(([train], [logits(train)], labels), ([held], [logits(held)]), 3, held_out_sources=sources[:5])
+
+
 def test_statistics_survive_a_round_trip_and_damage_is_refused():
     rng = np.random.default_rng(1)
     centres = rng.normal(0, 5, (2, 8))
@@ -143,6 +176,19 @@ def test_the_cli_flags_pictures_that_are_not_white_cells(calibrated, real_test_s
     assert printed and int(printed.group(1)) == sum(bool(r["unidentified"]) for r in rows)
     info = json.loads(run_bloodcell("info", calibrated).stdout)
     assert info["unfamiliar"]["fitted_on"] > 50
+
+
+def test_the_cli_calibrates_each_data_folder_as_a_lab(tmp_path):
+    blood_cells = link_subset(real_data() / "TRAIN", tmp_path / "bc", per_class=60, offset=400)
+    pbc = link_subset(pbc_data(), tmp_path / "pbc", per_class=40)
+    out = tmp_path / "two-labs.safetensors"
+    done = run_bloodcell("calibrate", DEFAULT_MODEL, blood_cells, pbc, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert "96% of each lab's held-out images" in done.stdout
+    unfamiliar = json.loads(run_bloodcell("info", out).stdout)["unfamiliar"]
+    counts = unfamiliar["held_out_by_source"]
+    assert set(counts) == {"0", "1"} and sum(counts.values()) == unfamiliar["calibrated_on"]
+    assert 40 <= counts["1"] <= 56  # 30 % of pbc's 160 cells, one picture each
 
 
 @pytest.fixture(scope="module")
