@@ -55,15 +55,20 @@ def main() -> int:
     if args.direction == "bc-to-pbc":
         target = sorted(PBC.glob("*/*.jpeg"))
         pool = [p for p in target if not is_held_out(p)]
-        scored_sets = {"pbc_held_out": [p for p in target if is_held_out(p)], "pbc_all": target}
         root = PBC
+        # Framed once: the held-out 20 % is a selection of all of pbc's rows, not a second reading.
+        paths, stacks = framed(target, policies)
+        held = np.array([is_held_out(path) for path in paths])
+        framed_sets = {
+            "pbc_held_out": ([p for p, h in zip(paths, held, strict=True) if h], [stack[held] for stack in stacks]),
+            "pbc_all": (paths, stacks),
+        }
     else:
         pool = sorted((BLOOD_CELLS / "TRAIN").glob("*/*.jpeg"))
-        scored_sets = {"bc_test": sorted((BLOOD_CELLS / "TEST").glob("*/*.jpeg"))}
+        framed_sets = {"bc_test": framed(sorted((BLOOD_CELLS / "TEST").glob("*/*.jpeg")), policies)}
         root = BLOOD_CELLS / "TEST"
     statistics = [pool[i] for i in sorted(rng.choice(len(pool), min(args.statistics_images, len(pool)), replace=False))]
     row = {"model": str(args.model), "direction": args.direction, "statistics_images": len(statistics)}
-    framed_sets = {name: framed(paths, policies) for name, paths in scored_sets.items()}
     for label, adapt in (("as_trained", False), ("adabn", True)):
         started = time.monotonic()
         # adabn: the product's own step (bloodcell match-lab), on the target lab's unlabelled images
