@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 from bloodcell_gui.style import ERROR_COLOR, LARGE_IMAGE_SIZE, WARNING_COLOR, class_color
 from bloodcell_gui.thumbnails import ThumbnailCache
 from model.review import ImageRow
+from model.unfamiliar import NETWORKS_DISAGREE
 
 
 class ProbabilityBars(QWidget):
@@ -66,6 +67,8 @@ def verdict_html(classes: list[str], row: ImageRow) -> str:
         text += f"<br><span style='color:{WARNING_COLOR}'>{state}: {html.escape(why)}</span>"
     elif row.unfamiliarity is None:
         text += "<br><span style='color:gray'>Unfamiliar-image check: not available for this model</span>"
+    if not row.networks_agree:
+        text += f"<br><span style='color:{WARNING_COLOR}'>Review: {html.escape(NETWORKS_DISAGREE)}</span>"
     return text
 
 

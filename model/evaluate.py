@@ -159,7 +159,7 @@ def evaluate_folder(
 
     Images in folders whose names are not among the model's classes are not counted.
     """
-    from model.review import DEFAULT_REVIEW_THRESHOLD  # review builds on this module
+    from model.review import DEFAULT_REVIEW_THRESHOLD, ImageRow  # review builds on this module
 
     review_threshold = DEFAULT_REVIEW_THRESHOLD if review_threshold is None else review_threshold
     folder = Path(folder)
@@ -178,7 +178,7 @@ def evaluate_folder(
         pairs.append((true, result.predicted_index))
         unidentified = classifier.unidentified(result) is not None
         flagged += unidentified
-        if not unidentified and result.confidence >= review_threshold:
+        if not unidentified and not ImageRow.from_result(result).unsure(review_threshold):
             accepted.append((true, result.predicted_index))
     evaluation = Evaluation.from_pairs(classifier.classes, pairs)
     evaluation.bad_files = bad

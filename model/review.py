@@ -106,6 +106,11 @@ class ImageRow:
         """In the Unidentified bin: unfamiliar, and not yet given a class by the technician."""
         return self.verified is None and self.unfamiliar_reason is not None
 
+    def unsure(self, review_threshold: float) -> bool:
+        """The model's answer needs a technician: its confidence is below `review_threshold`, or
+        an ensemble's networks name different classes (model.unfamiliar.NETWORKS_DISAGREE)."""
+        return (self.confidence or 0.0) < review_threshold or not self.networks_agree
+
     @property
     def predicted(self) -> int | None:
         if self.probabilities is None:
@@ -271,8 +276,9 @@ class ReviewSession:
         row.decided_by, row.decided_at = (entry.reviewer, entry.stamp.utc) if event != UNDONE else ("", "")
 
     def needs_review(self, row: ImageRow) -> bool:
-        """In the review bin: unsure and unreviewed. An unidentified image is in its own bin."""
-        return row.ok and not row.reviewed and not row.unidentified and (row.confidence or 0.0) < self.threshold
+        """In the review bin: unsure (below the threshold, or an ensemble's networks name different
+        classes) and unreviewed. An unidentified image is in its own bin."""
+        return row.ok and not row.reviewed and not row.unidentified and row.unsure(self.threshold)
 
     @property
     def unidentified_count(self) -> int:

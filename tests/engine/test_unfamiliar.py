@@ -16,7 +16,6 @@ from model.modelfile import ModelFileError, load, save
 from model.review import ImageRow, ReviewSession
 from model.unfamiliar import (
     ANOTHER_LAB_IMAGES,
-    NETWORKS_DISAGREE,
     NO_LEUKOCYTE,
     UNLIKE_TRAINING,
     ReferenceError,
@@ -124,7 +123,7 @@ def test_an_unidentified_image_is_out_of_the_differential_until_given_a_class():
 def test_a_batch_looks_like_another_lab_when_many_of_its_cells_are_unfamiliar():
     familiar = [None] * 75
     assert another_lab(familiar + [UNLIKE_TRAINING] * 25) is None  # 25 %: a hard day, not a new lab
-    found = another_lab(familiar + [UNLIKE_TRAINING] * 20 + [NETWORKS_DISAGREE] * 15)
+    found = another_lab(familiar + [UNLIKE_TRAINING] * 35)
     assert found is not None and (found.unlike, found.judged) == (35, 110)
     assert "35 of 110 images (32%) are unfamiliar" in found.describe()
     # pictures without a leukocyte say nothing about the lab's stain: they are not judged
@@ -276,6 +275,24 @@ def test_calibrating_without_data_remakes_the_training_split_or_says_what_is_mis
     done = run_bloodcell("calibrate", tmp_path / "moved.safetensors", "--out", tmp_path / "x.safetensors", cwd=tmp_path)
     assert done.returncode == 2 and "training folders are not here" in done.stderr
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_an_ensemble_that_disagrees_sends_the_image_to_review_not_to_unidentified():
+    # Three networks can disagree and still average above the review threshold; two cannot.
+    confident = ImageRow(Path("x"), (0.96, 0.02, 0.01, 0.01), unfamiliarity=0.5, unfamiliar_threshold=1.0)
+    session = ReviewSession(classes=CLASSES, threshold=0.95, rows=[confident])
+    assert not session.needs_review(confident) and session.counts() == [1, 0, 0, 0]
+    confident.networks_agree = False
+    assert confident.unfamiliar_reason is None and not confident.unidentified
+    assert session.needs_review(confident) and session.unidentified_count == 0
+    assert session.counts() == [1, 0, 0, 0]  # in the differential, as the model's answer until reviewed
+    session.set_reviewed([0])
+    assert not session.needs_review(confident)
+    many = [
+        ImageRow(Path(f"{i}"), (0.6, 0.4, 0, 0), unfamiliarity=0.5, unfamiliar_threshold=1.0, networks_agree=False)
+        for i in range(ANOTHER_LAB_IMAGES * 2)
+    ]
+    assert ReviewSession(classes=CLASSES, rows=many).another_lab() is None  # unsure is not another lab
 
 
 def test_unlike_training_is_the_reason_when_only_the_score_is_high():

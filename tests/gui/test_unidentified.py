@@ -128,3 +128,17 @@ def test_a_model_normalised_per_picture_is_offered_adapting_not_matching(qtbot, 
     dialog = window.findChild(AdaptDialog)
     assert dialog.isVisible()
     dialog.reject()
+
+
+def test_the_detail_view_says_why_an_ensemble_that_disagrees_needs_review():
+    from pathlib import Path
+
+    from bloodcell_gui.detail import verdict_html
+    from model.review import ImageRow
+    from model.unfamiliar import NETWORKS_DISAGREE
+
+    row = ImageRow(Path("x.jpg"), (0.6, 0.4, 0.0, 0.0), unfamiliarity=0.5, unfamiliar_threshold=1.0)
+    assert "Review:" not in verdict_html(CLASSES, row)
+    row.networks_agree = False
+    text = verdict_html(CLASSES, row)
+    assert f"Review: {NETWORKS_DISAGREE.replace(chr(39), '&#x27;')}" in text and "Unidentified" not in text
