@@ -38,7 +38,10 @@ def model_info_html(info: ModelInfo, path: Path, sha256: str) -> str:
             member_rows.append(("Test accuracy alone", f"{member.test_accuracy:.1%}"))
         if member.notes:
             member_rows.append(("Notes", member.notes))
-        sections.append(f"<h3>Network {number}: {esc(member.name)}</h3>{table(member_rows)}")
+        sections.append(
+            f"<h3>Network {number}: {esc(member.name)}</h3>{table(member_rows)}"
+            + metrics_html(member.metrics, f"Network {number}'s metrics")
+        )
     for number, step in enumerate(info.adaptations, start=1):
         sections.append(f"<h3>Adaptation {number}</h3>{table(adaptation_rows(step))}")
     return "".join(sections) + metrics_html(info.metrics)
@@ -126,7 +129,7 @@ def source_words(source: dict) -> str:
     return words
 
 
-def metrics_html(all_metrics: dict) -> str:
+def metrics_html(all_metrics: dict, title: str = "Metrics") -> str:
     metrics = []
     by_source = all_metrics.get("valid_by_source")
     if isinstance(by_source, dict):  # each lab's own validation cells
@@ -137,7 +140,7 @@ def metrics_html(all_metrics: dict) -> str:
             per_class = values.get("per_class")
             if isinstance(per_class, dict) and per_class:
                 metrics.append(per_class_table_html(per_class))
-    return f"<h3>Metrics</h3><ul>{''.join(metrics)}</ul>" if metrics else ""
+    return f"<h3>{html.escape(title)}</h3><ul>{''.join(metrics)}</ul>" if metrics else ""
 
 
 class ModelInfoDialog(QDialog):

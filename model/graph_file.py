@@ -83,10 +83,15 @@ def checked_references(
     if not stored:
         return None
     try:
-        return ReferenceStatistics.from_tensors(
+        references = ReferenceStatistics.from_tensors(
             {name: np.asarray(array, dtype=np.float32) for name, array in stored.items()},
             len(info.classes),
             feature_sizes,
         )
     except ReferenceError as error:
         raise ModelFileError(path, f"the unfamiliar-image statistics are damaged: {error}") from None
+    # How they were made (images fitted on, held out per lab) is in the header: kept, so that a
+    # file saved again (a new name, its ONNX graphs) still says so.
+    if isinstance(info.unfamiliar, dict):
+        references.summary = {key: value for key, value in info.unfamiliar.items() if key != "pass_share"}
+    return references

@@ -188,6 +188,11 @@ def test_the_cli_calibrates_each_data_folder_as_a_lab(tmp_path):
     counts = unfamiliar["held_out_by_source"]
     assert set(counts) == {"0", "1"} and sum(counts.values()) == unfamiliar["calibrated_on"]
     assert 40 <= counts["1"] <= 56  # 30 % of pbc's 160 cells, one picture each
+    loaded = load(out)  # saved again (as shipping a model does), the file still says how it was calibrated
+    again = save(tmp_path / "again.safetensors", loaded.module, loaded.info, references=loaded.references)
+    kept = json.loads(run_bloodcell("info", again).stdout)["unfamiliar"]
+    assert kept.pop("pass_share") == pytest.approx(unfamiliar.pop("pass_share")) and kept == unfamiliar
+    assert load(again).references.who_passes().startswith("96% of each lab's held-out images")
 
 
 @pytest.fixture(scope="module")

@@ -243,6 +243,10 @@ def test_the_shipped_model_information_names_each_lab_and_its_figures(qtbot):
     assert "Source 1" in text and "blood-cells/TRAIN" in text and "Source 2" in text and "pbc" in text
     assert "held out by name, never trained on" in text
     assert "valid, " in text and "pbc held-out 20 %: accuracy" in text and "balanced accuracy" in text
+    info = read_info(default_model_path())
+    if info.is_ensemble:  # each network's own validation figures, lab by lab
+        assert all(f"Network {n}'s metrics" in text for n in range(1, len(info.members) + 1))
+        assert text.count("valid, ") == sum(len(member.metrics["valid_by_source"]) for member in info.members)
 
 
 def test_an_ensemble_loads_classifies_and_describes_each_network(qtbot, window, tiny_model, tmp_path):
