@@ -117,7 +117,7 @@ class EvaluationPage(QWizardPage):
                 references.calibration_scores,
                 references.threshold,
                 f"{len(references.calibration_scores)} validation images' scores"
-                f"{STRICTEST if lab_by_lab(references) else ''} ({references.pass_share:.0%} left of the line pass)",
+                f"{STRICTEST if references.lab_by_lab else ''} ({references.pass_share:.0%} left of the line pass)",
             )
         self._show_per_class()
         self.gallery.clear()
@@ -157,10 +157,6 @@ class EvaluationPage(QWizardPage):
 STRICTEST = ", at each share the strictest lab's"
 
 
-def lab_by_lab(references) -> bool:
-    return bool(references.summary.get("held_out_by_source"))
-
-
 def unfamiliar_words(result: RunEvaluation) -> str:
     """What the unfamiliar-image calibration chose, the held-out scores it chose from, and how
     many test images it flags."""
@@ -172,7 +168,7 @@ def unfamiliar_words(result: RunEvaluation) -> str:
     words = (
         f"Unfamiliar-image check: fitted on {references.summary.get('fitted_on')} training images; threshold "
         f"{references.threshold:.2f} passes {references.who_passes('validation images')} (their scores: median "
-        f"{median:.2f}, 90th percentile {upper:.2f}, 99th {top:.2f}{STRICTEST if lab_by_lab(references) else ''})."
+        f"{median:.2f}, 90th percentile {upper:.2f}, 99th {top:.2f}{STRICTEST if references.lab_by_lab else ''})."
     )
     test = result.test
     if test is not None and test.total and test.flagged is not None:
