@@ -67,8 +67,9 @@ def verdict_html(classes: list[str], row: ImageRow) -> str:
         text += f"<br><span style='color:{WARNING_COLOR}'>{state}: {html.escape(why)}</span>"
     elif row.unfamiliarity is None:
         text += "<br><span style='color:gray'>Unfamiliar-image check: not available for this model</span>"
-    if not row.networks_agree:
-        text += f"<br><span style='color:{WARNING_COLOR}'>Review: {html.escape(NETWORKS_DISAGREE)}</span>"
+    if not row.networks_agree:  # said as the Unidentified line is: "Reviewed" once a technician decided
+        state = "Reviewed" if row.reviewed else "Review"
+        text += f"<br><span style='color:{WARNING_COLOR}'>{state}: {html.escape(NETWORKS_DISAGREE)}</span>"
     return text
 
 

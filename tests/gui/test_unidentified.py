@@ -142,3 +142,5 @@ def test_the_detail_view_says_why_an_ensemble_that_disagrees_needs_review():
     row.networks_agree = False
     text = verdict_html(CLASSES, row)
     assert f"Review: {NETWORKS_DISAGREE.replace(chr(39), '&#x27;')}" in text and "Unidentified" not in text
+    row.reviewed = True
+    assert f"Reviewed: {NETWORKS_DISAGREE.replace(chr(39), '&#x27;')}" in verdict_html(CLASSES, row)
