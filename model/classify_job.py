@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from model.collector import imports_without_pauses
 from model.ground_truth import FolderTruth
 from model.hashing import file_sha256
 from model.task import TaskState
@@ -36,7 +37,10 @@ def load_classifier(state: TaskState, path: Path, device: str = "auto") -> Loade
     """Import the engine (the slow part of starting) and load a model file."""
     from model.classifiers import open_classifier
 
-    classifier = open_classifier(path, device)
+    # What is imported and loaded here lives as long as the model is in use; a classifier
+    # holds no reference cycle, so freezing it keeps nothing after it is replaced.
+    with imports_without_pauses():
+        classifier = open_classifier(path, device)
     return LoadedClassifier(classifier, Path(path), file_sha256(path), classifier.backend.describe())
 
 

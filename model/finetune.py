@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from model.collector import import_quietly
 from model.evaluate import Evaluation
 from model.events import TrainEvent
 from model.finetune_settings import FinetuneSettings
@@ -323,6 +324,8 @@ def adapt_file(
 ) -> Adaptation:
     """`adapt` for a background task: the parent read from its file (the running classifier
     keeps only folded weights)."""
+    # The first thing, as reading the parent's networks already imports fastai (model.arch).
+    import_quietly("fastai.vision.all")
     from model.hashing import file_sha256
     from model.modelfile import load
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from model.collector import import_quietly
 from model.config import TrainConfig
 from model.data_checks import training_problems
 from model.evaluate import CHANCE_MARGIN
@@ -141,18 +142,21 @@ class TrainingRun:
 
     def preview(self, state: TaskState, seed: int) -> list:
         """16 images of a real training batch, augmented as training will."""
+        import_quietly("model.preview")
         from model.preview import augmented_batch
 
         config = self.config
         return augmented_batch(self.checked_data().train, config.policy, config.augmentation, seed=seed)
 
     def find_learning_rate(self, state: TaskState) -> tuple[list[float], list[float], float]:
+        import_quietly("model.train")
         from model.train import find_learning_rate
 
         scanned = self.checked_data()
         return find_learning_rate(self.config, state.should_stop, scanned=(scanned.train, scanned.valid))
 
     def train(self, state: TaskState) -> TrainedModel:
+        import_quietly("model.train")
         from model.train import fit
 
         scanned = self.checked_data()

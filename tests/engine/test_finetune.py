@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from helpers import CLASSES, real_data
 
 from model.finetune import adapt, coverage_problems, hold_back, save_adaptation
@@ -112,3 +113,22 @@ def test_the_cli_adapts_from_folders_and_info_shows_the_chain(seed_model_file, t
     assert read_info(out).adaptations[0]["cells_per_class"]["MONOCYTE"] == 3  # 4, one held back
     assert main(["finetune", str(data), "--model", str(seed_model_file), "--out", str(seed_model_file)]) == 2
     assert main(["finetune", str(data / "EOSINOPHIL"), "--model", str(seed_model_file), "--out", str(out)]) == 2
+
+
+def test_adapting_from_a_file_imports_fastai_quietly_before_reading_the_parent(monkeypatch, tmp_path):
+    # Reading the parent's networks imports fastai (model.arch): done first, the import makes
+    # no long collector pass that would freeze the window (model.collector).
+    import model.finetune as finetune
+    import model.modelfile as modelfile
+
+    order = []
+    monkeypatch.setattr(finetune, "import_quietly", lambda name: order.append(("import", name)))
+
+    def refuse(path):
+        order.append(("load", Path(path).name))
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(modelfile, "load", refuse)
+    with pytest.raises(ValueError, match="stop here"):
+        finetune.adapt_file(TaskState(lambda event: None), tmp_path / "parent.safetensors", [], FAST)
+    assert order == [("import", "fastai.vision.all"), ("load", "parent.safetensors")]
