@@ -36,8 +36,19 @@ ROWS_MIME = "application/x-bloodcell-rows"
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
-# Export columns the table does not show as such: its Status column says them in words.
-SHOWN_BY_STATUS = {"unidentified", "reviewed", "final", "decided_by", "decided_at", "error", "model", "model_sha256"}
+# Export columns the table does not show as such: its Status column says them in words (the
+# detail view says why an image is in review or Unidentified).
+SHOWN_BY_STATUS = {
+    "unidentified",
+    "networks_agree",
+    "reviewed",
+    "final",
+    "decided_by",
+    "decided_at",
+    "error",
+    "model",
+    "model_sha256",
+}
 
 
 @functools.lru_cache(maxsize=8)

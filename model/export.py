@@ -51,6 +51,9 @@ def columns(classes: list[str]) -> list[Column]:
         *(Column(f"p_{name}", name) for name in classes),
         Column("unfamiliarity", "Unfamiliarity"),
         Column("unidentified", "Unidentified because"),
+        # "no" when an ensemble's networks name different classes: the image is then reviewed
+        # whatever its confidence (model.review), and this says why.
+        Column("networks_agree", "Networks agree"),
         Column("verified", "Verified"),
         Column("reviewed", "Reviewed"),
         Column("final", "Final class"),
@@ -83,6 +86,7 @@ def row_values(row: ImageRow, classes: list[str], model_name: str, model_sha256:
         *probabilities,
         "" if row.unfamiliarity is None else round(row.unfamiliarity, 4),
         row.unfamiliar_reason or "",
+        ("yes" if row.networks_agree else "no") if row.ok else "",
         name(row.verified),
         "yes" if row.reviewed else "no",
         name(row.final),
