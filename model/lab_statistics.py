@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from model.architectures import can_match_lab
+from model.collector import import_quietly
 from model.events import ScanProgress
 from model.infer import Decoded, decode_image
 from model.model_header import LAB_STATISTICS, LoadedModel
@@ -162,6 +163,8 @@ def _usable_images(
 def match_file(state: TaskState, parent_path: Path, paths: Sequence[Path]) -> LabMatch:
     """`match_lab` for a background task: the parent read from its file (the running classifier
     keeps only folded weights, whose BatchNorms are gone)."""
+    # Reading the parent's networks imports fastai (model.arch): without collector pauses.
+    import_quietly("model.modelfile")
     from model.hashing import file_sha256
     from model.modelfile import load
 
