@@ -37,8 +37,8 @@ def load_classifier(state: TaskState, path: Path, device: str = "auto") -> Loade
     """Import the engine (the slow part of starting) and load a model file."""
     from model.classifiers import open_classifier
 
-    # What is imported and loaded here lives as long as the model is in use; a classifier
-    # holds no reference cycle, so freezing it keeps nothing after it is replaced.
+    # The first model imports torch or ONNX Runtime: without collector pauses (model.collector).
+    # A classifier holds no reference cycle, so freezing it keeps nothing after it is replaced.
     with imports_without_pauses():
         classifier = open_classifier(path, device)
     return LoadedClassifier(classifier, Path(path), file_sha256(path), classifier.backend.describe())

@@ -8,9 +8,12 @@ that long, four times (bench/finetune.py).
 
 Modules and what they define live as long as the process, so they need no collecting: heavy
 imports run with the collector off, and what is alive afterwards is moved out of its sight
-(`gc.freeze`). Later passes walk only what the program makes since. Only objects that are freed
-by reference counting should be alive at that moment: a frozen object caught in a reference cycle
-is never freed (a loaded Classifier has none).
+(`gc.freeze`). Later passes walk only what the program makes since.
+
+The price: a frozen object that later ends up in a reference cycle is never freed (a loaded
+Classifier is in none; a closed dialog may be). So a block freezes only when it imported
+modules, which happens a few times in a process's life (torch or ONNX Runtime at the first
+model, fastai at the first training or adaptation), not on every model switch.
 """
 
 from __future__ import annotations
@@ -28,18 +31,22 @@ _depth = 0
 
 @contextmanager
 def imports_without_pauses() -> Iterator[None]:
-    """Run the block with the collector off, then freeze what is alive; nests, and is thread-safe."""
+    """Run the block with the collector off, then freeze what is alive if the block imported
+    modules; nests (the outermost block decides), and is thread-safe."""
     global _depth
     with _lock:
-        enabled_before = gc.isenabled() if _depth == 0 else False
+        outermost = _depth == 0
+        enabled_before = gc.isenabled() if outermost else False
+        modules_before = len(sys.modules)
         _depth += 1
         gc.disable()
         try:
             yield
         finally:
             _depth -= 1
-            if _depth == 0:
-                gc.freeze()
+            if outermost:
+                if len(sys.modules) > modules_before:
+                    gc.freeze()
                 if enabled_before:
                     gc.enable()
 
