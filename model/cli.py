@@ -357,6 +357,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from model.classifiers import open_classifier
     from model.evaluate import evaluate_folder
 
+    if not Path(args.folder).is_dir():  # said before the model is loaded, as train and finetune say it
+        raise NotADirectoryError(f"{args.folder}: not a folder")
     if args.json:
         check_output(args.json, [args.folder], what="JSON file")
     classifier = open_classifier(args.model or default_model_path(), args.device)
