@@ -2,9 +2,9 @@
 
 Now and then the collector walks every object it tracks, holding the GIL while it does, so
 whichever thread triggers it, every other thread waits: in the app, the window freezes. Importing
-torch, fastai and their dependencies makes some 500,000 objects, and while a worker imported
-fastai for Model › Adapt to this lab the collector's passes grew to 120-230 ms: the window froze
-that long, four times (bench/finetune.py).
+torch, fastai and their dependencies makes some 500,000 objects. While a worker imported fastai
+for Model › Adapt to this lab, five full passes took from 38 ms to over 150 ms each, and the
+window stalled for up to 231 ms (bench/finetune.py; 17-19 ms with the imports below).
 
 Modules and what they define live as long as the process, so they need no collecting: heavy
 imports run with the collector off, and what is alive afterwards is moved out of its sight
