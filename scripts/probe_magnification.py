@@ -5,7 +5,9 @@ picture of `pbc/`'s held-out 20 % (never trained on) about its centre by a facto
 frame's size: above 1 it is enlarged and cropped (a higher magnification), below 1 it is shrunk
 and the border filled by mirroring the picture (a smear goes on beyond the frame). Each model
 classifies every version end to end (locating the cell, framing, its test-time views);
-the figures are balanced accuracy and macro-F1 per factor. Nothing is retrained; changes nothing.
+the figures are balanced accuracy and macro-F1 per factor, and for a model with unfamiliar-image
+statistics the share it flags and how right it is on what it accepts without review. Nothing is
+retrained; changes nothing.
 
     python scripts/probe_magnification.py MODEL [MODEL ...] [--factors 0.5 0.67 ...]
 """
@@ -75,11 +77,20 @@ def main() -> None:
                     "balanced_accuracy": evaluation.balanced_accuracy,
                     "macro_f1": evaluation.macro_f1,
                     "confusion": evaluation.confusion.tolist(),
+                    "flagged": evaluation.flagged_share,
+                    "accepted": None if evaluation.accepted is None else evaluation.accepted.total,
+                    "accepted_accuracy": None if evaluation.accepted is None else evaluation.accepted.accuracy,
                 }
                 rows.append(row)
+                caught = ""
+                if evaluation.flagged is not None and evaluation.accepted is not None:
+                    caught = (
+                        f"  flagged unfamiliar {evaluation.flagged_share:.1%}  accepted without review "
+                        f"{evaluation.accepted.total} at {evaluation.accepted.accuracy:.1%}"
+                    )
                 print(
                     f"{model.name}  x{factor:<5}  balanced {row['balanced_accuracy']:.2%}  "
-                    f"macro-F1 {row['macro_f1']:.3f}  ({row['images']} images)",
+                    f"macro-F1 {row['macro_f1']:.3f}  ({row['images']} images){caught}",
                     flush=True,
                 )
     if args.json:
