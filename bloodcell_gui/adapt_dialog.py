@@ -110,7 +110,7 @@ class AdaptDialog(DerivedModelDialog):
         layout.addWidget(self.error)
 
     def _check_cells(self) -> None:
-        from model.finetune import coverage_problems
+        from model.finetune_checks import coverage_problems
 
         refusals, warnings = coverage_problems(self.cells, self.classes)
         if self.missing:
@@ -127,8 +127,8 @@ class AdaptDialog(DerivedModelDialog):
         self.saving.set_ready(self.adaptation is not None and not running)
 
     def start(self) -> None:
-        from model.finetune import adapt_file
         from model.finetune_settings import FinetuneSettings
+        from model.task import imported_task
 
         settings = FinetuneSettings(epochs=self.epochs.value(), held_back_share=self.held_back.value())
         self.adaptation = None
@@ -137,7 +137,7 @@ class AdaptDialog(DerivedModelDialog):
         self.progress.setRange(0, 0)
         self.status.setText(f"Adapting on {len(self.cells)} cells…")
         self.runner.start(
-            adapt_file,
+            imported_task("model.finetune", "adapt_file"),
             self.loaded.path,
             self.cells,
             settings,

@@ -102,14 +102,14 @@ class MatchLabDialog(DerivedModelDialog):
         self.saving.set_ready(self.match is not None and not running)
 
     def start(self) -> None:
-        from model.lab_statistics import match_file
+        from model.task import imported_task
 
         self.match = None
         self.error.clear()
         self.progress.setRange(0, 0)
         self.status.setText(f"Reading {len(self.paths)} images…")
         self.runner.start(
-            match_file,
+            imported_task("model.lab_statistics", "match_file"),
             self.loaded.path,
             self.paths,
             on_progress=self._progress,

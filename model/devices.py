@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from model.task import TaskState
+
 
 def resolve_device(name: str = "auto") -> torch.device:
     """'auto' means the first CUDA GPU when there is one, else the CPU."""
@@ -22,6 +24,11 @@ def available_devices() -> list[tuple[str, str]]:
         props = torch.cuda.get_device_properties(index)
         devices.append((f"cuda:{index}", f"{props.name} ({props.total_memory / 2**30:.0f} GiB)"))
     return devices
+
+
+def device_choices(state: TaskState) -> list[tuple[str, str]]:
+    """`available_devices` as a background task (a window lists them without importing torch)."""
+    return available_devices()
 
 
 def describe_device(device: torch.device) -> str:

@@ -35,18 +35,15 @@ from torch import nn
 from model.collector import import_quietly
 from model.evaluate import Evaluation
 from model.events import TrainEvent
+from model.finetune_checks import coverage_problems
 from model.finetune_settings import FinetuneSettings
 from model.modelfile import LoadedModel, ModelInfo
 from model.task import TaskState
 from model.unfamiliar import ReferenceStatistics
 from model.verified import VerifiedCell
 
-# Below this many verified cells in all there is nothing to learn a lab from.
-MIN_CELLS = 4
 # A class needs this many cells for any to be held back (the rest train).
 MIN_CELLS_TO_HOLD_BACK = 2
-# Classes with fewer cells than this are named as thin in the dialog and the CLI.
-SUGGESTED_CELLS_PER_CLASS = 10
 # Unfamiliar-image statistics of an adapted model need this many cells to fit the spread of its
 # features and to set a threshold that means something; with fewer the file carries none.
 MIN_REFERENCE_FIT = 40
@@ -68,30 +65,6 @@ def hold_back(cells: Sequence[VerifiedCell], share: float, seed: int) -> tuple[l
         held += [members[i] for i in order[:n_held]]
         trained += [members[i] for i in order[n_held:]]
     return trained, held
-
-
-def coverage_problems(cells: Sequence[VerifiedCell], classes: list[str]) -> tuple[list[str], list[str]]:
-    """(why adaptation cannot run, what is thin but allowed), in words."""
-    counts = Counter(cell.label for cell in cells)
-    unknown = sorted(set(counts) - set(classes))
-    refusals = []
-    if unknown:
-        refusals.append(f"classes the model does not know: {', '.join(unknown)}")
-    if sum(counts[name] for name in classes) < MIN_CELLS:
-        refusals.append(f"at least {MIN_CELLS} verified cells are needed (there are {sum(counts.values())})")
-    elif sum(1 for name in classes if counts[name]) < 2:
-        refusals.append("cells of at least two classes are needed, or the network only learns to say one class")
-    missing = [name for name in classes if counts[name] == 0]
-    thin = [f"{name} ({counts[name]})" for name in classes if 0 < counts[name] < SUGGESTED_CELLS_PER_CLASS]
-    warnings = []
-    if missing:
-        warnings.append(
-            f"no verified cell of {', '.join(missing)}: the adapted model keeps what it knew of them as far as "
-            "it can, but they are not scored"
-        )
-    if thin:
-        warnings.append(f"fewer than {SUGGESTED_CELLS_PER_CLASS} cells of {', '.join(thin)}: their scores are rough")
-    return refusals, warnings
 
 
 @dataclass

@@ -4,6 +4,7 @@ or a Qt worker provides it."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -19,3 +20,18 @@ class TaskState:
 
     def request_stop(self) -> None:
         self._stop.set()
+
+
+def imported_task(module: str, name: str) -> Callable[..., Any]:
+    """The task `module.name(state, *args)`, its module imported when it runs: on the worker's
+    thread and without collector pauses (model.collector). A window that starts it thus loads
+    no torch or fastai on its own thread, which would freeze it for seconds."""
+
+    def run(state: TaskState, *args: Any) -> Any:
+        from model.collector import import_quietly
+
+        import_quietly(module)
+        return getattr(importlib.import_module(module), name)(state, *args)
+
+    run.__name__ = name
+    return run

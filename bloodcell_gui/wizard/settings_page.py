@@ -36,6 +36,7 @@ class SettingsPage(QWizardPage):
         self.setSubTitle("The defaults train like the first of the two networks in the shipped default model.")
         self.run = run
         self.lr_runner = TaskRunner(self)
+        self.devices_runner = TaskRunner(self)
         defaults = TrainConfig(data=Path("."))
         self.arch = QComboBox()
         for key, architecture in ARCHITECTURES.items():
@@ -139,15 +140,19 @@ class SettingsPage(QWizardPage):
         self.arch.currentIndexChanged.connect(self.publish)
 
     def initializePage(self) -> None:
-        from model.devices import available_devices
+        from model.task import imported_task
 
         if self.device.count() == 0:
             self.device.addItem("Automatic (a GPU if there is one)", "auto")
-            for key, label in available_devices():
-                self.device.addItem(label, key)
+            # Listing GPUs imports torch: on a worker, as the window may not have loaded it.
+            self.devices_runner.start(imported_task("model.devices", "device_choices"), on_done=self._list_devices)
         random_split = self.run.config.valid is None
         self.valid_pct.setEnabled(random_split)
         self.split_by_cell.setEnabled(random_split)
+
+    def _list_devices(self, devices: list[tuple[str, str]]) -> None:
+        for key, label in devices:
+            self.device.addItem(label, key)
 
     def _arch_changed(self) -> None:
         self.weights_row.setEnabled(ARCHITECTURES[str(self.arch.currentData())].takes_weights_file)

@@ -84,3 +84,44 @@ def test_a_block_that_imports_nothing_freezes_nothing():
     with imports_without_pauses():
         kept = [[i] for i in range(1000)]
     assert gc.get_freeze_count() == frozen and len(kept) == 1000
+
+
+def test_an_imported_task_imports_its_module_only_when_it_runs(module_folder):
+    import threading
+
+    from model.task import TaskState, imported_task
+
+    (module_folder / "collector_probe_c.py").write_text(
+        "import gc, threading\ncollector_on = gc.isenabled()\n"
+        "def work(state, value):\n    state.report(value)\n    return threading.current_thread().name, value\n"
+    )
+    task = imported_task("collector_probe_c", "work")
+    assert task.__name__ == "work" and "collector_probe_c" not in sys.modules
+    reported = []
+    done = {}
+    thread = threading.Thread(target=lambda: done.update(result=task(TaskState(reported.append), 7)), name="worker")
+    thread.start()
+    thread.join()
+    assert done["result"] == ("worker", 7) and reported == [7]
+    assert sys.modules["collector_probe_c"].collector_on is False  # imported quietly
+
+
+def test_what_the_windows_run_on_their_own_thread_loads_no_torch():
+    # Opening Adapt to this lab checks the cells, and its Start, Match this lab's Start and the
+    # wizard's device list name their tasks: none of that may import torch on the GUI thread.
+    script = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from model.finetune_checks import coverage_problems
+        from model.task import imported_task
+        from model.verified import VerifiedCell
+        coverage_problems([VerifiedCell(Path("a.jpg"), "A")], ["A", "B"])
+        for module, name in (("model.finetune", "adapt_file"), ("model.lab_statistics", "match_file"),
+                             ("model.devices", "device_choices")):
+            imported_task(module, name)
+        print("torch" in sys.modules)
+        """
+    )
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "False"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from helpers import CLASSES, real_data
 
-from model.finetune import adapt, coverage_problems, hold_back, save_adaptation
+from model.finetune import adapt, hold_back, save_adaptation
+from model.finetune_checks import coverage_problems
 from model.finetune_settings import FinetuneSettings
 from model.hashing import file_sha256
 from model.modelfile import load, read_info

@@ -195,3 +195,21 @@ def test_the_wizard_trains_on_another_labs_folder_too(qtbot, wizard, real_train_
     qtbot.waitUntil(lambda: not training.runner.running, timeout=120_000)
     assert training.isComplete(), training.status.text()
     assert set(training.trained.valid_by_source) == {str(real_train_subset), str(other)}
+
+
+def test_the_settings_page_lists_devices_from_a_worker(qtbot, wizard, monkeypatch):
+    # Listing GPUs imports torch, which the window may not have loaded (ONNX Runtime classifies):
+    # on the GUI thread that froze it for seconds.
+    import threading
+
+    import model.devices as devices
+
+    threads = []
+    real = devices.available_devices
+    monkeypatch.setattr(devices, "available_devices", lambda: threads.append(threading.current_thread()) or real())
+    page = wizard.settings_page
+    page.device.clear()
+    page.initializePage()
+    assert page.device.count() == 1  # Automatic, at once; the rest when the worker answers
+    qtbot.waitUntil(lambda: page.device.findData("cpu") >= 0, timeout=30_000)
+    assert threads and threads[0] is not threading.main_thread()
