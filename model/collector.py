@@ -24,6 +24,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import ModuleType
 
 _lock = threading.RLock()
 _depth = 0
@@ -51,9 +52,9 @@ def imports_without_pauses() -> Iterator[None]:
                     gc.enable()
 
 
-def import_quietly(name: str) -> None:
-    """Import module `name` (once) without collector pauses."""
-    if name in sys.modules:
-        return
-    with imports_without_pauses():
-        importlib.import_module(name)
+def import_quietly(name: str) -> ModuleType:
+    """Module `name`, imported (once) without collector pauses."""
+    if name not in sys.modules:
+        with imports_without_pauses():
+            importlib.import_module(name)
+    return sys.modules[name]

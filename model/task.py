@@ -4,7 +4,6 @@ or a Qt worker provides it."""
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -30,8 +29,7 @@ def imported_task(module: str, name: str) -> Callable[..., Any]:
     def run(state: TaskState, *args: Any) -> Any:
         from model.collector import import_quietly
 
-        import_quietly(module)
-        return getattr(importlib.import_module(module), name)(state, *args)
+        return getattr(import_quietly(module), name)(state, *args)
 
     run.__name__ = name
     return run

@@ -69,28 +69,11 @@ def main() -> None:
             classifier = open_classifier(model)
             for factor, folder in folders.items():
                 evaluation = evaluate_folder(classifier, folder)
-                row = {
-                    "model": str(model),
-                    "factor": factor,
-                    "images": evaluation.total,
-                    "accuracy": evaluation.accuracy,
-                    "balanced_accuracy": evaluation.balanced_accuracy,
-                    "macro_f1": evaluation.macro_f1,
-                    "confusion": evaluation.confusion.tolist(),
-                    "flagged": evaluation.flagged_share,
-                    "accepted": None if evaluation.accepted is None else evaluation.accepted.total,
-                    "accepted_accuracy": None if evaluation.accepted is None else evaluation.accepted.accuracy,
-                }
-                rows.append(row)
-                caught = ""
-                if evaluation.flagged is not None and evaluation.accepted is not None:
-                    caught = (
-                        f"  flagged unfamiliar {evaluation.flagged_share:.1%}  accepted without review "
-                        f"{evaluation.accepted.total} at {evaluation.accepted.accuracy:.1%}"
-                    )
+                rows.append({"model": str(model), "factor": factor, **evaluation.to_json()})  # evaluate's schema
+                words = "; ".join(evaluation.acceptance_lines()) if evaluation.flagged is not None else ""
                 print(
-                    f"{model.name}  x{factor:<5}  balanced {row['balanced_accuracy']:.2%}  "
-                    f"macro-F1 {row['macro_f1']:.3f}  ({row['images']} images){caught}",
+                    f"{model.name}  x{factor:<5}  balanced {evaluation.balanced_accuracy:.2%}  "
+                    f"macro-F1 {evaluation.macro_f1:.3f}  ({evaluation.total} images)  {words}",
                     flush=True,
                 )
     if args.json:
