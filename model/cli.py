@@ -123,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="random colour balance and contrast per picture, Lab units (10: about another lab's cast)",
     )
     train.add_argument(
+        "--colour-share",
+        type=finite_float,
+        default=augment.colour_share,
+        help="the share of training pictures given the colour changes (the rest keep their own colours)",
+    )
+    train.add_argument(
         "--frozen-bn-stats", action="store_true", help="keep BatchNorm statistics as they are (a pretrained net's)"
     )
     train.add_argument(

@@ -44,6 +44,7 @@ def run_train(args: argparse.Namespace) -> int:
             hue=args.hue,
             saturation=args.saturation,
             colour_cast=args.colour_cast,
+            colour_share=args.colour_share,
         ),
         batch_size=args.bs,
         epochs=args.epochs,

@@ -29,13 +29,16 @@ class Augmentation:
     saturation: float = 0.0
     # Random colour balance and contrast (model.stain.LabColourCast), in Lab units.
     colour_cast: float = 0.0
+    # The share of training pictures given the colour changes above; the rest keep the colours
+    # their lab gave them, so a colour cue that holds within a lab can still be learnt.
+    colour_share: float = 1.0
 
     def transforms(self) -> list:
         from fastai.vision.augment import Hue, Saturation, aug_transforms
 
-        from model.stain import HedJitter, LabColourCast
+        from model.stain import HedJitter, LabColourCast, SomePictures
 
-        colour_settings = ("stain", "hue", "saturation", "colour_cast")
+        colour_settings = ("stain", "hue", "saturation", "colour_cast", "colour_share")
         geometric = {k: v for k, v in asdict(self).items() if k not in colour_settings}
         colour = []
         if self.stain > 0:
@@ -46,6 +49,8 @@ class Augmentation:
             colour.append(Saturation(max_lighting=self.saturation))
         if self.colour_cast > 0:
             colour.append(LabColourCast(self.colour_cast))
+        if colour and self.colour_share < 1:
+            colour = [SomePictures(colour, self.colour_share)]
         return [*aug_transforms(**geometric), *colour]
 
     def to_json(self) -> dict:
@@ -129,7 +134,11 @@ class TrainConfig:
             problems.append("the number of copies per cell must be 0 (all) or more")
         augmentation = self.augmentation
         numbers = [v for v in asdict(augmentation).values() if not isinstance(v, bool)]
-        if not all(finite(v) and v >= 0 for v in numbers) or augmentation.min_zoom > augmentation.max_zoom:
+        if (
+            not all(finite(v) and v >= 0 for v in numbers)
+            or augmentation.min_zoom > augmentation.max_zoom
+            or augmentation.colour_share > 1
+        ):
             problems.append(f"the augmentation settings are out of range ({augmentation.to_json()})")
         if self.arch not in ARCHITECTURES:
             problems.append(f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}")

@@ -114,3 +114,22 @@ class LabColourCast(RandTransform):
 
     def encodes(self, image: TensorImage) -> TensorImage:
         return TensorImage(cast_colours(image, self.shift, self.spread))
+
+
+class SomePictures(RandTransform):
+    """Gives `changes` (colour transforms) to a random `share` of each training batch's
+    pictures, drawn per picture; the others keep their own colours."""
+
+    split_idx, order = 0, 15
+
+    def __init__(self, changes: list, share: float) -> None:
+        super().__init__()
+        self.changes = sorted(changes, key=lambda change: change.order)
+        self.share = share
+
+    def encodes(self, image: TensorImage) -> TensorImage:
+        changed = image.clone()
+        for change in self.changes:
+            changed = change(changed, split_idx=0)
+        keep = torch.rand(image.shape[0], device=image.device) >= self.share
+        return TensorImage(torch.where(keep[:, None, None, None], image, changed))

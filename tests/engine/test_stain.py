@@ -63,3 +63,14 @@ def test_the_colour_cast_is_a_training_augmentation_only():
     casts = [t for t in transforms if isinstance(t, LabColourCast)]
     assert len(casts) == 1 and casts[0].split_idx == 0  # fastai applies it to the training split only
     assert not any(isinstance(t, LabColourCast) for t in Augmentation().transforms())
+
+
+def test_a_colour_share_keeps_the_other_pictures_colours_exactly():
+    torch.manual_seed(0)
+    (wrapper,) = [t for t in Augmentation(stain=0.4, colour_cast=10.0, colour_share=0.5).transforms() if t.order == 15]
+    pictures = TensorImage(torch.rand(200, 3, 8, 8) * 0.8 + 0.1)
+    out = wrapper(pictures.clone(), split_idx=0)
+    untouched = (out == pictures).flatten(1).all(dim=1)
+    assert 60 < int(untouched.sum()) < 140  # about half, drawn per picture
+    assert ((out - pictures).abs().flatten(1).amax(dim=1)[~untouched] > 0.01).all()
+    assert wrapper(pictures.clone(), split_idx=1).equal(pictures)  # validation pictures keep theirs
