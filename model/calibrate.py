@@ -137,9 +137,7 @@ def split_folders(
         files += found
         folder_of += [index] * len(found)
     if len(files) < 10:
-        raise ValueError(
-            f"calibrating needs images in class folders named {', '.join(classes)}; found {len(files)}"
-        )
+        raise ValueError(f"calibrating needs images in class folders named {', '.join(classes)}; found {len(files)}")
     groups = cell_groups(
         [path for path, _ in files],
         on_progress=lambda done, total: state.report(ScanProgress("grouping copies of each cell", done, total)),

@@ -36,7 +36,7 @@ class Augmentation:
     def transforms(self) -> list:
         from fastai.vision.augment import Hue, Saturation, aug_transforms
 
-        from model.stain import HedJitter, LabColourCast, SomePictures
+        from model.stain import ForAShareOfPictures, HedJitter, LabColourCast
 
         colour_settings = ("stain", "hue", "saturation", "colour_cast", "colour_share")
         geometric = {k: v for k, v in asdict(self).items() if k not in colour_settings}
@@ -50,7 +50,7 @@ class Augmentation:
         if self.colour_cast > 0:
             colour.append(LabColourCast(self.colour_cast))
         if colour and self.colour_share < 1:
-            colour = [SomePictures(colour, self.colour_share)]
+            colour = [ForAShareOfPictures(colour, self.colour_share)]
         return [*aug_transforms(**geometric), *colour]
 
     def to_json(self) -> dict:

@@ -166,6 +166,7 @@ def build_dataloaders(
         item_tfms=FitToInput(policy),
         batch_tfms=[*augmentation.transforms(), Normalize.from_stats(policy.mean, policy.std)],
     )
+
     def make(bs: int) -> DataLoaders:
         if weights is None:
             return block.dataloaders(items, bs=bs, device=device, num_workers=num_workers)

@@ -135,9 +135,7 @@ def _reset(module: nn.Module) -> None:
         norm.train()
 
 
-def _usable_images(
-    paths: list[Path], policies: list, state: TaskState
-) -> tuple[list[Decoded], list[tuple[Path, str]]]:
+def _usable_images(paths: list[Path], policies: list, state: TaskState) -> tuple[list[Decoded], list[tuple[Path, str]]]:
     """The images decoded for every policy, less the unreadable ones and those with no stained cell."""
     usable: list[Decoded] = []
     left_out: list[tuple[Path, str]] = []

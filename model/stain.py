@@ -116,7 +116,7 @@ class LabColourCast(RandTransform):
         return TensorImage(cast_colours(image, self.shift, self.spread))
 
 
-class SomePictures(RandTransform):
+class ForAShareOfPictures(RandTransform):
     """Gives `changes` (colour transforms) to a random `share` of each training batch's
     pictures, drawn per picture; the others keep their own colours."""
 

@@ -225,8 +225,10 @@ def check_outcome(learn: Learner, cancelled: bool, *, diverged: bool = False) ->
     # The training loss alone may be NaN without harm (an epoch of no whole batch); a NaN batch
     # loss (`diverged`), validation loss or weight is what makes a model useless.
     values = [float(row[1]) for row in learn.recorder.values]
-    if diverged or any(not math.isfinite(v) for v in values) or not all(
-        bool(torch.isfinite(p).all()) for p in learn.model.parameters()
+    if (
+        diverged
+        or any(not math.isfinite(v) for v in values)
+        or not all(bool(torch.isfinite(p).all()) for p in learn.model.parameters())
     ):
         raise TrainingError(
             "training diverged: the loss or the weights became NaN or infinite, so no model was kept. "

@@ -62,7 +62,8 @@ def main() -> int:
     evaluation = session.evaluation()
     if evaluation is not None:
         document.addResource(
-            QTextDocument.ResourceType.ImageResource, HEATMAP_URL,
+            QTextDocument.ResourceType.ImageResource,
+            HEATMAP_URL,
             heatmap_image(session.classes, evaluation.confusion.tolist()),
         )
     document.setHtml(report_html(session, model.name, model.sha256, datetime.now(UTC), LAB))

@@ -147,9 +147,21 @@ def test_gif_and_webp_files_in_folders_are_classified(model, four_images, tmp_pa
 def test_an_interrupted_classification_keeps_the_rows_done(model, tmp_path):
     out = tmp_path / "out.csv"
     process = subprocess.Popen(
-        [sys.executable, "-m", "bloodcell_gui.entry", "classify", real_data() / "TEST", "--model", model,
-         "--csv", out, "--bs", "8"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "bloodcell_gui.entry",
+            "classify",
+            real_data() / "TEST",
+            "--model",
+            model,
+            "--csv",
+            out,
+            "--bs",
+            "8",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     # Interrupt once rows are being written (the partial file has grown past its header), however
     # slowly this machine imports torch: a fixed sleep raced the start-up on a loaded CI runner.

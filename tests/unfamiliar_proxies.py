@@ -11,9 +11,26 @@ from PIL import Image, ImageDraw
 
 # Images inside the scikit-image wheel (never downloaded).
 SKIMAGE_PICTURES = (
-    "astronaut", "camera", "cat", "chelsea", "coffee", "coins", "horse", "hubble_deep_field", "moon",
-    "page", "rocket", "text", "clock", "grass", "gravel", "brick", "colorwheel", "retina",
-    "immunohistochemistry", "logo",
+    "astronaut",
+    "camera",
+    "cat",
+    "chelsea",
+    "coffee",
+    "coins",
+    "horse",
+    "hubble_deep_field",
+    "moon",
+    "page",
+    "rocket",
+    "text",
+    "clock",
+    "grass",
+    "gravel",
+    "brick",
+    "colorwheel",
+    "retina",
+    "immunohistochemistry",
+    "logo",
 )
 
 

@@ -27,8 +27,15 @@ def test_a_file_name_that_is_not_utf8_is_kept_readably():
 
 def test_one_row_per_image_in_the_schema_order(tmp_path):
     rows = [
-        ImageRow(Path("/x/=evil.jpeg"), (0.25, 0.75), truth=1, verified=0, reviewed=True, unfamiliarity=-0.71234,
-                 unfamiliar_threshold=1.0),
+        ImageRow(
+            Path("/x/=evil.jpeg"),
+            (0.25, 0.75),
+            truth=1,
+            verified=0,
+            reviewed=True,
+            unfamiliarity=-0.71234,
+            unfamiliar_threshold=1.0,
+        ),
         ImageRow(Path("/x/bad.jpeg"), error="truncated"),
         ImageRow(Path("/x/cat.jpeg"), (0.9, 0.1), unfamiliarity=3.5, unfamiliar_threshold=1.0),
         ImageRow(Path("/x/split.jpeg"), (0.6, 0.4), networks_agree=False),  # an ensemble's networks disagree
@@ -36,13 +43,47 @@ def test_one_row_per_image_in_the_schema_order(tmp_path):
     out = tmp_path / "out.csv"
     write_csv(out, rows, CLASSES, model_name="m", model_sha256="abc")
     written = list(csv.reader(out.open(encoding="utf-8")))
-    assert written[0] == header(CLASSES) == [
-        "path", "predicted", "confidence", "p_A", "p_B", "unfamiliarity", "unidentified", "networks_agree", "verified",
-        "reviewed", "final", "decided_by", "decided_at", "true_class", "error", "model", "model_sha256",
-    ]
+    assert (
+        written[0]
+        == header(CLASSES)
+        == [
+            "path",
+            "predicted",
+            "confidence",
+            "p_A",
+            "p_B",
+            "unfamiliarity",
+            "unidentified",
+            "networks_agree",
+            "verified",
+            "reviewed",
+            "final",
+            "decided_by",
+            "decided_at",
+            "true_class",
+            "error",
+            "model",
+            "model_sha256",
+        ]
+    )
     assert written[1] == [
-        "/x/=evil.jpeg", "B", "0.750000", "0.250000", "0.750000", "-0.7123", "", "yes", "A", "yes", "A", "", "", "B",
-        "", "m", "abc",
+        "/x/=evil.jpeg",
+        "B",
+        "0.750000",
+        "0.250000",
+        "0.750000",
+        "-0.7123",
+        "",
+        "yes",
+        "A",
+        "yes",
+        "A",
+        "",
+        "",
+        "B",
+        "",
+        "m",
+        "abc",
     ]
     assert written[2] == ["/x/bad.jpeg", "", "", "", "", "", "", "", "", "no", "", "", "", "", "truncated", "m", "abc"]
     assert written[3][5:8] == ["3.5", UNLIKE_TRAINING, "yes"]

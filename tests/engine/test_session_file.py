@@ -29,8 +29,9 @@ def a_session() -> ReviewSession:
         Result(Path("/d/broken.jpg"), error="the file is empty (0 bytes)"),
     ]
     for number, result in enumerate(results):
-        session.add(result, truth=0 if number < 2 else None, sha256=f"{number:064x}", model=MODEL,
-                    unfamiliar_threshold=1.0)
+        session.add(
+            result, truth=0 if number < 2 else None, sha256=f"{number:064x}", model=MODEL, unfamiliar_threshold=1.0
+        )
     session.record_classification(MODEL, len(results))
     return session
 

@@ -43,8 +43,9 @@ def decide(window, keys) -> None:
 
 def test_a_session_is_saved_reopened_signed_and_audited(qtbot, window, tmp_path):
     window.store.set_reviewer("A. Technician")
-    window.start_session(window.results.session.__class__(classes=window.results.classes,
-                                                          sample=Sample("S-42", "P-7", 100, "")))
+    window.start_session(
+        window.results.session.__class__(classes=window.results.classes, sample=Sample("S-42", "P-7", 100, ""))
+    )
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
     decide(window, [(0, Qt.Key.Key_3), (1, Qt.Key.Key_R)])
     assert window.unsaved_decisions and window.windowTitle().endswith("*")
@@ -73,8 +74,9 @@ def test_a_session_is_saved_reopened_signed_and_audited(qtbot, window, tmp_path)
     if unsure:
         assert not other.sign_session()
         assert "cannot sign yet" in other.last_error
-        decide(other, [(other.table_filter.mapFromSource(other.results.index(i, 0)).row(), Qt.Key.Key_R)
-                       for i in unsure])
+        decide(
+            other, [(other.table_filter.mapFromSource(other.results.index(i, 0)).row(), Qt.Key.Key_R) for i in unsure]
+        )
     answer(QMessageBox.StandardButton.Yes)
     assert other.sign_session(), other.last_error
     assert session.signed and "signed, read-only" in other.windowTitle()
@@ -132,7 +134,9 @@ def test_after_kill_9_the_autosaved_session_is_offered_with_its_decisions(qtbot,
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     process = subprocess.Popen(
         [sys.executable, "-c", RECORDER, str(settings_path), str(real_data() / "TEST_SIMPLE" / "MONOCYTE")],
-        stdout=subprocess.PIPE, env=env, cwd=Path(__file__).parents[2],
+        stdout=subprocess.PIPE,
+        env=env,
+        cwd=Path(__file__).parents[2],
     )
     assert process.stdout.readline().strip() == b"decided"
     os.kill(process.pid, signal.SIGKILL)
