@@ -76,8 +76,11 @@ def main() -> int:
 
     familiar_files = drawn([f for folder in args.familiar for f in image_files(folder)])
     familiar = scores(classifier, familiar_files)
-    results = {"model": str(args.model), "familiar": {"images": len(familiar_files),
-               "flagged": float(familiar["flagged"].mean())}, "sets": {}}
+    results = {
+        "model": str(args.model),
+        "familiar": {"images": len(familiar_files), "flagged": float(familiar["flagged"].mean())},
+        "sets": {},
+    }
     print(f"familiar ({len(familiar_files)} images): flagged {familiar['flagged'].mean():.1%}")
     with tempfile.TemporaryDirectory() as scratch:
         sets = {"not-leukocytes": write_proxies(Path(scratch) / "proxies")}
@@ -89,8 +92,10 @@ def main() -> int:
             row = {"images": len(files), "flagged": float(other["flagged"].mean())}
             row |= {f"auroc_{k}": auroc(familiar[k], other[k]) for k in ("distance", "energy", "softmax", "combined")}
             results["sets"][name] = row
-            print(f"{name} ({len(files)} images): flagged {row['flagged']:.1%}; AUROC " + ", ".join(
-                f"{k[6:]} {v:.3f}" for k, v in row.items() if k.startswith("auroc_")))
+            print(
+                f"{name} ({len(files)} images): flagged {row['flagged']:.1%}; AUROC "
+                + ", ".join(f"{k[6:]} {v:.3f}" for k, v in row.items() if k.startswith("auroc_"))
+            )
     # The cost, in one run: the same files with and without the statistics, alternating.
     plain = open_classifier(replace(loaded, references=None), "cpu")
     files = familiar_files[:600]

@@ -265,4 +265,3 @@ class ScoreHistogram(QWidget):
             Qt.AlignmentFlag.AlignCenter,
             f"unfamiliarity score (threshold {self.threshold:.2f}: to its right, Unidentified)",
         )
-

@@ -62,8 +62,7 @@ def sample_html(session: ReviewSession, lab: tuple[str, str], when: datetime) ->
     )
     local = when.astimezone()
     return (
-        header
-        + "<table cellspacing='0' cellpadding='2'>"
+        header + "<table cellspacing='0' cellpadding='2'>"
         f"<tr><td>Sample</td><td><b>{esc(sample.sample_id or '(no sample ID)')}</b>"
         f"{' &nbsp; patient ' + esc(sample.patient_ref) if sample.patient_ref else ''}</td></tr>"
         f"<tr><td>Reviewer</td><td>{esc(session.reviewer or '(none)')}; {signed}</td></tr>"

@@ -66,7 +66,9 @@ class SampleDialog(QDialog):
 
     def sample(self) -> Sample:
         return Sample(
-            self.sample_id.text().strip(), self.patient.text().strip(), self.target.value(),
+            self.sample_id.text().strip(),
+            self.patient.text().strip(),
+            self.target.value(),
             self.comments.toPlainText().strip(),
         )
 
@@ -132,8 +134,9 @@ class SessionActions:
         """The reviewer's name, asked once per PC user and remembered."""
         name = self.store.reviewer()
         if force or not name:
-            text, ok = QInputDialog.getText(self, "Reviewer", "Your name, as it should appear on signed reports:",
-                                            text=name)
+            text, ok = QInputDialog.getText(
+                self, "Reviewer", "Your name, as it should appear on signed reports:", text=name
+            )
             if ok and text.strip():
                 name = text.strip()
                 self.store.set_reviewer(name)
@@ -150,9 +153,7 @@ class SessionActions:
             return
         if dialog.reviewer.text().strip():
             self.store.set_reviewer(dialog.reviewer.text().strip())
-        self.start_session(
-            ReviewSession(classes=self.results.classes if self.results else [], sample=dialog.sample())
-        )
+        self.start_session(ReviewSession(classes=self.results.classes if self.results else [], sample=dialog.sample()))
 
     def start_session(self, session: ReviewSession, path: Path | None = None) -> None:
         self.load_session_rows(session)
@@ -371,7 +372,9 @@ class SessionActions:
         """The lab's name and address, printed at the top of every report (set once per PC)."""
         name, address = self.store.lab_header()
         text, ok = QInputDialog.getMultiLineText(
-            self, "Lab header for reports", "Lab name on the first line, then the address:",
+            self,
+            "Lab header for reports",
+            "Lab name on the first line, then the address:",
             "\n".join(part for part in (name, address) if part),
         )
         if ok:
