@@ -70,14 +70,10 @@ class RunEvaluation:
         not when it is no better than guessing, nor when it does worse than the current model
         on the same test folder."""
         test = self.test if self.test is not None and self.test.total else None
-        figure, what = (
-            (test.balanced_accuracy, "balanced accuracy on the test folder")
-            if test
-            else (
-                valid_accuracy,
-                "validation accuracy",
-            )
-        )
+        if test:
+            figure, what = test.balanced_accuracy, "balanced accuracy on the test folder"
+        else:
+            figure, what = valid_accuracy, "validation accuracy"
         chance = 1 / n_classes
         if not figure > chance + CHANCE_MARGIN:
             return False, f"Its {what} is {figure:.1%}, about what guessing gives ({chance:.0%}): not recommended."

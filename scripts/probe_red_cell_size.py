@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 from probe_magnification import magnified
 from scipy import ndimage
+from skimage.filters import threshold_otsu
 
 from model.dev_data import BLOOD_CELLS, PBC
 from model.holdout import is_held_out
@@ -34,15 +35,6 @@ from model.holdout import is_held_out
 WORK_SIDE = 90  # the estimate runs on a copy whose shorter side has this many pixels
 MIN_CORES = 3
 FACTORS = (0.5, 0.67, 0.8, 1.25, 1.5, 2.0)
-
-
-def otsu_threshold(values: np.ndarray) -> float:
-    counts, edges = np.histogram(values, bins=64, range=(0, 256))
-    share = counts / counts.sum()
-    below = np.cumsum(share)
-    mean_below = np.cumsum(share * (edges[:-1] + 2))
-    between = (mean_below[-1] * below - mean_below) ** 2 / np.maximum(below * (1 - below), 1e-9)
-    return float(edges[int(np.argmax(between)) + 1])
 
 
 def red_cell_mask(image: Image.Image) -> tuple[np.ndarray | None, float]:
@@ -54,7 +46,7 @@ def red_cell_mask(image: Image.Image) -> tuple[np.ndarray | None, float]:
     pink_or_background = inside & (blue - green < 25) & (red > blue)
     if pink_or_background.sum() < 100:
         return None, factor
-    mask = pink_or_background & (green < otsu_threshold(green[pink_or_background]))
+    mask = pink_or_background & (green < threshold_otsu(green[pink_or_background]))
     labels, count = ndimage.label(mask)
     if count:
         violet = inside & (blue - green > 40)

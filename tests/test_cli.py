@@ -37,10 +37,8 @@ def test_train_records_its_settings_and_refuses_a_split_it_cannot_make(real_trai
     assert info.test_time_views == "none"
     assert info.training["settings"]["test_time_augmentation"] is False
     assert info.training["settings"]["mixup"] == 0.3
-    assert (
-        info.training["settings"]["augmentation"] | {"stain": 0.3, "colour_cast": 8.0}
-        == (info.training["settings"]["augmentation"])
-    )
+    augmentation = info.training["settings"]["augmentation"]
+    assert augmentation | {"stain": 0.3, "colour_cast": 8.0} == augmentation
     assert info.policy.width == info.policy.height == 48
 
 
