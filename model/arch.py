@@ -59,6 +59,25 @@ def seed_deep_instance_cnn(n_classes: int) -> nn.Module:
     return seed_deep_cnn(n_classes, NormType.Instance)
 
 
+# Channels per GroupNorm group in seed-deep-group: 2, 4, 8 and 16 groups over its four sets.
+CHANNELS_PER_GROUP = 8
+
+
+def seed_deep_group_cnn(n_classes: int) -> nn.Module:
+    """seed-deep with GroupNorm (groups of 8 channels) in place of BatchNorm. Like InstanceNorm it
+    carries no lab's statistics and ignores a picture's overall contrast, but it normalises each
+    group of channels together, so how strongly one feature fires beside the others in its group
+    survives: InstanceNorm brings every channel to the same spread, and with it the difference
+    between an eosinophil's strong orange granules and a neutrophil's faint ones."""
+    network = seed_deep_cnn(n_classes, NormType.Instance)
+    for layer in network:
+        # fastai's ConvLayer is conv, norm, activation; swap the norm for GroupNorm.
+        if isinstance(layer, ConvLayer) and isinstance(layer[1], nn.InstanceNorm2d):
+            width = layer[1].num_features
+            layer[1] = nn.GroupNorm(width // CHANNELS_PER_GROUP, width)
+    return network
+
+
 def seed_deep_colour_standardised_cnn(n_classes: int) -> nn.Module:
     """seed-deep-instance whose input colours are first standardised per picture: each colour
     channel to the picture's own mean 0 and spread 1 (an InstanceNorm on the three input
@@ -134,6 +153,7 @@ _PLAIN: dict[str, Callable[[int], nn.Module]] = {
     "seed-deep": seed_deep_cnn,
     "seed-deep-instance": seed_deep_instance_cnn,
     "seed-deep-instance-colour": seed_deep_colour_standardised_cnn,
+    "seed-deep-group": seed_deep_group_cnn,
 }
 _RESNETS = {"resnet18": _resnet(tv_models.resnet18), "resnet34": _resnet(tv_models.resnet34)}
 

@@ -39,6 +39,9 @@ _ALL = (
         lab_statistics=False,
     ),
     Architecture(
+        "seed-deep-group", "Seed CNN, four sets, groups of channels normalised per picture", lab_statistics=False
+    ),
+    Architecture(
         "efficientnet-lite0",
         "EfficientNet-Lite0, ImageNet-pretrained",
         pretrained=True,

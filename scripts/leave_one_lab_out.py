@@ -73,6 +73,9 @@ RECIPES: dict[str, TrainConfig] = {
     "seed-instance-half-cast": TrainConfig(
         data=Path("."), arch="seed-deep-instance", augmentation=HALF_CAST, epochs=20, lr=4e-3
     ),
+    "seed-group-strong-cast": TrainConfig(
+        data=Path("."), arch="seed-deep-group", augmentation=STRONG_STAIN_CAST, epochs=20, lr=4e-3
+    ),
     "seed-colour-stain": TrainConfig(
         data=Path("."), arch="seed-deep-instance-colour", augmentation=STAIN_ROBUST, epochs=20, lr=4e-3
     ),

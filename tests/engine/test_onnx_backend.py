@@ -54,6 +54,7 @@ def test_the_default_model_gives_the_same_classes_and_probabilities_on_both_back
         ("seed-deep", InputPolicy(64, 64, framing="cell"), QUARTER_TURNS),
         ("seed-deep-instance", InputPolicy(64, 64, framing="cell"), QUARTER_TURNS),
         ("seed-deep-instance-colour", InputPolicy(64, 64, framing="cell"), QUARTER_TURNS),
+        ("seed-deep-group", InputPolicy(64, 64, framing="cell"), QUARTER_TURNS),
         ("efficientnet-lite0", InputPolicy(64, 64, mean=(0.5,) * 3, std=(0.5,) * 3), QUARTER_TURNS),
     ],
 )
