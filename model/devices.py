@@ -18,11 +18,17 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def available_devices() -> list[tuple[str, str]]:
-    """(device name, description) for the CPU and each CUDA GPU."""
+    """(device name, description) for the CPU and each CUDA GPU. A GPU whose driver will not
+    describe it is named with the reason, not dropped and not allowed to hide the others: the
+    technician sees that it is there and why training on it may fail."""
     devices = [("cpu", "CPU")]
     for index in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
-        props = torch.cuda.get_device_properties(index)
-        devices.append((f"cuda:{index}", f"{props.name} ({props.total_memory / 2**30:.0f} GiB)"))
+        try:
+            props = torch.cuda.get_device_properties(index)
+        except (RuntimeError, AssertionError) as error:  # what torch raises for a driver fault
+            devices.append((f"cuda:{index}", f"GPU {index} (its driver does not answer: {error})"))
+        else:
+            devices.append((f"cuda:{index}", f"{props.name} ({props.total_memory / 2**30:.0f} GiB)"))
     return devices
 
 

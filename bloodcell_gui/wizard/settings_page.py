@@ -145,7 +145,11 @@ class SettingsPage(QWizardPage):
         if self.device.count() == 0:
             self.device.addItem("Automatic (a GPU if there is one)", "auto")
             # Listing GPUs imports torch: on a worker, as the window may not have loaded it.
-            self.devices_runner.start(imported_task("model.devices", "device_choices"), on_done=self._list_devices)
+            self.devices_runner.start(
+                imported_task("model.devices", "device_choices"),
+                on_done=self._list_devices,
+                on_error=self._devices_not_listed,
+            )
         random_split = self.run.config.valid is None
         self.valid_pct.setEnabled(random_split)
         self.split_by_cell.setEnabled(random_split)
@@ -153,6 +157,13 @@ class SettingsPage(QWizardPage):
     def _list_devices(self, devices: list[tuple[str, str]]) -> None:
         for key, label in devices:
             self.device.addItem(label, key)
+
+    def _devices_not_listed(self, error: BaseException) -> None:
+        # Automatic stays chosen and still trains (on the CPU when torch finds no GPU); the
+        # technician learns why no device is listed instead of seeing a short list.
+        self.device.addItem("CPU", "cpu")
+        self.device.setToolTip(f"The GPUs could not be listed: {describe_error(error)}")
+        self.device.setItemText(0, "Automatic (the GPUs could not be listed)")
 
     def _arch_changed(self) -> None:
         self.weights_row.setEnabled(ARCHITECTURES[str(self.arch.currentData())].takes_weights_file)

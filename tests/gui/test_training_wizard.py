@@ -197,6 +197,22 @@ def test_the_wizard_trains_on_another_labs_folder_too(qtbot, wizard, real_train_
     assert set(training.trained.valid_by_source) == {str(real_train_subset), str(other)}
 
 
+def test_the_settings_page_says_so_when_the_gpus_cannot_be_listed(qtbot, wizard, monkeypatch):
+    import model.devices as devices
+
+    def broken() -> list:
+        raise RuntimeError("CUDA driver version is insufficient")
+
+    monkeypatch.setattr(devices, "available_devices", broken)
+    page = wizard.settings_page
+    page.device.clear()
+    page.initializePage()
+    qtbot.waitUntil(lambda: page.device.findData("cpu") >= 0, timeout=30_000)
+    assert "could not be listed" in page.device.itemText(0)
+    assert "CUDA driver version is insufficient" in page.device.toolTip()
+    assert page.device.currentData() == "auto"
+
+
 def test_the_settings_page_lists_devices_from_a_worker(qtbot, wizard, monkeypatch):
     # Listing GPUs imports torch, which the window may not have loaded (ONNX Runtime classifies):
     # on the GUI thread that froze it for seconds.
