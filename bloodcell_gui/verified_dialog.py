@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.style import ERROR_COLOR, message_label, plain_label
-from model.export import display_path
+from model.formatting import display_path
 from model.verified import VerifiedStore
 
 COLUMNS = ["Class", "File", "Decided (UTC)", "By", "Judged with model"]

@@ -27,6 +27,7 @@ from model.cli_guard import (
 from model.cli_models import run_calibrate, run_combine, run_convert, run_finetune, run_match_lab, run_train
 from model.cli_session import run_session_export, run_session_info
 from model.editions import WHERE_TO_TRAIN, training_available
+from model.formatting import terminal_path
 from model.model_header import ModelFileError, ModelInfo, read_info
 from model.resources import default_model_path
 from model.unfamiliar import DEFAULT_PASS_SHARE
@@ -292,7 +293,7 @@ def run_classify(args: argparse.Namespace) -> int:
     """Classify and write one row per image. Ctrl-C or SIGTERM ends it after the current batch:
     the rows done are written, followed by a row that says the file is incomplete."""
     from model.classifiers import open_classifier
-    from model.export import CsvExport, display_path
+    from model.export import CsvExport
     from model.ground_truth import FolderTruth
     from model.hashing import file_sha256
     from model.review import ImageRow
@@ -322,7 +323,7 @@ def run_classify(args: argparse.Namespace) -> int:
                     counts[classes[result.predicted_index]] += 1
                 else:
                     failures += 1
-                    print(f"skipped {display_path(result.path)}: {result.error}", file=sys.stderr)
+                    print(f"skipped {terminal_path(result.path)}: {result.error}", file=sys.stderr)
         except KeyboardInterrupt:
             interrupted = True
             export.write(ImageRow(Path(""), error=INCOMPLETE))
@@ -377,7 +378,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return 2
     print(evaluation.format_table())
     for bad in evaluation.bad_files:
-        print(f"skipped {bad.path}: {bad.error}", file=sys.stderr)  # streams escape odd bytes
+        print(f"skipped {terminal_path(bad.path)}: {bad.error}", file=sys.stderr)
     if args.json:
         with atomic_writer(args.json, "w", encoding="utf-8") as stream:
             json.dump(evaluation.to_json(), stream, indent=2)

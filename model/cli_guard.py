@@ -3,7 +3,8 @@ reported at once, in words, and nothing already there is destroyed:
 
 - numbers in range (argparse types that say what is wrong);
 - output files that can be written, that are not folders and not one of the inputs;
-- terminal streams that can print any file name (bytes that are not UTF-8 are escaped);
+- terminal streams that can print any file name (bytes that are not UTF-8 and control
+  characters are escaped);
 - SIGTERM handled like Ctrl-C, so an interrupted command still finishes what it can.
 """
 
@@ -17,7 +18,9 @@ import signal
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TextIO
 
+from model.formatting import KEEP_LINES
 from model.images import is_image_name
 
 # The subcommands (model.cli); `bloodcell WORD` with any other word opens the window on WORD.
@@ -105,12 +108,33 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
+class InertStream:
+    """A text stream whose writes cannot drive the terminal: control characters other than line
+    ends, carriage returns (progress lines) and tabs are written as \\xNN, whatever message a
+    file name or an exception put them in. Everything else is the wrapped stream's."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.wrapped = stream
+
+    def write(self, text: str) -> int:
+        self.wrapped.write(text.translate(KEEP_LINES))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.wrapped, name)
+
+
 def printable_streams() -> None:
-    """Let stdout and stderr print any path: undecodable bytes in a file name become \\xNN."""
-    for stream in (sys.stdout, sys.stderr):
+    """Let stdout and stderr print any path: undecodable bytes in a file name become \\xNN, and
+    control characters cannot reach the terminal (`InertStream`). A windowed build has none."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None or isinstance(stream, InertStream):
+            continue
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
+        setattr(sys, name, InertStream(stream))
 
 
 def interrupt_on_sigterm() -> None:

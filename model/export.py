@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from model.atomic import atomic_writer
+from model.formatting import display_path
 
 if TYPE_CHECKING:
     from model.review import ImageRow
@@ -28,12 +29,6 @@ def csv_cell(value: object) -> str:
         return str(value)
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def display_path(path: Path) -> str:
-    """A path as text, losslessly: bytes that are not valid UTF-8 in a file name (kept by
-    Python as surrogates) are written as \\xNN escapes instead of failing the whole export."""
-    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)

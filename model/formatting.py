@@ -3,6 +3,31 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
+# Control characters (C0, DEL, C1) as escapes: a file name may hold a newline, which would forge
+# a line of output, or an escape sequence, which a terminal would obey.
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_CONTROL = [*range(0x20), *range(0x7F, 0xA0)]
+ONE_LINE = str.maketrans({code: _NAMED.get(chr(code), f"\\x{code:02x}") for code in _CONTROL})
+# The same for whole messages, whose own line ends and progress returns are kept.
+KEEP_LINES = str.maketrans({code: f"\\x{code:02x}" for code in _CONTROL if chr(code) not in _NAMED})
+
+
+def one_line(text: str) -> str:
+    """Text that prints as one line and drives no terminal: control characters escaped."""
+    return text.translate(ONE_LINE)
+
+
+def display_path(path: Path) -> str:
+    """A path as text, losslessly: bytes that are not valid UTF-8 in a file name (kept by
+    Python as surrogates) are written as \\xNN escapes instead of failing the whole export."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def terminal_path(path: Path) -> str:
+    """A path for a line of terminal output: `display_path`, on one line, driving nothing."""
+    return one_line(display_path(path))
 
 
 def format_seconds(seconds: float) -> str:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from model import __version__
 from model.audit import CLASSIFIED, NEW_VERSION, RECLASSIFIED, REVIEWED, SIGNED, UNDONE, AuditEntry, Stamp
 from model.evaluate import Evaluation
-from model.export import display_path, write_csv
+from model.export import write_csv
+from model.formatting import display_path
 from model.unfamiliar import AnotherLab, another_lab, unidentified_reason
 
 if TYPE_CHECKING:

@@ -79,6 +79,17 @@ def test_a_bad_model_file_is_a_clear_error(tmp_path, real_test_subset):
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_no_message_can_drive_the_terminal(tmp_path):
+    # Any error naming a file repeats its name; an escape sequence in it (here one that retitles
+    # the terminal window) is printed as text, and the message keeps its one line.
+    bad = tmp_path / "x\x1b]0;pwned\x07.safetensors"
+    bad.write_text("nonsense")
+    done = bloodcell("info", bad)
+    assert done.returncode == 2
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr
+    assert "x\\x1b]0;pwned\\x07.safetensors" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
 def test_combine_writes_an_ensemble_with_its_test_figures(small_model, real_test_subset, tmp_path):
     out = tmp_path / "ensemble.safetensors"
     done = bloodcell("combine", small_model, small_model, "--test", real_test_subset, "--out", out)

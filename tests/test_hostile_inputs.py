@@ -85,6 +85,21 @@ def test_a_file_name_that_is_not_utf8_gets_its_row(model, four_images, tmp_path)
     assert "link loop" in written["self.jpeg"]["error"] and "self.jpeg" in stderr
 
 
+def test_a_file_name_with_a_newline_or_a_terminal_escape_prints_as_one_inert_line(model, four_images, tmp_path):
+    # A newline in a name would forge a line of output; ESC [ 2 J would clear the terminal.
+    name = "bad\n\x1b[2Jname.jpg"
+    (four_images / name).write_bytes(b"")
+    (four_images / "ok\tname.jpeg").write_bytes(next(four_images.glob("*.jpeg")).read_bytes())
+    out = tmp_path / "out.csv"
+    code, _, stderr = bloodcell("classify", four_images, "--model", model, "--csv", out)
+    assert code == 0
+    assert "\x1b" not in stderr
+    skipped = [line for line in stderr.splitlines() if line.startswith("skipped")]
+    assert skipped == [f"skipped {four_images}/bad\\n\\x1b[2Jname.jpg: the file is empty (0 bytes)"]
+    written = {r["path"].rsplit("/", 1)[-1]: r for r in rows(out)}  # the CSV keeps the real names
+    assert written[name]["error"] and written["ok\tname.jpeg"]["predicted"] in CLASSES
+
+
 def test_cells_a_spreadsheet_would_run_are_neutralised(four_images, tmp_path):
     torch.manual_seed(1)
     classes = ["=HYPERLINK(1)", "+B", "-C", "@D"]

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from model.export import csv_cell, display_path, header, write_csv
+from model.export import csv_cell, header, write_csv
+from model.formatting import display_path
 from model.review import ImageRow
 from model.unfamiliar import UNLIKE_TRAINING
 
