@@ -173,6 +173,8 @@ def session_from_json(data) -> ReviewSession:
     models_data = data.get("models") or []
     if not isinstance(models_data, list):
         raise ValueError("'models' must be a list")
+    if not all(isinstance(m, dict) for m in models_data):
+        raise ValueError("each of 'models' must be an object")
     models = [ModelIdentity(_text(m, "name", limit=500), _text(m, "sha256", limit=64)) for m in models_data]
     images = data.get("images")
     if not isinstance(images, list) or len(images) > MAX_IMAGES:

@@ -100,6 +100,7 @@ def test_sign_off_needs_a_reviewer_and_something_to_sign():
         (lambda d: d["audit"][0].update(time_utc="yesterday"), "not an ISO 8601 time"),
         (lambda d: d["sample"].update(target_count=0), "target_count"),
         (lambda d: d.update(images={"a": 1}), "'images' must be a list"),
+        (lambda d: d["models"].__setitem__(0, "a name"), "each of 'models' must be an object"),
     ],
 )
 def test_a_damaged_session_is_refused_with_the_reason(tmp_path, change, reason):
