@@ -30,9 +30,13 @@ class Architecture:
 
 
 _ALL = (
-    Architecture("seed-deep", "Seed CNN, four sets (default; fast on a CPU)"),
+    Architecture("seed-deep", "Seed CNN, four sets (fast on a CPU)"),
     Architecture("seed", "Seed CNN, three sets (the original article's)"),
-    Architecture("seed-deep-instance", "Seed CNN, four sets, each picture normalised by itself", lab_statistics=False),
+    Architecture(
+        "seed-deep-instance",
+        "Seed CNN, four sets, each picture normalised by itself (the shipped default's)",
+        lab_statistics=False,
+    ),
     Architecture(
         "seed-deep-instance-colour",
         "Seed CNN, four sets, each picture's colours and layers normalised by itself",

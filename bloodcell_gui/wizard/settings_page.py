@@ -33,7 +33,10 @@ class SettingsPage(QWizardPage):
     def __init__(self, run: TrainingRun, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Model and settings")
-        self.setSubTitle("The defaults train like the first of the two networks in the shipped default model.")
+        self.setSubTitle(
+            "The defaults train quickly on one lab's pictures. The shipped default model is two "
+            "per-picture networks trained with strong colour changes (README, The default model)."
+        )
         self.run = run
         self.lr_runner = TaskRunner(self)
         self.devices_runner = TaskRunner(self)
