@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +119,35 @@ def answer_next_question(button_text: str) -> None:
         next(b for b in box.buttons() if b.text() == button_text).click()
 
     QTimer.singleShot(20, click)
+
+
+# Values of the wrong type or size for any field of a JSON document, and DELETE: the field removed.
+DELETE = object()
+WRONG_VALUES = [None, True, -1, 1e308, 2**70, "", "x" * 20_000, [], {}, [[[]]], {"a": None}, "NaN", DELETE]
+
+
+def every_node(node, where: tuple = (), list_items: int | None = None):
+    """The path to every value inside a JSON document (of each list, the first `list_items`)."""
+    if where:
+        yield where
+    if isinstance(node, dict):
+        children = list(node.items())
+    elif isinstance(node, list):
+        children = list(enumerate(node))[:list_items]
+    else:
+        children = []
+    for key, child in children:
+        yield from every_node(child, (*where, key), list_items)
+
+
+def with_value(document, where: tuple, value):
+    """A copy of a JSON document with the value at `where` replaced (or removed: DELETE)."""
+    changed = json.loads(json.dumps(document))
+    parent = changed
+    for key in where[:-1]:
+        parent = parent[key]
+    if value is DELETE:
+        del parent[where[-1]]
+    else:
+        parent[where[-1]] = value
+    return changed

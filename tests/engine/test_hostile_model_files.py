@@ -8,6 +8,7 @@ import struct
 
 import pytest
 import torch
+from helpers import WRONG_VALUES, every_node, with_value
 from safetensors.torch import save_file
 
 from model.arch import build_model
@@ -83,6 +84,30 @@ def test_metadata_of_the_wrong_type_or_range_is_refused_by_field(good_model, tmp
     with pytest.raises(ModelFileError, match=reason) as refused:
         load(target)
     assert str(target) in str(refused.value)
+
+
+def test_any_metadata_field_of_the_default_model_with_a_wrong_value_is_refused_or_reads(tmp_path):
+    # The shipped file has every kind of field (members, sources, statistics, training records).
+    # Each in turn is given a value of another type or size, or removed: reading the header
+    # either succeeds or refuses by name; never another exception.
+    from safetensors import safe_open
+
+    from model.resources import default_model_path
+
+    with safe_open(default_model_path(), "pt") as opened:
+        document = json.loads(opened.metadata()["bloodcell"])
+    target = tmp_path / "changed.safetensors"
+    tensors = {"w": torch.zeros(1)}  # read_info reads the metadata only
+    refused = 0
+    for where in every_node(document, list_items=2):
+        for value in WRONG_VALUES:
+            save_file(tensors, target, metadata={"bloodcell": json.dumps(with_value(document, where, value))})
+            try:
+                read_info(target)
+            except ModelFileError as error:
+                assert str(target) in str(error)
+                refused += 1
+    assert refused > 500  # the checks do refuse; the loop is not vacuous
 
 
 def test_a_deeply_nested_header_is_refused_with_the_file_name(tmp_path):

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import run_bloodcell
+from helpers import WRONG_VALUES, every_node, run_bloodcell, with_value
 
 from model.audit import CLASSIFIED, NEW_VERSION, RECLASSIFIED, REVIEWED, SIGNED, UNDONE
 from model.infer import Result
@@ -112,19 +112,6 @@ def test_a_damaged_session_is_refused_with_the_reason(tmp_path, change, reason):
         load_session(path)
 
 
-WRONG_VALUES = [None, True, -1, 1e308, 2**70, "", "x" * 20_000, [], {}, [[[]]], {"a": None}, "NaN"]
-DELETE = object()
-
-
-def every_node(node, where=()):
-    """The path to every value inside a JSON document."""
-    if where:
-        yield where
-    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-    for key, child in children:
-        yield from every_node(child, (*where, key))
-
-
 def test_any_field_of_a_session_with_a_wrong_value_is_refused_or_loads_whole(tmp_path):
     # Each field in turn is given a value of another type or size, or removed: the file either
     # loads into a session that saves again, or is refused by name; never another exception.
@@ -133,16 +120,8 @@ def test_any_field_of_a_session_with_a_wrong_value_is_refused_or_loads_whole(tmp
     path, again = tmp_path / "damaged.bcsession", tmp_path / "again.bcsession"
     refused = 0
     for where in every_node(good):
-        for value in [*WRONG_VALUES, DELETE]:
-            data = json.loads(json.dumps(good))
-            parent = data
-            for key in where[:-1]:
-                parent = parent[key]
-            if value is DELETE:
-                del parent[where[-1]]
-            else:
-                parent[where[-1]] = value
-            path.write_text(json.dumps(data))
+        for value in WRONG_VALUES:
+            path.write_text(json.dumps(with_value(good, where, value)))
             try:
                 save_session(again, load_session(path))
             except SessionFileError as error:
