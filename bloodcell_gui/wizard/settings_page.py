@@ -35,7 +35,7 @@ class SettingsPage(QWizardPage):
         self.setTitle("Model and settings")
         self.setSubTitle(
             "The defaults train quickly on one lab's pictures. The shipped default model is two "
-            "per-picture networks trained with strong colour changes (README, The default model)."
+            "per-picture networks, trained with strong colour changes for half the pictures (README)."
         )
         self.run = run
         self.lr_runner = TaskRunner(self)
