@@ -22,12 +22,12 @@ from model.cli_guard import (
     non_negative_int,
     positive_int,
     printable_streams,
+    say_not_used,
     share,
 )
 from model.cli_models import run_calibrate, run_combine, run_convert, run_finetune, run_match_lab, run_train
 from model.cli_session import run_session_export, run_session_info
 from model.editions import WHERE_TO_TRAIN, training_available
-from model.formatting import terminal_path
 from model.model_header import ModelFileError, ModelInfo, read_info
 from model.resources import default_model_path
 from model.unfamiliar import DEFAULT_PASS_SHARE
@@ -323,7 +323,7 @@ def run_classify(args: argparse.Namespace) -> int:
                     counts[classes[result.predicted_index]] += 1
                 else:
                     failures += 1
-                    print(f"skipped {terminal_path(result.path)}: {result.error}", file=sys.stderr)
+                    say_not_used(result.path, result.error, "skipped")
         except KeyboardInterrupt:
             interrupted = True
             export.write(ImageRow(Path(""), error=INCOMPLETE))
@@ -378,7 +378,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return 2
     print(evaluation.format_table())
     for bad in evaluation.bad_files:
-        print(f"skipped {terminal_path(bad.path)}: {bad.error}", file=sys.stderr)
+        say_not_used(bad.path, bad.error, "skipped")
     if args.json:
         with atomic_writer(args.json, "w", encoding="utf-8") as stream:
             json.dump(evaluation.to_json(), stream, indent=2)

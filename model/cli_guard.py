@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from model.formatting import KEEP_LINES
+from model.formatting import KEEP_LINES, terminal_path
 from model.images import is_image_name
 
 # The subcommands (model.cli); `bloodcell WORD` with any other word opens the window on WORD.
@@ -135,6 +135,11 @@ def printable_streams() -> None:
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
         setattr(sys, name, InertStream(stream))
+
+
+def say_not_used(path: Path, reason: str, verb: str = "left out") -> None:
+    """One line on stderr for a file a command did not use: its name (on one line) and why."""
+    print(f"{verb} {terminal_path(path)}: {reason}", file=sys.stderr)
 
 
 def interrupt_on_sigterm() -> None:

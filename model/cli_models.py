@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from model.cli_guard import check_output
-from model.formatting import format_seconds, terminal_path
+from model.cli_guard import check_output, say_not_used
+from model.formatting import format_seconds
 from model.model_header import LoadedModel
 from model.task import TaskState
 
@@ -64,7 +64,7 @@ def run_train(args: argparse.Namespace) -> int:
     run.scanned = run.scan(state)
     for scan in (run.scanned.train, run.scanned.valid, *run.scanned.more):
         for bad in scan.bad_files if scan else []:
-            print(f"left out {terminal_path(bad.path)}: {bad.reason}", file=sys.stderr)
+            say_not_used(bad.path, bad.reason)
     run.trained = run.train(state)
     print(f"\n{describe_end(run.trained)}")
     print(f"measuring unfamiliar-image statistics{f' and evaluating on {args.test}' if args.test else ''} ...")
@@ -228,7 +228,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     for folder in args.data:
         scan = scan_dataset(folder)
         for bad in scan.bad_files:
-            print(f"left out {terminal_path(bad.path)}: {bad.reason}", file=sys.stderr)
+            say_not_used(bad.path, bad.reason)
         cells += [VerifiedCell(path, label) for path, label in scan.files]
     print(f"adapting {parent_path} ({len(parent.info.networks)} network(s)) on {len(cells)} cells ...")
     adaptation = adapt(parent, file_sha256(parent_path), cells, settings, TaskState(TerminalProgress()))
@@ -257,14 +257,14 @@ def run_match_lab(args: argparse.Namespace) -> int:
     paths = []
     for item in expand_inputs(args.images):
         if isinstance(item, BadFile):
-            print(f"left out {terminal_path(item.path)}: {item.reason}", file=sys.stderr)
+            say_not_used(item.path, item.reason)
         else:
             paths.append(item)
     parent = load(parent_path)
     print(f"matching {parent_path} to {len(paths)} images of the lab ...")
     match = match_lab(parent, file_sha256(parent_path), paths, TaskState(TerminalProgress()))
     for path, reason in match.left_out:
-        print(f"left out {terminal_path(path)}: {reason}", file=sys.stderr)
+        say_not_used(path, reason)
     print(f"BatchNorm statistics measured on {match.images_used} images ({len(match.left_out)} left out)")
     if match.images_used < SUGGESTED_IMAGES:
         print(f"note: {SUGGESTED_IMAGES} or more images give steadier statistics")
