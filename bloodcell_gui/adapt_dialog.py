@@ -7,13 +7,11 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtWidgets import (
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +21,7 @@ from bloodcell_gui.model_save_form import DerivedModelDialog, ModelSaveForm
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, message_label, plain_label
 from bloodcell_gui.verified_dialog import counts_text
+from bloodcell_gui.wizard.widgets import int_spin, spin
 from bloodcell_gui.workers import describe_error
 from model.classify_job import LoadedClassifier
 from model.events import BatchProgress, EpochEnd, ScanProgress
@@ -59,8 +58,8 @@ class AdaptDialog(DerivedModelDialog):
         self.summary = plain_label(counts_text(verified, self.classes))
         self.warning = message_label(WARNING_COLOR)
         self.error = message_label(ERROR_COLOR)
-        self.epochs = QSpinBox(minimum=1, maximum=50, value=6)
-        self.held_back = QDoubleSpinBox(minimum=0.0, maximum=0.5, singleStep=0.05, value=0.25, decimals=2)
+        self.epochs = int_spin(1, 50, 6)
+        self.held_back = spin(0.0, 0.5, 0.05, 0.25)
         self.start_button = QPushButton("Adapt")
         self.start_button.clicked.connect(self.start)
         self.stop_button = QPushButton("Stop (keep it as it is)")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication
 
 from bloodcell_gui.main_window import MainWindow
 from bloodcell_gui.style import style_sheet
+from bloodcell_gui.timers import make_timer
 from bloodcell_gui.workers import Worker
 from model.resources import resources_dir
 
@@ -65,7 +66,7 @@ def close_on_sigterm(window: MainWindow) -> None:
 
     with contextlib.suppress(ValueError, OSError, AttributeError):
         signal.signal(signal.SIGTERM, close)
-        ticker = QTimer(window, interval=250)
+        ticker = make_timer(window, 250, single_shot=False)
         ticker.timeout.connect(lambda: None)
         ticker.start()
 

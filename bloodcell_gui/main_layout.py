@@ -247,9 +247,11 @@ class MainLayout:
 
         self.review_menu = self.menuBar().addMenu("&Review")
         self.class_actions = QActionGroup(self)
-        self.mark_reviewed_action = QAction("Mark reviewed", self, shortcut=QKeySequence("R"))
+        self.mark_reviewed_action = QAction("Mark reviewed", self)
+        self.mark_reviewed_action.setShortcut(QKeySequence("R"))
         self.mark_reviewed_action.triggered.connect(lambda: self._mark_selected_reviewed(True))
-        self.clear_verified_action = QAction("Clear my class", self, shortcut=QKeySequence("0"))
+        self.clear_verified_action = QAction("Clear my class", self)
+        self.clear_verified_action.setShortcut(QKeySequence("0"))
         self.clear_verified_action.triggered.connect(lambda: self._reclassify_rows(self.selected_rows(), None))
         self.addAction(self.mark_reviewed_action)
         self.addAction(self.clear_verified_action)

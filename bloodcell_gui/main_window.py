@@ -29,6 +29,7 @@ from bloodcell_gui.review_actions import ReviewActions
 from bloodcell_gui.session_actions import SessionActions
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.thumbnail_view import ThumbnailDelegate
+from bloodcell_gui.timers import make_timer
 from bloodcell_gui.verified_actions import VerifiedActions
 from bloodcell_gui.workers import TaskRunner, Worker, describe_error
 from model.architectures import can_match_lab
@@ -63,7 +64,7 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         self.queue.progressChanged.connect(self._progress_changed)
         self.queue.failed.connect(lambda message: self.report_error("Classification stopped", message))
         self.queue.finished.connect(self._classification_done)
-        self._refresh_timer = QTimer(self, singleShot=True, interval=150)
+        self._refresh_timer = make_timer(self, 150, single_shot=True)
         self._refresh_timer.timeout.connect(self._refresh_summary)
         self.build_layout()
         self.build_status_bar()

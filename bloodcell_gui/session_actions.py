@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from bloodcell_gui.timers import make_timer
 from bloodcell_gui.workers import describe_error
 from model.audit import SAMPLE_CHANGED
 from model.editions import edition
@@ -84,7 +85,7 @@ class SessionActions:
     unsaved_decisions = False
 
     def build_session_menus(self, file_menu) -> None:
-        self._autosave_timer = QTimer(self, singleShot=True, interval=200)
+        self._autosave_timer = make_timer(self, 200, single_shot=True)
         self._autosave_timer.timeout.connect(self.autosave)
         actions = [
             ("New session…", QKeySequence.StandardKey.New, self.new_session_dialog),

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 
+from bloodcell_gui.timers import make_timer
 from model.editions import WHERE_TO_TRAIN
 from model.verified import VerifiedStore, VerifiedStoreError
 
@@ -44,7 +44,7 @@ class VerifiedActions:
         if problem:
             self.report_error("The list of verified cells could not be read", problem)
         # Decisions come a key press apart: the file is written once they pause, as autosave is.
-        self._verified_timer = QTimer(self, singleShot=True, interval=200)
+        self._verified_timer = make_timer(self, 200, single_shot=True)
         self._verified_timer.timeout.connect(self.save_verified)
 
     def remember_decisions(self, rows: list[int]) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 
 from bloodcell_gui.app import make_application  # noqa: E402
 from bloodcell_gui.main_window import MainWindow  # noqa: E402
+from bloodcell_gui.timers import make_timer  # noqa: E402
 from model.dev_data import BLOOD_CELLS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,7 +25,7 @@ DATA = BLOOD_CELLS
 
 def wait_until(condition, timeout_s: float = 600) -> None:
     loop = QEventLoop()
-    timer = QTimer(interval=50)
+    timer = make_timer(None, 50, single_shot=False)
     timer.timeout.connect(lambda: loop.quit() if condition() else None)
     timer.start()
     QTimer.singleShot(int(timeout_s * 1000), loop.quit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from bloodcell_gui.style import plain_label
+from bloodcell_gui.timers import make_timer
 from bloodcell_gui.wizard.widgets import spin
 from bloodcell_gui.workers import TaskRunner, describe_error
 from model.config import Augmentation
@@ -57,7 +58,7 @@ class AugmentPage(QWizardPage):
         self.status = plain_label()
         self.status.setWordWrap(False)
         form.addRow(self.shuffle, self.status)
-        self.debounce = QTimer(self, singleShot=True, interval=250)
+        self.debounce = make_timer(self, 250, single_shot=True)
         self.debounce.timeout.connect(self.regenerate)
         self.flip_vert.toggled.connect(self.debounce.start)
         for box in (self.max_lighting, self.max_zoom, self.max_rotate, self.max_warp):
