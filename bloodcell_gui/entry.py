@@ -15,6 +15,7 @@ import sys
 import warnings
 
 from model.cli_guard import COMMANDS, interrupt_on_sigterm
+from model.user_folders import prepare_process
 
 GUI_USAGE = """\
 usage: bloodcell                     open the window
@@ -26,6 +27,7 @@ usage: bloodcell                     open the window
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()
     quiet_library_warnings()
+    prepare_process()  # before Qt or matplotlib look at HOME
     argv = sys.argv[1:] if argv is None else argv
     if argv and (argv[0].startswith("-") or argv[0] in COMMANDS):
         return run_cli(argv)

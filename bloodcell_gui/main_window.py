@@ -38,6 +38,7 @@ from model.editions import edition, training_available
 from model.resources import default_model_path
 from model.review import ModelIdentity, ReviewSession
 from model.unfamiliar import AnotherLab
+from model.user_folders import user_folders
 
 
 # InputActions comes first: its drag-and-drop handlers override QWidget's.
@@ -71,6 +72,13 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         self.build_menus()
         self._restore_settings()
         self.open_verified_store()
+        self._say_what_will_not_be_kept()
+
+    def _say_what_will_not_be_kept(self) -> None:
+        """Once per run, at start: the folders that cannot be used and what is lost with them."""
+        warning = user_folders().warning()
+        if warning:
+            QTimer.singleShot(0, lambda: self.report_error("Some of BloodCell's files cannot be kept", warning))
 
     # ----------------------------------------------------------------- settings
     def _restore_settings(self) -> None:

@@ -4,10 +4,11 @@ model.session_file); this wires them to menus and dialogs."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -28,13 +29,15 @@ from model.audit import SAMPLE_CHANGED
 from model.editions import edition
 from model.review import ReviewSession, Sample, SignOffRefused
 from model.session_file import SUFFIX, SessionFileError, load_session, save_session
+from model.user_folders import user_folders
 
 SESSION_FILTER = f"BloodCell sessions (*{SUFFIX})"
 AUTOSAVE_NAME = f"autosave{SUFFIX}"
 
 
-def autosave_folder() -> Path:
-    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
+def autosave_folder() -> Path | None:
+    """The user's data folder, or None when it cannot be used (said once at start)."""
+    return user_folders().data
 
 
 class SampleDialog(QDialog):
@@ -265,28 +268,46 @@ class SessionActions:
             self.close()
 
     # -- autosave and recovery
-    def autosave_path(self) -> Path:
-        return Path(self.store.settings.value("session/autosave_folder", str(autosave_folder()))) / AUTOSAVE_NAME
+    def autosave_path(self) -> Path | None:
+        """Where the open session is saved automatically; None: nowhere (the folder cannot be used)."""
+        chosen = self.store.settings.value("session/autosave_folder", "")
+        folder = Path(str(chosen)) if chosen else autosave_folder()
+        return folder / AUTOSAVE_NAME if folder is not None else None
 
     def autosave(self) -> None:
-        if self.session is None or not self.unsaved:
-            return
         path = self.autosave_path()
+        if self.session is None or not self.unsaved or path is None:
+            return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             save_session(path, self.session)
             self.store.settings.setValue("session/autosaved_from", str(self.session_path or ""))
         except (OSError, ValueError) as error:
-            self.statusBar().showMessage(f"Autosave failed: {describe_error(error)}", 8000)
+            self._autosave_failed(describe_error(error))
+
+    def _autosave_failed(self, reason: str) -> None:
+        """Said in a message the first time, in the status bar after that: a technician must learn
+        that a crash would now lose their decisions, but not be stopped at every key press."""
+        if not getattr(self, "_autosave_failure_said", False):
+            self._autosave_failure_said = True
+            self.report_error(
+                "The session is not being saved automatically",
+                f"{reason}\n\nIf BloodCell closes unexpectedly, decisions since the last Save session are lost. "
+                "Save the session yourself (Ctrl+S) to a folder you can write in.",
+            )
+        self.statusBar().showMessage(f"Autosave failed: {reason}", 8000)
 
     def remove_autosave(self) -> None:
         self._autosave_timer.stop()
-        self.autosave_path().unlink(missing_ok=True)
+        path = self.autosave_path()
+        if path is not None:
+            with contextlib.suppress(OSError):  # closing must go on: settings and verified cells follow
+                path.unlink(missing_ok=True)
 
     def offer_recovery(self) -> bool:
         """After a crash: offer the autosaved session (every decision but at most the last)."""
         path = self.autosave_path()
-        if not path.is_file():
+        if path is None or not path.is_file():
             return False
         try:
             session = load_session(path)

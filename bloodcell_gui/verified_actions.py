@@ -39,8 +39,10 @@ class VerifiedActions:
     """For a main window with `results`, `loaded`, `store`, `report_error` and `load_model`."""
 
     def open_verified_store(self) -> None:
-        """The store beside the autosaved session (the same folder, set or default)."""
-        self.verified, problem = open_store(self.autosave_path().parent)
+        """The store beside the autosaved session (the same folder, set or default); kept in
+        memory only when there is no usable folder (said once at start)."""
+        path = self.autosave_path()
+        self.verified, problem = open_store(path.parent) if path is not None else (VerifiedStore(None), "")
         if problem:
             self.report_error("The list of verified cells could not be read", problem)
         # Decisions come a key press apart: the file is written once they pause, as autosave is.
@@ -64,7 +66,7 @@ class VerifiedActions:
         self._verified_timer.stop()
         try:
             self.verified.save()
-        except OSError as error:
+        except (OSError, ValueError) as error:
             self.report_error(
                 "Verified cells not saved",
                 f"{self.verified.path}: {error.strerror or error}\nThe decisions themselves are kept in the session.",

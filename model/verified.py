@@ -65,10 +65,11 @@ def entry_key(path: Path | str, sha256: str) -> str:
 class VerifiedStore:
     """Verified cells in a file; every change is saved at once."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path | str | None) -> None:
+        """`path` None: a store for this run only (the user's data folder cannot be used)."""
+        self.path = Path(path) if path is not None else None
         self.entries: dict[str, VerifiedEntry] = {}
-        if self.path.exists():
+        if self.path is not None and self.path.exists():
             self.entries = {entry_key(e.path, e.sha256): e for e in read_entries(self.path)}
 
     def record(self, row: ImageRow, classes: list[str], reviewer: str = "") -> bool:
@@ -96,6 +97,8 @@ class VerifiedStore:
         return sum(self.entries.pop(key, None) is not None for key in keys)
 
     def save(self) -> None:
+        if self.path is None:
+            return
         document = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
