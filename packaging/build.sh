@@ -28,17 +28,19 @@ for edition in $editions; do
   # The work folder is only PyInstaller's cache; the full bundle is GBs, so the disk a CI machine
   # has left decides whether the tarball fits: free the cache, and stage with hard links, not a copy.
   rm -rf "build/pyinstaller-$edition"
+  # The newest glibc symbol any bundled program or library asks for: the oldest Linux it runs on.
+  # (objdump complains about files that are not ELF; what it prints for the others is enough)
+  glibc=$( { find "dist/$name" -type f \( -name '*.so*' -o -perm -u+x \) -exec objdump -T {} + 2>/dev/null || true; } \
+    | { grep -o 'GLIBC_[0-9.]*' || true; } | sort -Vu | tail -1 | cut -d_ -f2)
   stage="build/package-$edition/$name-$version"
   rm -rf "build/package-$edition" && mkdir -p "$stage"
   cp -al "dist/$name" "$stage/" 2>/dev/null || cp -a "dist/$name" "$stage/"
   sed -e "s#^Name=.*#Name=$title#" -e "s#^Exec=.*#Exec=$name/$name %F#" packaging/linux/bloodcell.desktop \
     > "$stage/$command.desktop"
-  cp packaging/linux/install.sh packaging/linux/uninstall.sh "$stage/"
+  cp packaging/linux/uninstall.sh "$stage/"
+  # install.sh refuses, before changing anything, a system older than the bundle needs.
+  sed "s#@GLIBC@#$glibc#" packaging/linux/install.sh > "$stage/install.sh" && chmod +x "$stage/install.sh"
   cp resources/icon.png "$stage/$command.png"
-  # The newest glibc symbol any bundled program or library asks for: the oldest Linux it runs on.
-  # (objdump complains about files that are not ELF; what it prints for the others is enough)
-  glibc=$( { find "dist/$name" -type f \( -name '*.so*' -o -perm -u+x \) -exec objdump -T {} + 2>/dev/null || true; } \
-    | { grep -o 'GLIBC_[0-9.]*' || true; } | sort -Vu | tail -1 | cut -d_ -f2)
   size=$(du -sh "dist/$name" | cut -f1)
   sed -e "s#@TITLE@#$title#g" -e "s#@NAME@#$name#g" -e "s#@CLI@#$cli#g" -e "s#@COMMAND@#$command#g" \
       -e "s#@VERSION@#$version#g" -e "s#@GLIBC@#$glibc#g" -e "s#@SIZE@#$size#g" \

@@ -114,6 +114,7 @@ def check_edition(edition: str, frozen: Path) -> None:
     if missing:
         fail("libraries with unmet dependencies:\n  " + "\n  ".join(missing))
     print("library closure: every bundled compute library finds its dependencies, every Qt plugin its Qt libraries")
+    check_system_parts()
     if edition == "review":
         training_parts = training_stack_inside()
         if training_parts:
@@ -152,6 +153,37 @@ def check_edition(edition: str, frozen: Path) -> None:
             fail(f"BloodCell Review is {total / 10**6:.0f} MB, over 400 MB")
         if first_window > 1.5:
             fail(f"BloodCell Review's first window took {first_window:.2f} s, over 1.5 s")
+
+
+# The floor the installers and READMEs promise (Debian 12, Ubuntu 24.04, RHEL 10 ...).
+GLIBC_FLOOR = (2, 36)
+
+
+def check_system_parts() -> None:
+    """List what the bundle took from the build machine's system (not from a Python package) and
+    the newest glibc any bundled file asks for; a floor above the promised one fails."""
+    from_system = sorted(
+        str(path.relative_to(BUNDLE))
+        for path in BUNDLE.rglob("*.so*")
+        if path.is_file() and system_has(path.name) and path.parent.name == "_internal"
+    )
+    print(f"from the build machine's system ({len(from_system)}): {', '.join(from_system) or 'nothing'}")
+    floor = glibc_floor()
+    print(f"glibc floor: {'.'.join(map(str, floor))} (promised: {'.'.join(map(str, GLIBC_FLOOR))} or newer)")
+    if floor > GLIBC_FLOOR:
+        fail(f"the bundle needs glibc {'.'.join(map(str, floor))}, newer than the {GLIBC_FLOOR} the installer states")
+
+
+def glibc_floor() -> tuple[int, ...]:
+    """The newest GLIBC_x.y symbol version any bundled program or library needs."""
+    files = [str(p) for p in BUNDLE.rglob("*") if p.is_file() and (".so" in p.name or os.access(p, os.X_OK))]
+    versions: set[tuple[int, ...]] = set()
+    for start in range(0, len(files), 200):
+        out = subprocess.run(["objdump", "-T", *files[start : start + 200]], capture_output=True, text=True).stdout
+        versions |= {tuple(int(n) for n in v.split(".")) for v in re.findall(r"GLIBC_([0-9]+(?:\.[0-9]+)+)", out)}
+    if not versions:
+        fail("no glibc symbol versions found in the bundle (is objdump installed?)")
+    return max(versions)
 
 
 def csv_rows(csv_path: Path) -> dict[str, dict]:
