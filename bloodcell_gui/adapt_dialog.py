@@ -24,7 +24,7 @@ from bloodcell_gui.verified_dialog import counts_text
 from bloodcell_gui.wizard.widgets import int_spin, spin
 from bloodcell_gui.workers import describe_error
 from model.classify_job import LoadedClassifier
-from model.events import BatchProgress, EpochEnd, ScanProgress
+from model.events import BatchProgress, EpochEnd, ScanProgress, StageStart
 from model.verified import VerifiedStore
 
 
@@ -58,6 +58,7 @@ class AdaptDialog(DerivedModelDialog):
         self.summary = plain_label(counts_text(verified, self.classes))
         self.warning = message_label(WARNING_COLOR)
         self.error = message_label(ERROR_COLOR)
+        self.stage = ""  # which network and phase the epochs belong to (model.events.StageStart)
         self.epochs = int_spin(1, 50, 6)
         self.held_back = spin(0.0, 0.5, 0.05, 0.25)
         self.start_button = QPushButton("Adapt")
@@ -148,11 +149,17 @@ class AdaptDialog(DerivedModelDialog):
         self._set_running(True)
 
     def _progress(self, event) -> None:
-        if isinstance(event, BatchProgress):
+        if isinstance(event, StageStart):
+            self.stage = event.describe()
+            self.status.setText(self.stage.capitalize())
+        elif isinstance(event, BatchProgress):
             self.progress.setRange(0, event.n_epochs * event.n_batches)
             self.progress.setValue(event.epoch * event.n_batches + event.batch + 1)
         elif isinstance(event, EpochEnd):
-            self.status.setText(f"Epoch {event.epoch + 1} of {event.n_epochs}: training loss {event.train_loss:.3f}")
+            self.status.setText(
+                f"{self.stage.capitalize()}: epoch {event.epoch + 1} of {event.n_epochs}, "
+                f"training loss {event.train_loss:.3f}"
+            )
         elif isinstance(event, ScanProgress):
             self.status.setText(f"{event.what.capitalize()}: {event.done} of {event.total}")
 

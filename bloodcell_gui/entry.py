@@ -15,13 +15,8 @@ import sys
 import warnings
 
 from model.cli_guard import COMMANDS, interrupt_on_sigterm
+from model.editions import program_name
 from model.user_folders import prepare_process
-
-GUI_USAGE = """\
-usage: bloodcell                     open the window
-       bloodcell IMAGE_OR_FOLDER...  open the window and classify these
-       bloodcell COMMAND ...         work headless; COMMAND is one of those below
-"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,10 +39,8 @@ def run_cli(argv: list[str]) -> int:
     from model import __version__
 
     if argv[0] in ("--version", "-V"):
-        print(f"bloodcell {__version__}")
+        print(f"{program_name()} {__version__}")
         return 0
-    if argv[0] in ("-h", "--help"):
-        print(GUI_USAGE)
     # Installed before the slow imports (torch, fastai: seconds), so a SIGTERM that arrives
     # while they load ends the command as an interruption, not as a killed process.
     interrupt_on_sigterm()

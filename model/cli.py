@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -27,7 +28,8 @@ from model.cli_guard import (
 )
 from model.cli_models import run_calibrate, run_combine, run_convert, run_finetune, run_match_lab, run_train
 from model.cli_session import run_session_export, run_session_info
-from model.editions import WHERE_TO_TRAIN, training_available
+from model.editions import WHERE_TO_TRAIN, program_name, training_available
+from model.formatting import terminal_path
 from model.model_header import ModelFileError, ModelInfo, read_info
 from model.resources import default_model_path
 from model.unfamiliar import DEFAULT_PASS_SHARE
@@ -38,14 +40,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     with the reason on stderr), 130 interrupted."""
     printable_streams()
     interrupt_on_sigterm()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in TRAINING_COMMANDS and not training_available():
+        print(f"error: `{program_name()} {argv[0]}` cannot run here. {WHERE_TO_TRAIN}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "train" and args.split_by_cell and args.valid:
         parser.error("--split-by-cell splits the training folder; with --valid there is no split to make")
-    if args.command in TRAINING_COMMANDS and not training_available():
-        print(f"error: `bloodcell {args.command}` cannot run here. {WHERE_TO_TRAIN}", file=sys.stderr)
-        return 2
     try:
+        missing = missing_inputs(args)
+        if missing:
+            print(f"error: {missing}", file=sys.stderr)
+            return 2
         return args.run(args)
     except ModelFileError as error:
         print(f"error: model file {error}", file=sys.stderr)
@@ -62,6 +69,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+USAGE = """PROG                     open the window
+       PROG IMAGE_OR_FOLDER...  open the window and classify these
+       PROG COMMAND ...         work headless; COMMAND is one of those below"""
+
+# Arguments that name files or folders to read: each must exist before any work starts (a script
+# with a typo must see a failure, not an empty result with exit 0).
+INPUT_ARGUMENTS = ("paths", "data", "images", "models", "model", "folder", "file", "test", "valid", "weights")
+
+
+def missing_inputs(args: argparse.Namespace) -> str | None:
+    """The inputs given on the command line that do not exist, in one sentence, or None."""
+    given: list[Path] = []
+    for name in INPUT_ARGUMENTS:
+        value = getattr(args, name, None)
+        given += [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, Path)]
+    missing = [path for path in given if not os.path.lexists(path)]
+    if not missing:
+        return None
+    names = ", ".join(terminal_path(path) for path in missing)
+    return f"{names}: no such file or folder" if len(missing) == 1 else f"these do not exist: {names}"
+
+
 # The commands that change or make networks: they need torch, which BloodCell Review leaves out.
 TRAINING_COMMANDS = ("train", "combine", "calibrate", "finetune", "match-lab", "convert")
 
@@ -72,16 +101,23 @@ def build_parser() -> argparse.ArgumentParser:
     from model.preprocess import FRAMINGS
 
     tuning = FinetuneSettings()
-
+    prog = program_name()
     parser = argparse.ArgumentParser(
-        prog="bloodcell",
+        prog=prog,
+        usage=USAGE.replace("PROG", prog),
         description="Classify white blood cell images. Without arguments, or given image files or folders, "
-        "`bloodcell` opens the window (and classifies them); with a command below it works headless.",
+        f"`{prog}` opens the window (and classifies them); with a command below it works headless.",
     )
-    parser.add_argument("--version", action="version", version=f"bloodcell {__version__}")
+    parser.add_argument("--version", action="version", version=f"{prog} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    full = training_available()
 
-    train = commands.add_parser(
+    def training_command(name: str, help: str) -> argparse.ArgumentParser:
+        """A command that makes or changes networks: listed only where it can run (BloodCell
+        Review refuses it by name before parsing, with where training is done)."""
+        return commands.add_parser(name, help=help) if full else argparse.ArgumentParser(prog=f"{prog} {name}")
+
+    train = training_command(
         "train", help="train a model on folders with one subfolder per class (several folders: several labs)"
     )
     train.add_argument("data", type=Path, nargs="+", help="one folder per source (lab); the same class folders")
@@ -188,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", type=Path, help="also write the figures as JSON")
     evaluate.set_defaults(run=run_evaluate)
 
-    combine = commands.add_parser("combine", help="combine model files into one ensemble that averages them")
+    combine = training_command("combine", help="combine model files into one ensemble that averages them")
     combine.add_argument("models", type=Path, nargs="+")
     combine.add_argument("--test", type=Path, help="a test folder, evaluated and recorded")
     combine.add_argument("--device", default="auto")
@@ -197,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     combine.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
     combine.set_defaults(run=run_combine)
 
-    calibrate = commands.add_parser(
+    calibrate = training_command(
         "calibrate", help="add unfamiliar-image statistics (the Unidentified bin) to a model file"
     )
     calibrate.add_argument("model", type=Path)
@@ -215,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--out", type=Path, required=True, help="model file to write (may be MODEL itself)")
     calibrate.set_defaults(run=run_calibrate)
 
-    finetune = commands.add_parser(
+    finetune = training_command(
         "finetune", help="adapt a model to a lab from its verified cells (class-per-folder trees)"
     )
     finetune.add_argument("data", type=Path, nargs="+", help="class-per-folder trees of the lab's verified cells")
@@ -240,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
     finetune.set_defaults(run=run_finetune)
 
-    match_lab = commands.add_parser(
+    match_lab = training_command(
         "match-lab",
         help="move a model's normalisation (BatchNorm statistics) to a lab's own unlabelled images; weights kept",
     )
@@ -250,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     match_lab.add_argument("--out", type=Path, required=True, help="model file to write (.safetensors)")
     match_lab.set_defaults(run=run_match_lab)
 
-    convert = commands.add_parser(
+    convert = training_command(
         "convert", help="write a copy of a model file with the ONNX graphs that BloodCell Review and CPUs run"
     )
     convert.add_argument("model", type=Path)

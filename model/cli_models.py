@@ -172,9 +172,11 @@ class TerminalProgress:
         self.interactive = sys.stdout is not None and sys.stdout.isatty()
 
     def __call__(self, event) -> None:
-        from model.events import BatchProgress, EpochEnd, ScanProgress
+        from model.events import BatchProgress, EpochEnd, ScanProgress, StageStart
 
-        if isinstance(event, ScanProgress) and event.done == event.total:
+        if isinstance(event, StageStart):
+            print(event.describe(), flush=True)
+        elif isinstance(event, ScanProgress) and event.done == event.total:
             print(f"{event.what}: {event.total} images")
         elif isinstance(event, BatchProgress) and self.interactive:
             print(
@@ -247,13 +249,15 @@ def run_finetune(args: argparse.Namespace) -> int:
 
 def run_match_lab(args: argparse.Namespace) -> int:
     from model.hashing import file_sha256
-    from model.lab_statistics import SUGGESTED_IMAGES, match_lab, save_match
+    from model.lab_statistics import SUGGESTED_IMAGES, match_lab, refuse_unmatchable, save_match
+    from model.model_header import read_info
     from model.modelfile import load
     from model.resources import default_model_path
     from model.scan import BadFile, expand_inputs
 
     parent_path = args.model or default_model_path()
     check_output(args.out, [parent_path, *args.images], what="model file")
+    refuse_unmatchable(read_info(parent_path))  # before any image is read or anything is promised
     paths = []
     for item in expand_inputs(args.images):
         if isinstance(item, BadFile):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
+import sys
 
 FULL = "BloodCell"
 REVIEW = "BloodCell Review"
@@ -39,6 +41,14 @@ def torch_installed() -> bool:
 def training_available() -> bool:
     """Whether this installation can train (the full BloodCell)."""
     return all(installed(package) for package in TRAINING_PACKAGES)
+
+
+def program_name() -> str:
+    """The name the user typed: `bloodcell` from a source install, the frozen program's own name
+    (bloodcell-cli, bloodcell-review-cli, BloodCell) in a bundle, so help and errors say it."""
+    if getattr(sys, "frozen", False) and sys.argv and sys.argv[0]:
+        return os.path.basename(sys.argv[0])
+    return "bloodcell"
 
 
 def edition() -> str:

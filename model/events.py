@@ -35,4 +35,18 @@ class EpochEnd:
     eta: float
 
 
-TrainEvent = ScanProgress | BatchProgress | EpochEnd
+@dataclass(frozen=True)
+class StageStart:
+    """A new phase of a long job, so that its epoch counts can be read: which network of an
+    ensemble, and what is trained (the last layer alone, then the whole network)."""
+
+    network: int  # from 0
+    n_networks: int
+    arch: str
+    what: str
+
+    def describe(self) -> str:
+        return f"network {self.network + 1} of {self.n_networks} ({self.arch}): {self.what}"
+
+
+TrainEvent = ScanProgress | BatchProgress | EpochEnd | StageStart

@@ -34,7 +34,7 @@ from torch import nn
 
 from model.collector import import_quietly
 from model.evaluate import Evaluation
-from model.events import TrainEvent
+from model.events import StageStart, TrainEvent
 from model.finetune_checks import coverage_problems
 from model.finetune_settings import FinetuneSettings
 from model.modelfile import LoadedModel, ModelInfo
@@ -110,7 +110,7 @@ def adapt(
             adapted_modules.append(copy.deepcopy(module))  # not reached: kept as it was
             continue
         tuned, stopped_here = finetune_network(
-            module, network, trained_cells, held_cells, settings, state.report, state.should_stop, index
+            module, network, trained_cells, held_cells, settings, state.report, state.should_stop, index, len(modules)
         )
         adapted_modules.append(tuned)
         stopped = stopped or stopped_here
@@ -153,6 +153,7 @@ def finetune_network(
     on_event: Callable[[TrainEvent], None],
     should_stop: Callable[[], bool],
     index: int = 0,
+    n_networks: int = 1,
 ) -> tuple[nn.Module, bool]:
     """One network fine-tuned (a copy; `module` is left as it was); whether a stop cut it short."""
     from fastai.vision.all import CrossEntropyLossFlat, Learner, accuracy, set_seed
@@ -176,9 +177,11 @@ def finetune_network(
     with learn.no_bar(), learn.no_logging():
         if settings.frozen_epochs:
             learn.freeze()
+            on_event(StageStart(index, n_networks, network.arch, f"{settings.frozen_epochs} epoch(s), last layer only"))
             learn.fit_one_cycle(settings.frozen_epochs, slice(settings.lr), cbs=callbacks)
         if not cancel.cancelled:
             learn.unfreeze()
+            on_event(StageStart(index, n_networks, network.arch, f"{settings.epochs} epoch(s), the whole network"))
             lr = settings.lr / 2  # as fastai's fine_tune halves it once the body learns too
             learn.fit_one_cycle(settings.epochs, slice(lr / settings.body_lr_factor, lr), cbs=callbacks)
     tuned = learn.model.eval().cpu().float()

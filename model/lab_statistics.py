@@ -36,7 +36,7 @@ from model.architectures import can_match_lab
 from model.collector import import_quietly
 from model.events import ScanProgress
 from model.infer import Decoded, decode_image
-from model.model_header import LAB_STATISTICS, LoadedModel
+from model.model_header import LAB_STATISTICS, LoadedModel, ModelInfo
 from model.task import TaskState
 from model.torch_backend import network_input
 
@@ -68,21 +68,26 @@ def sample_images(paths: Sequence[Path], seed: int = 0) -> list[Path]:
     return [paths[i] for i in sorted(keep)]
 
 
+def refuse_unmatchable(info: ModelInfo) -> None:
+    """ValueError, in words, for a model with nothing to match. The registry's rule, the one the
+    window and the CLI's advice ask: every network must keep lab statistics, or the matched model
+    would mix one lab's normalisation with another's."""
+    arches = [network.arch for network in info.networks]
+    if not can_match_lab(arches):
+        per_picture = sorted({arch for arch in arches if not can_match_lab([arch])})
+        raise ValueError(
+            f"{info.name} normalises each picture by itself ({', '.join(per_picture)}), so there are no "
+            "statistics to move; adapt it from cells verified in this lab instead (bloodcell finetune)"
+        )
+
+
 def match_lab(parent: LoadedModel, parent_sha256: str, paths: Sequence[Path], state: TaskState) -> LabMatch:
     """A copy of `parent` with every network's BatchNorm statistics measured on `paths`.
 
     Raises ValueError (in words) when too few usable images remain or a network normalises each
     picture by itself (nothing to move), InterruptedError when stopped (nothing half-measured is kept)."""
     started = time.monotonic()
-    arches = [network.arch for network in parent.info.networks]
-    # The registry's rule, the one the window and the CLI's advice ask: every network must keep
-    # lab statistics, or the matched model would mix one lab's normalisation with another's.
-    if not can_match_lab(arches):
-        per_picture = sorted({arch for arch in arches if not can_match_lab([arch])})
-        raise ValueError(
-            f"{parent.info.name} normalises each picture by itself ({', '.join(per_picture)}), so there are no "
-            "statistics to move; adapt it from cells verified in this lab instead"
-        )
+    refuse_unmatchable(parent.info)
     modules = list(parent.module) if parent.info.is_ensemble else [parent.module]
     chosen = sample_images(paths)
     policies = [network.policy for network in parent.info.networks]

@@ -117,3 +117,39 @@ def test_every_subcommand_is_routed_to_the_command_line_not_the_window():
 
     subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert set(subparsers.choices) == set(COMMANDS)
+
+
+def test_help_is_one_usage_block_that_names_the_window_too():
+    done = bloodcell("--help")
+    assert done.returncode == 0
+    assert done.stdout.count("usage:") == 1
+    assert "open the window" in done.stdout and "classify" in done.stdout
+
+
+def test_a_frozen_program_calls_itself_by_its_own_name(monkeypatch):
+    from model.cli import build_parser
+
+    monkeypatch.setattr("sys.frozen", True, raising=False)
+    monkeypatch.setattr("sys.argv", ["/opt/BloodCellReview/bloodcell-review-cli", "--help"])
+    text = build_parser().format_help()
+    assert text.startswith("usage: bloodcell-review-cli ") and "usage: bloodcell " not in text
+
+
+@pytest.mark.parametrize("command", ["classify", "evaluate", "info", "match-lab", "session info"])
+def test_an_input_that_does_not_exist_fails_the_command(tmp_path, command):
+    missing = tmp_path / "no-such-folder"
+    out = tmp_path / "out.csv"
+    extra = {"classify": ["--csv", out], "match-lab": ["--out", tmp_path / "m.safetensors"]}.get(command, [])
+    done = bloodcell(*command.split(), missing, *extra)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "no-such-folder: no such file or folder" in done.stderr
+    assert not out.exists()
+
+
+def test_match_lab_refuses_a_per_picture_model_before_promising_anything(tmp_path):
+    from helpers import real_data
+
+    done = bloodcell("match-lab", real_data() / "TEST_SIMPLE", "--out", tmp_path / "m.safetensors")
+    assert done.returncode == 2
+    assert "normalises each picture by itself" in done.stderr
+    assert "matching" not in done.stdout

@@ -64,6 +64,16 @@ def test_review_refuses_training_and_says_where_it_is_done(tmp_path):
     assert not (tmp_path / "m.safetensors").exists()
 
 
+def test_review_help_lists_only_what_it_can_do_under_its_own_name(tmp_path):
+    done = run_review("--help")
+    assert done.returncode == 0
+    assert done.stdout.count("usage:") == 1
+    for command in ("classify", "evaluate", "session", "info"):
+        assert command in done.stdout
+    for command in ("train", "finetune", "combine", "calibrate", "match-lab", "convert"):
+        assert f"{command}," not in done.stdout and f" {command} " not in done.stdout
+
+
 def test_review_explains_an_older_model_file_without_graphs(tmp_path):
     from model.modelfile import load, save
     from model.resources import default_model_path

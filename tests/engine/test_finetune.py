@@ -100,7 +100,7 @@ def test_a_stop_keeps_the_weights_reached(seed_model_file):
     assert seen
 
 
-def test_the_cli_adapts_from_folders_and_info_shows_the_chain(seed_model_file, tmp_path):
+def test_the_cli_adapts_from_folders_and_info_shows_the_chain(seed_model_file, tmp_path, capsys):
     from model.cli import main
 
     data = tmp_path / "lab"
@@ -111,6 +111,10 @@ def test_the_cli_adapts_from_folders_and_info_shows_the_chain(seed_model_file, t
     out = tmp_path / "adapted.safetensors"
     arguments = ["finetune", str(data), "--model", str(seed_model_file), "--epochs", "1", "--frozen-epochs", "1"]
     assert main([*arguments, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    # every epoch line follows a line that says which network and which phase it belongs to
+    assert "network 1 of 1 (seed): 1 epoch(s), last layer only" in printed
+    assert printed.index("network 1 of 1 (seed): 1 epoch(s), the whole network") < printed.rindex("epoch 1/1")
     assert read_info(out).adaptations[0]["cells_per_class"]["MONOCYTE"] == 3  # 4, one held back
     assert main(["finetune", str(data), "--model", str(seed_model_file), "--out", str(seed_model_file)]) == 2
     assert main(["finetune", str(data / "EOSINOPHIL"), "--model", str(seed_model_file), "--out", str(out)]) == 2

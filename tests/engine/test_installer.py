@@ -53,13 +53,16 @@ def run(script: Path, prefix: str | None, cwd: Path, **env: str) -> subprocess.C
     return subprocess.run(["bash", str(script)], env=environment, cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
+STRING_ESCAPES = {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
+
+
 def exec_arguments(value: str) -> list[str]:
     """An Exec value read as the Desktop Entry Specification says: the string's escapes, then
     double-quoted arguments with \\-escaped ", `, $ and \\, then field codes."""
     unescaped, i = [], 0
     while i < len(value):
         if value[i] == "\\" and i + 1 < len(value):
-            unescaped.append({"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}.get(value[i + 1], "\\" + value[i + 1]))
+            unescaped.append(STRING_ESCAPES.get(value[i + 1], "\\" + value[i + 1]))
             i += 2
         else:
             unescaped.append(value[i])
@@ -179,9 +182,8 @@ def test_an_installed_library_is_found_however_long_the_list(tmp_path):
 def test_a_prefix_the_desktop_does_not_read_is_said(tmp_path):
     done = run(unpacked_bundle(tmp_path) / "install.sh", str(tmp_path / "opt"), tmp_path)
     assert "no menu entry will appear" in done.stdout
-    home_install = run(
-        unpacked_bundle(tmp_path / "again") / "install.sh", None, tmp_path, XDG_DATA_HOME=str(tmp_path / "home" / ".local" / "share")
-    )  # fmt: skip
+    home_data = str(tmp_path / "home" / ".local" / "share")
+    home_install = run(unpacked_bundle(tmp_path / "again") / "install.sh", None, tmp_path, XDG_DATA_HOME=home_data)
     assert home_install.returncode == 0, home_install.stderr
     assert "in the applications menu" in home_install.stdout
 
