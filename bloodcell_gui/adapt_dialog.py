@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from bloodcell_gui.heatmap import ConfusionHeatmap
 from bloodcell_gui.model_save_form import DerivedModelDialog, ModelSaveForm
+from bloodcell_gui.screens import fit_to_screen
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, message_label, plain_label
 from bloodcell_gui.verified_dialog import counts_text
@@ -45,7 +46,7 @@ class AdaptDialog(DerivedModelDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Adapt to this lab")
-        self.resize(760, 620)
+        fit_to_screen(self, 760, 620)
         self.loaded = loaded
         self.classes = loaded.classifier.classes
         self.cells, self.missing = verified.cells(self.classes)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from bloodcell_gui.detail import DetailPanel
 from bloodcell_gui.differential import DifferentialView
+from bloodcell_gui.eliding_label import ElidingLabel
 from bloodcell_gui.heatmap import ConfusionHeatmap
 from bloodcell_gui.results_model import ViewFilter
 from bloodcell_gui.style import plain_label
@@ -142,8 +143,9 @@ class MainLayout:
         return box
 
     def _build_results_page(self) -> QWidget:
-        self.filter_label = QLabel()
-        self.filter_label.setTextFormat(Qt.TextFormat.PlainText)
+        # What a filter shows can be long ("true EOSINOPHIL, predicted NEUTROPHIL (1 images)"): it
+        # must not widen the middle column past a 1024-pixel screen.
+        self.filter_label = ElidingLabel()
         self.show_all = QPushButton("Show all")
         self.show_all.clicked.connect(lambda: self._apply_filter(ViewFilter()))
         self.filter_bar = QWidget()
@@ -190,10 +192,8 @@ class MainLayout:
         return page
 
     def build_status_bar(self) -> None:
-        self.model_label = QLabel("Loading model…")
-        # Long names must not set the window's smallest width: they shrink (full text on hover).
-        self.model_label.setMinimumWidth(120)
-        self.model_label.setTextFormat(Qt.TextFormat.PlainText)
+        # Long names must not set the window's smallest width: they end in "…" (full text on hover).
+        self.model_label = ElidingLabel("Loading model…", minimum_width=120)
         self.device_label = plain_label()
         self.device_label.setWordWrap(False)
         self.progress = QProgressBar()

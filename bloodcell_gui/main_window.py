@@ -26,6 +26,7 @@ from bloodcell_gui.model_info import ModelInfoDialog
 from bloodcell_gui.model_switch import ask_about_results
 from bloodcell_gui.results_model import GROUP_ROLE, ResultsFilter, ResultsModel, ViewFilter
 from bloodcell_gui.review_actions import ReviewActions
+from bloodcell_gui.screens import fit_to_screen, shrink_to_screen
 from bloodcell_gui.session_actions import SessionActions
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.thumbnail_view import ThumbnailDelegate
@@ -84,7 +85,9 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
     def _restore_settings(self) -> None:
         geometry = self.store.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1360, 820)
+            fit_to_screen(self, 1360, 820)
+        else:
+            shrink_to_screen(self)  # saved on a larger screen
         splitter = self.store.splitter()
         if splitter is None or not self.splitter.restoreState(splitter):
             # Shares of the width, so a 1024-pixel screen keeps the thumbnails, not the margins.
@@ -186,8 +189,10 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         accuracy_text = " · no test accuracy recorded"
         if accuracy is not None:
             accuracy_text = f" · test accuracy {accuracy:.1%}{where}"
-        self.model_label.setText(f"Model: {info.name}{accuracy_text}")
-        self.model_label.setToolTip(f"{self.model_label.text()}\n{self.loaded.path}")
+        # The name up to its description in brackets, so that the accuracy fits too; all on hover.
+        short_name = info.name.split(" (", 1)[0]
+        self.model_label.setText(f"Model: {short_name}{accuracy_text}")
+        self.model_label.setToolTip(f"Model: {info.name}{accuracy_text}\n{self.loaded.path}")
         self.device_label.setText(f" · Device: {self.loaded.device_name}")
 
     def _new_results(self, classes: list[str]) -> None:

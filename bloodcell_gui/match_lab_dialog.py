@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from bloodcell_gui.model_save_form import DerivedModelDialog, ModelSaveForm
+from bloodcell_gui.screens import fit_to_screen
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, message_label, plain_label
 from bloodcell_gui.workers import describe_error
@@ -33,7 +34,7 @@ class MatchLabDialog(DerivedModelDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Match this lab's images")
-        self.resize(700, 420)
+        fit_to_screen(self, 700, 420)
         self.loaded = loaded
         self.paths = list(dict.fromkeys(paths))
         self.match = None

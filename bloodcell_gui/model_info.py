@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from bloodcell_gui.html_tables import accuracy_words, per_class_table_html
+from bloodcell_gui.screens import fit_to_screen
 from model.model_header import LAB_STATISTICS
 from model.symmetry import VIEW_SETS
 
@@ -97,14 +98,17 @@ def network_rows(info: ModelInfo) -> list[tuple[str, str]]:
         ("Input", info.policy.describe()),
         ("Classification", VIEW_SETS[info.test_time_views]),
     ]
-    if settings:
+    if isinstance(settings, dict) and settings:
         rows.append(
             (
                 "Training settings",
                 f"{settings.get('epochs')} epochs, batch size {settings.get('batch_size')}, "
-                f"learning rate {settings.get('lr')}, augmentation {settings.get('augmentation')}",
+                f"learning rate {settings.get('lr')}, validation {settings_words(settings, VALIDATION_KEYS)}",
             )
         )
+        augmentation = settings.get("augmentation")
+        if isinstance(augmentation, dict):
+            rows.append(("Augmentation", settings_words(augmentation, AUGMENTATION_WORDS)))
     if training.get("seconds") is not None:
         rows.append(("Training time", f"{training['seconds'] / 60:.1f} min on {training.get('device', '?')}"))
     sources = data.get("sources") if isinstance(data, dict) else None
@@ -116,6 +120,39 @@ def network_rows(info: ModelInfo) -> list[tuple[str, str]]:
     elif isinstance(train, dict):
         rows.append(("Training data", source_words(train)))
     return rows
+
+
+# Recorded setting -> what a person reads; settings that are off (0, false, none) are left out.
+AUGMENTATION_WORDS = {
+    "max_rotate": "rotation up to {}°",
+    "flip_vert": "vertical flips",
+    "min_zoom": "zoom from {}",
+    "max_zoom": "zoom up to {}",
+    "max_warp": "warp up to {}",
+    "max_lighting": "lighting up to {}",
+    "stain": "stain re-mixing {}",
+    "hue": "hue up to {}",
+    "saturation": "saturation up to {}",
+    "colour_cast": "colour cast up to {} Lab units",
+    "colour_share": "colour changes for a share {} of pictures",
+}
+VALIDATION_KEYS = {
+    "valid_pct": "share {}",
+    "split_by_cell": "split by cell",
+    "holdout_percent": "{} % held out by name",
+    "patience": "early stopping after {} epochs",
+}
+
+
+def settings_words(settings: dict, words: dict[str, str]) -> str:
+    """The settings named in `words`, as a sentence; those that are off are not mentioned."""
+    said = []
+    for key, template in words.items():
+        value = settings.get(key)
+        if value in (None, False, 0, 0.0, "") or isinstance(value, (dict, list)):
+            continue
+        said.append(template.format(f"{value:g}" if isinstance(value, float) else value))
+    return ", ".join(said) or "none"
 
 
 def source_words(source: dict) -> str:
@@ -147,7 +184,7 @@ class ModelInfoDialog(QDialog):
     def __init__(self, info: ModelInfo, path: Path, sha256: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Model information: {info.name}")
-        self.resize(640, 560)
+        fit_to_screen(self, 640, 560)
         self.text = QTextBrowser()
         self.text.setHtml(model_info_html(info, path, sha256))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

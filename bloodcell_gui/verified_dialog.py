@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bloodcell_gui.screens import fit_to_screen
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.style import ERROR_COLOR, message_label, plain_label
 from model.formatting import display_path
@@ -38,7 +39,7 @@ class VerifiedCellsDialog(QDialog):
     ):
         super().__init__(parent)
         self.setWindowTitle("Verified cells")
-        self.resize(820, 480)
+        fit_to_screen(self, 820, 480)
         self.store = store
         self.classes = classes
         self.settings = settings

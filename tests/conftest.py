@@ -7,7 +7,10 @@ import struct
 import zlib
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Qt's offscreen screen is 800x800 unless told otherwise; windows now size themselves to their
+# screen, so the tests give them an ordinary desktop's (the small-screen tests set their own).
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={Path(__file__).with_name('offscreen-1920x1080.json')}"
 
 import numpy as np
 import pytest

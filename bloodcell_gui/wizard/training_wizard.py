@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget, QWizard
 
+from bloodcell_gui.screens import fit_to_screen
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.wizard.augment_page import AugmentPage
 from bloodcell_gui.wizard.data_page import DataPage
@@ -27,7 +28,7 @@ class TrainingWizard(QWizard):
         self.setWindowTitle("Train a model")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
-        self.resize(1100, 760)
+        fit_to_screen(self, 1100, 760)
         # The pages share one training run; each page adds what it decides and reads what
         # earlier pages decided from it, so no page knows another.
         self.run = TrainingRun(baseline=baseline)  # the model in use, compared on the test folder
