@@ -39,12 +39,14 @@ def settle(ms: int = 600) -> None:
     loop.exec()
 
 
-def loaded_window(settings_file: Path, width: int, height: int) -> MainWindow:
-    """A main window with fresh settings, shown at `width` x `height`, its model loaded."""
+def loaded_window(settings_file: Path, width: int | None = None, height: int | None = None) -> MainWindow:
+    """A main window with fresh settings, shown at `width` x `height` (None: the size it takes on
+    its screen), its model loaded."""
     settings = QSettings(str(settings_file), QSettings.Format.IniFormat)
     settings.clear()
     window = MainWindow(settings)
-    window.resize(width, height)
+    if width is not None and height is not None:
+        window.resize(width, height)
     window.show()
     window.start()
     wait_until(lambda: window.loaded is not None)
@@ -120,11 +122,23 @@ SMALL_SCREENS = ((1366, 768), (1024, 700))
 
 
 def small_screen_screenshots(out: Path) -> None:
-    """Every screen at the sizes of lab PCs' screens: docs/small-screens/<screen>-<w>x<h>.png."""
+    """Every screen at the sizes of lab PCs' screens: docs/small-screens/<screen>-<w>x<h>.png.
+    Each size runs in a process of its own on a virtual screen of that size, so the windows
+    take the size they take on such a screen (nothing is resized by hand)."""
+    import json
+    import subprocess
+    import tempfile
+
     out = out / "small-screens"
     out.mkdir(parents=True, exist_ok=True)
     for width, height in SMALL_SCREENS:
-        screens_at(out, width, height)
+        with tempfile.TemporaryDirectory() as scratch:
+            config = Path(scratch) / "screen.json"
+            screen = {"name": "lab", "x": 0, "y": 0, "width": width, "height": height, "logicalDpi": 96, "dpr": 1}
+            config.write_text(json.dumps({"screens": [screen]}))
+            env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}"}
+            command = [sys.executable, __file__, str(out.parent), f"--screen={width}x{height}"]
+            subprocess.run(command, env=env, check=True)
     (out / "screenshot-settings.ini").unlink(missing_ok=True)
 
 
@@ -133,7 +147,7 @@ def screens_at(out: Path, width: int, height: int) -> None:
     import tempfile
 
     size = f"{width}x{height}"
-    window = loaded_window(out / "screenshot-settings.ini", width, height)
+    window = loaded_window(out / "screenshot-settings.ini")
     settle(300)
     window.grab().save(str(out / f"start-{size}.png"))
     window.classify([DATA / "TEST_SIMPLE"])
@@ -145,8 +159,12 @@ def screens_at(out: Path, width: int, height: int) -> None:
         window.grab().save(
             str(out / f"main-{window.tabs.tabText(window.tabs.currentIndex()).split()[0].lower()}-{size}.png")
         )
+    window.tabs.setCurrentWidget(window.grid)
+    window.heatmap.cellClicked.emit(3, 0)  # as a click on "true NEUTROPHIL, predicted EOSINOPHIL" does
+    settle(600)
+    window.grab().save(str(out / f"main-heatmap-filtered-{size}.png"))
+    window.show_all.click()
     wizard = window.open_training_wizard()
-    wizard.resize(width, height - 40)
     with tempfile.TemporaryDirectory() as scratch:
         train = linked_subset(DATA / "TRAIN", Path(scratch) / "train", per_class=24)
         test = linked_subset(DATA / "TEST", Path(scratch) / "test", per_class=8)
@@ -236,6 +254,9 @@ if __name__ == "__main__":
         adapt_screenshots(target)
     elif "--small-screens" in sys.argv:
         small_screen_screenshots(target)
+    elif any(a.startswith("--screen=") for a in sys.argv):  # one size, on a screen of that size
+        width, height = (int(v) for v in next(a for a in sys.argv if a.startswith("--screen="))[9:].split("x"))
+        screens_at(target / "small-screens", width, height)
     else:
         main_window_screenshot(target, [DATA / "TEST"])
         wizard_screenshots(target)
