@@ -14,6 +14,8 @@ import numpy as np
 
 from model.model_header import LoadedModel, ModelFileError, ModelInfo, info_from_header, read_file
 from model.onnx_graph import GraphError, check_graph
+from model.probe import PREFIX as PROBE_PREFIX
+from model.probe import records_from_tensors
 from model.unfamiliar import PREFIX as UNFAMILIAR_PREFIX
 from model.unfamiliar import ReferenceError, ReferenceStatistics
 
@@ -48,7 +50,17 @@ def load_graphs(path: Path | str) -> LoadedModel:
     graphs, feature_sizes = checked_graphs(path, info, stored_graphs)
     stored = {name: array for name, array in arrays.items() if name.startswith(UNFAMILIAR_PREFIX)}
     references = checked_references(path, info, stored, feature_sizes)
-    return LoadedModel(module=None, info=info, path=path, references=references, graphs=graphs)
+    stored_probes = {name: array for name, array in arrays.items() if name.startswith(PROBE_PREFIX)}
+    probes = checked_probes(path, info, stored_probes, feature_sizes)
+    return LoadedModel(module=None, info=info, path=path, references=references, graphs=graphs, probes=probes)
+
+
+def checked_probes(path: Path, info: ModelInfo, stored: dict[str, np.ndarray], feature_sizes: list[int]) -> list:
+    """What each network answered on the probe when saved (model.probe), checked; [] if none."""
+    try:
+        return records_from_tensors(path, stored, len(info.classes), feature_sizes)
+    except ValueError as error:
+        raise ModelFileError(path, str(error)) from None
 
 
 def checked_graphs(path: Path, info: ModelInfo, stored: dict[str, np.ndarray]) -> tuple[list[bytes], list[int]]:

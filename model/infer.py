@@ -25,7 +25,7 @@ import numpy as np
 
 from model.cell_locator import locate_stained_cell
 from model.images import ImageError, load_rgb
-from model.model_header import LoadedModel, ModelInfo
+from model.model_header import LoadedModel, ModelFileError, ModelInfo
 from model.preprocess import InputPolicy, to_uint8_array
 from model.scan import BadFile, expand_inputs
 from model.unfamiliar import ReferenceStatistics, threshold_for, unidentified_reason
@@ -71,6 +71,30 @@ class ViewOutputs:
     features: np.ndarray | None
 
 
+# Far beyond what a trained network gives (BloodCell's: within about ±30); a graph that answers
+# more is broken or crafted, and would make every confidence 1.0.
+MAX_LOGIT = 1e4
+
+
+def outputs_problem(answers: Sequence[ViewOutputs], images: int, classes: int) -> str | None:
+    """Why the networks' answers for a batch of `images` cannot be used, or None: each answer
+    checked before any of it is shown, so a lying graph never becomes a row."""
+    for index, answer in enumerate(answers):
+        logits, features = np.asarray(answer.logits), answer.features
+        if logits.ndim != 3 or logits.shape[1:] != (images, classes):
+            return (
+                f"its network {index} answered {images} pictures with class scores shaped {logits.shape[1:]}, "
+                f"not ({images}, {classes})"
+            )
+        if features is not None and (features.ndim != 3 or features.shape[:2] != logits.shape[:2]):
+            return f"its network {index} gave features for {features.shape[1:2]} pictures, not {images}"
+        if not np.isfinite(logits).all() or (features is not None and not np.isfinite(features).all()):
+            return f"its network {index} gave NaN or infinite numbers"
+        if np.abs(logits).max(initial=0) > MAX_LOGIT:
+            return f"its network {index} gave class scores beyond ±{MAX_LOGIT:g}, which no trained network gives"
+    return None
+
+
 class Backend(Protocol):
     """What runs the networks: one NHWC uint8 batch per network in, ViewOutputs per network out."""
 
@@ -111,6 +135,9 @@ class Classifier:
         """Probabilities, and each network's penultimate features, logits and top class."""
         batches = [pixels] if isinstance(pixels, np.ndarray) else list(pixels)
         answers = self.backend.run([batches[index] for index in self._policy_of_network])
+        problem = outputs_problem(answers, len(batches[0]), len(self.classes))
+        if problem:
+            raise ModelFileError(self.path, problem)
         return combine_networks(answers)
 
     def unfamiliarity(self, outputs: BatchOutputs) -> np.ndarray | None:

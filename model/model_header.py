@@ -244,6 +244,8 @@ class LoadedModel:
     # them or never calibrated: `bloodcell calibrate` adds them.
     references: ReferenceStatistics | None = None
     graphs: list[bytes] = field(default_factory=list)
+    # What each network answered on the probe when saved (model.probe); [] in older files.
+    probes: list = field(default_factory=list)
 
 
 def read_info(path: Path | str) -> ModelInfo:

@@ -19,7 +19,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as serialize_tensors
 
 from model.atomic import atomic_write_bytes
-from model.graph_file import GRAPH_PREFIX, checked_graphs, checked_references
+from model.graph_file import GRAPH_PREFIX, checked_graphs, checked_probes, checked_references
 from model.model_header import (  # noqa: F401 - the names callers have always imported from here
     ENSEMBLE,
     FORMAT,
@@ -36,6 +36,7 @@ from model.model_header import (  # noqa: F401 - the names callers have always i
     read_file,
     read_info,
 )
+from model.probe import PREFIX as PROBE_PREFIX
 from model.unfamiliar import PREFIX as UNFAMILIAR_PREFIX
 from model.unfamiliar import ReferenceStatistics
 
@@ -56,8 +57,7 @@ def save(
         name: (t.detach().cpu().half() if half and t.is_floating_point() else t.detach().cpu()).contiguous()
         for name, t in module.state_dict().items()
     }
-    if graphs:
-        tensors |= _graph_tensors(module, info, tensors)
+    tensors |= _graph_and_probe_tensors(module, info, tensors, graphs)
     if references is not None:
         info.unfamiliar = references.summary | {"pass_share": references.pass_share}
         tensors |= {name: torch.from_numpy(array).contiguous() for name, array in references.to_tensors().items()}
@@ -69,24 +69,36 @@ def save(
     return path
 
 
-def _graph_tensors(module: torch.nn.Module, info: ModelInfo, weights: dict[str, torch.Tensor]) -> dict:
-    """Each network's ONNX graph as a tensor of bytes, exported from `weights` (the values as
-    stored, so that the graph and the weights give the same answers) and checked as a loader
-    will check it."""
+def _graph_and_probe_tensors(
+    module: torch.nn.Module, info: ModelInfo, weights: dict[str, torch.Tensor], graphs: bool
+) -> dict:
+    """Each network's answers on the probe (model.probe) from `weights` (the values as stored)
+    and, unless `graphs` is False, its ONNX graph as a tensor of bytes, exported from the same
+    weights, checked as a loader will check it, and giving the same answers."""
+    from model.onnx_backend import graph_answers
     from model.onnx_export import export_network
     from model.onnx_graph import GraphError, check_graph
+    from model.probe import ProbeMismatch, check_answers
+    from model.torch_backend import probe_record
 
     stored = copy.deepcopy(module).cpu().float()
     stored.load_state_dict(weights)
     networks = list(stored) if info.is_ensemble else [stored]
     tensors = {}
     for index, (network, network_info) in enumerate(zip(networks, info.networks, strict=True)):
+        record = probe_record(network.eval(), network_info.policy)
+        tensors |= {name: torch.from_numpy(array) for name, array in record.tensors(index).items()}
+        if not graphs:
+            continue
         width, height = network_info.policy.width, network_info.policy.height
         graph = export_network(network, network_info.policy)
         try:
             check_graph(graph, classes=len(info.classes), width=width, height=height)
+            check_answers("<saving>", index, record, *graph_answers(graph, width, height), backend="ONNX Runtime")
         except GraphError as error:  # a diverged training (NaN weights) ends here, not in a file
             raise ValueError(f"the network cannot be saved: {error}") from None
+        except ProbeMismatch as error:
+            raise ValueError(f"the exported graph is not the network: {error}") from None
         tensors[f"{GRAPH_PREFIX}{index}"] = torch.frombuffer(bytearray(graph), dtype=torch.uint8)
     return tensors
 
@@ -115,6 +127,7 @@ def load(path: Path | str) -> LoadedModel:
         raise ModelFileError(path, f"the weights cannot be read ({error})") from None
     stored = {name: tensors.pop(name) for name in [n for n in tensors if n.startswith(UNFAMILIAR_PREFIX)]}
     stored_graphs = {name: tensors.pop(name) for name in [n for n in tensors if n.startswith(GRAPH_PREFIX)]}
+    stored_probes = {name: tensors.pop(name) for name in [n for n in tensors if n.startswith(PROBE_PREFIX)]}
     expected = module.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
@@ -137,7 +150,10 @@ def load(path: Path | str) -> LoadedModel:
     if stored and not all(feature_sizes):
         raise ModelFileError(path, "unfamiliar-image statistics for a network without a final linear layer")
     references = checked_references(path, info, {name: t.float().numpy() for name, t in stored.items()}, feature_sizes)
-    return LoadedModel(module=module.eval(), info=info, path=path, references=references, graphs=graphs)
+    probes = checked_probes(path, info, {name: t.float().numpy() for name, t in stored_probes.items()}, feature_sizes)
+    return LoadedModel(
+        module=module.eval(), info=info, path=path, references=references, graphs=graphs, probes=probes
+    )
 
 
 def weights_problem(tensors: dict[str, torch.Tensor]) -> str | None:

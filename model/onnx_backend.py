@@ -21,13 +21,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.graph_bounds import MAX_BATCH
 from model.graph_file import NO_GRAPHS
 from model.infer import ViewOutputs
 from model.model_header import LoadedModel, ModelFileError
 from model.onnx_graph import INPUT, OUTPUTS
+from model.probe import ProbeMismatch, check_answers, probe_pixels
 from model.symmetry import numpy_views
 
 PROVIDER = "CPUExecutionProvider"
+UNCHECKABLE = (
+    "its ONNX graphs carry no record of what the network answers (the file was saved by an earlier "
+    "BloodCell), so they cannot be checked against its weights; in the full BloodCell, "
+    "`bloodcell convert MODEL --out NEW` writes a copy that can be checked"
+)
 
 
 @dataclass
@@ -41,6 +48,10 @@ class OnnxBackend:
 
     def __init__(self, loaded: LoadedModel, cores: int | None = None) -> None:
         import onnxruntime
+
+        # The runtime's own log lines (coloured, about graph optimisation) mean nothing to a
+        # technician; what goes wrong is raised and said once, naming the file.
+        onnxruntime.set_default_logger_severity(3)
 
         if len(loaded.graphs) != len(loaded.info.networks):
             raise ModelFileError(loaded.path, NO_GRAPHS)
@@ -57,20 +68,28 @@ class OnnxBackend:
             _Session(_session(loaded, index, options), network.test_time_views)
             for index, network in enumerate(loaded.info.networks)
         ]
+        for index, session in enumerate(self._sessions):
+            _check_against_probe(loaded, index, session.session)
 
     def describe(self) -> str:
         return "CPU (ONNX Runtime)"
 
     def run(self, batches: Sequence[np.ndarray]) -> list[ViewOutputs]:
-        """Each network's logits and features, view by view, for one NHWC uint8 batch per network."""
+        """Each network's logits and features, view by view, for one NHWC uint8 batch per network.
+        A graph never sees more than MAX_BATCH pictures at once: the size its costs were bounded at."""
         passes = []
         for network, pixels in zip(self._sessions, batches, strict=True):
             views = numpy_views(network.views)
-            passes.append([self._pool.submit(_run_view, network.session, view, pixels) for view in views])
+            chunks = [pixels[start : start + MAX_BATCH] for start in range(0, len(pixels), MAX_BATCH)] or [pixels]
+            passes.append(
+                [[self._pool.submit(_run_view, network.session, view, chunk) for chunk in chunks] for view in views]
+            )
         answers = []
         for views in passes:
-            outputs = [view.result() for view in views]
-            answers.append(ViewOutputs(np.stack([o[0] for o in outputs]), np.stack([o[1] for o in outputs])))
+            outputs = [[chunk.result() for chunk in chunks] for chunks in views]
+            logits = np.stack([np.concatenate([o[0] for o in chunks]) for chunks in outputs])
+            features = np.stack([np.concatenate([o[1] for o in chunks]) for chunks in outputs])
+            answers.append(ViewOutputs(logits, features))
         return answers
 
 
@@ -83,8 +102,40 @@ def _session(loaded: LoadedModel, index: int, options):
     try:
         return onnxruntime.InferenceSession(loaded.graphs[index], options, providers=[PROVIDER])
     except Exception as error:  # noqa: BLE001 - the runtime's own exception types vary by version
-        reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        reason = _first_line(error)
         raise ModelFileError(loaded.path, f"ONNX Runtime refuses its graph onnx.{index} ({reason})") from None
+
+
+def _check_against_probe(loaded: LoadedModel, index: int, session) -> None:
+    """The graph gives the answers the file recorded for its network (model.probe), or the file
+    is refused by name before any image is classified."""
+    if not loaded.probes:
+        raise ModelFileError(loaded.path, UNCHECKABLE)
+    policy = loaded.info.networks[index].policy
+    try:
+        logits, features = _run_view(session, lambda batch: batch, probe_pixels(policy.height, policy.width))
+        check_answers(loaded.path, index, loaded.probes[index], logits, features, backend="ONNX Runtime")
+    except ProbeMismatch as error:
+        raise ModelFileError(loaded.path, str(error)) from None
+    except Exception as error:  # noqa: BLE001 - the runtime's own exception types vary by version
+        reason = _first_line(error)
+        raise ModelFileError(loaded.path, f"its graph onnx.{index} fails on a test picture ({reason})") from None
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+
+
+def graph_answers(graph: bytes, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """What a graph answers on the probe (model.probe): logits and features."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = 1
+    session = onnxruntime.InferenceSession(graph, options, providers=[PROVIDER])
+    logits, features = _run_view(session, lambda batch: batch, probe_pixels(height, width))
+    return logits, features
 
 
 def _run_view(session, view, pixels: np.ndarray) -> list[np.ndarray]:

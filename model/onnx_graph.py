@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from model.graph_bounds import BoundsError, check_bounds
+
 INPUT = "pixels"
 OUTPUTS = ("logits", "features")
 OPSET = 17
@@ -59,6 +61,10 @@ def check_graph(raw: bytes, *, classes: int, width: int, height: int) -> int:
     except onnx.checker.ValidationError as error:
         first_line = str(error).strip().splitlines()[0][:200] if str(error).strip() else "invalid"
         raise GraphError(f"the ONNX checker refuses it ({first_line})") from None
+    try:
+        check_bounds(model, width, height)
+    except BoundsError as error:
+        raise GraphError(str(error)) from None
     return _dimension(model.graph.output[1], 1)
 
 
@@ -81,13 +87,19 @@ def _check_operators(model) -> None:
 
 
 def _check_weights(graph) -> None:
-    from onnx import TensorProto, numpy_helper
+    from onnx import AttributeProto, TensorProto, numpy_helper
 
     if len(graph.sparse_initializer):
         raise GraphError("it holds sparse weights, which BloodCell networks never use")
-    tensors = list(graph.initializer) + [
-        attribute.t for node in graph.node for attribute in node.attribute if attribute.HasField("t")
-    ]
+    attributes = [attribute for node in graph.node for attribute in node.attribute]
+    # A sparse tensor's values escape the checks below (and may name a file): none, anywhere.
+    if any(
+        a.type in (AttributeProto.SPARSE_TENSOR, AttributeProto.SPARSE_TENSORS) or a.HasField("sparse_tensor")
+        or len(a.sparse_tensors) for a in attributes
+    ):  # fmt: skip
+        raise GraphError("it holds a sparse constant, which BloodCell networks never use")
+    tensors = list(graph.initializer) + [a.t for a in attributes if a.HasField("t")]
+    tensors += [tensor for a in attributes for tensor in a.tensors]
     for tensor in tensors:
         if tensor.data_location == TensorProto.EXTERNAL or len(tensor.external_data):
             raise GraphError(f"its weight {tensor.name[:80]!r} refers to a file outside the model file")

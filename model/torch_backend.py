@@ -18,7 +18,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from model.devices import describe_device, resolve_device
 from model.infer import ViewOutputs
-from model.model_header import LoadedModel
+from model.model_header import LoadedModel, ModelFileError
+from model.probe import GPU_TOLERANCE, TOLERANCE, ProbeMismatch, ProbeRecord, check_answers, probe_pixels
 from model.symmetry import view_functions
 
 
@@ -69,6 +70,29 @@ def record_features(network: nn.Module, seen: list[torch.Tensor]) -> bool:
     return head is not None
 
 
+def probe_record(network: nn.Module, policy) -> ProbeRecord:
+    """What `network` (float32, on the CPU, in eval mode) answers on the probe: logits and features."""
+    answers = _probe_answers(network, policy, torch.device("cpu"), half=False)
+    return ProbeRecord(*answers)
+
+
+@torch.inference_mode()
+def _probe_answers(network: nn.Module, policy, device: torch.device, half: bool) -> tuple[np.ndarray, np.ndarray]:
+    seen: list[torch.Tensor] = []
+    head = last_linear(network)
+    hook = head.register_forward_hook(lambda _, inputs, output: seen.append(inputs[0])) if head else None
+    try:
+        mean = torch.tensor(policy.mean, device=device).view(1, 3, 1, 1)
+        std = torch.tensor(policy.std, device=device).view(1, 3, 1, 1)
+        batch = network_input(probe_pixels(policy.height, policy.width), mean, std)
+        logits = network(batch.half() if half else batch).float().cpu().numpy()
+    finally:
+        if hook is not None:
+            hook.remove()
+    features = seen[-1].float().cpu().numpy() if seen else np.zeros((len(logits), 0), np.float32)
+    return logits, features
+
+
 @dataclass
 class _Network:
     """One network on its device, with its normalisation and test-time views."""
@@ -92,11 +116,21 @@ class TorchBackend:
         self._half = self.device.type == "cuda"
         modules = list(loaded.module) if loaded.info.is_ensemble else [loaded.module]
         self._networks = []
-        for module, network in zip(modules, loaded.info.networks, strict=True):
+        for index, (module, network) in enumerate(zip(modules, loaded.info.networks, strict=True)):
             folded = fold_batch_norms(module).to(self.device, memory_format=torch.channels_last)
+            folded = folded.half() if self._half else folded
+            if loaded.probes:  # the weights are the network the file recorded (model.probe)
+                logits, features = _probe_answers(folded, network.policy, self.device, self._half)
+                try:
+                    check_answers(
+                        loaded.path, index, loaded.probes[index], logits, features, backend="torch",
+                        tolerance=GPU_TOLERANCE if self._half else TOLERANCE,
+                    )  # fmt: skip
+                except ProbeMismatch as error:
+                    raise ModelFileError(loaded.path, str(error)) from None
             self._networks.append(
                 _Network(
-                    module=folded.half() if self._half else folded,
+                    module=folded,
                     mean=torch.tensor(network.policy.mean, device=self.device).view(1, 3, 1, 1),
                     std=torch.tensor(network.policy.std, device=self.device).view(1, 3, 1, 1),
                     views=network.test_time_views,

@@ -125,9 +125,10 @@ def test_outputs_are_checked_before_any_work_and_inputs_never_overwritten(model,
     assert code == 2 and "does not exist" in stderr
     code, _, stderr = bloodcell("classify", four_images, "--model", model, "--csv", "out.csv", "--bs", "0")
     assert code == 2 and "at least 1" in stderr
-    for not_a_folder in (tmp_path / "missing", victim):  # evaluate wants a class-per-folder tree
-        code, _, stderr = bloodcell("evaluate", not_a_folder, "--model", model)
-        assert code == 2 and f"{not_a_folder}: not a folder" in stderr, stderr
+    code, _, stderr = bloodcell("evaluate", tmp_path / "missing", "--model", model)
+    assert code == 2 and f"{tmp_path / 'missing'}: no such file or folder" in stderr, stderr
+    code, _, stderr = bloodcell("evaluate", victim, "--model", model)  # evaluate wants a class-per-folder tree
+    assert code == 2 and f"{victim}: not a folder" in stderr, stderr
     for bad in (["--valid-pct", "-0.2"], ["--valid-pct", "1"], ["--lr", "nan"], ["--epochs", "0"], ["--bs", "0"]):
         code, _, stderr = bloodcell("train", four_images, *bad, "--out", tmp_path / "m.safetensors")
         assert code == 2 and bad[0] in stderr, (bad, stderr)

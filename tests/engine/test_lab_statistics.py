@@ -136,6 +136,11 @@ def test_the_command_matches_a_folder_and_the_file_records_it(tmp_path, batch_no
     refused = run_bloodcell(
         "match-lab", tmp_path / "nowhere", "--model", batch_norm_model, "--out", tmp_path / "x.safetensors"
     )
+    assert refused.returncode == 2 and "nowhere: no such file or folder" in refused.stderr
+    (tmp_path / "empty").mkdir()
+    refused = run_bloodcell(
+        "match-lab", tmp_path / "empty", "--model", batch_norm_model, "--out", tmp_path / "x.safetensors"
+    )
     assert refused.returncode == 2 and "0 usable images" in refused.stderr
 
 
