@@ -51,7 +51,7 @@ class OnnxBackend:
 
         # The runtime's own log lines (coloured, about graph optimisation) mean nothing to a
         # technician; what goes wrong is raised and said once, naming the file.
-        onnxruntime.set_default_logger_severity(3)
+        onnxruntime.set_default_logger_severity(4)
 
         if len(loaded.graphs) != len(loaded.info.networks):
             raise ModelFileError(loaded.path, NO_GRAPHS)
@@ -63,7 +63,7 @@ class OnnxBackend:
         options.inter_op_num_threads = 1
         # Idle worker threads spinning would take the CPU from the threads decoding the next batch.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
+        options.log_severity_level = 4
         self._sessions = [
             _Session(_session(loaded, index, options), network.test_time_views)
             for index, network in enumerate(loaded.info.networks)
@@ -131,7 +131,7 @@ def graph_answers(graph: bytes, width: int, height: int) -> tuple[np.ndarray, np
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
+    options.log_severity_level = 4
     options.intra_op_num_threads = 1
     session = onnxruntime.InferenceSession(graph, options, providers=[PROVIDER])
     logits, features = _run_view(session, lambda batch: batch, probe_pixels(height, width))
