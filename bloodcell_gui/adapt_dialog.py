@@ -173,9 +173,6 @@ class AdaptDialog(DerivedModelDialog):
                 heatmap.set_data(self.classes, evaluation.confusion.tolist())
         stopped = " Stopped on request: the weights reached so far are kept." if adaptation.stopped_by_user else ""
         self.status.setText(f"Done in {adaptation.seconds:.0f} s.{stopped}")
-        better = adaptation.after is not None and (
-            adaptation.after.balanced_accuracy > adaptation.before.balanced_accuracy
-        )
         if adaptation.references is not None:
             statistics = "Its unfamiliar-image statistics were measured anew, on this lab's cells."
         else:
@@ -183,8 +180,11 @@ class AdaptDialog(DerivedModelDialog):
                 f"It has no unfamiliar-image statistics ({adaptation.references_problem}), so nothing it classifies "
                 "goes to the Unidentified bin."
             )
-        self.result.setText(f"{compared(adaptation.before, adaptation.after)}\n{statistics}")
-        self.use_now.setChecked(better)
+        verdict = adaptation.verdict  # better only on every class held back (model.adaptation_judgement)
+        self.result.setText(
+            f"{compared(adaptation.before, adaptation.after)}\nVerdict: {verdict.reason}.\n{statistics}"
+        )
+        self.use_now.setChecked(verdict.better)
 
     def save(self) -> Path | None:
         from model.finetune import save_adaptation

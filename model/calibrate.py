@@ -32,6 +32,12 @@ if TYPE_CHECKING:
 MAX_FIT_IMAGES = 4000
 MAX_HELD_OUT_IMAGES = 2000
 HELD_OUT_SHARE = 0.3
+# One minimum for every command that fits unfamiliar-image statistics (train, calibrate, finetune
+# and the Adapt dialog): fewer pictures give a threshold that says nothing, and statistics of one
+# class call every other class unfamiliar.
+MIN_FIT_IMAGES = 40
+MIN_HELD_OUT_IMAGES = 20
+MIN_CLASSES = 2
 
 Labelled = list[tuple[Path, int]]
 
@@ -44,6 +50,8 @@ def network_outputs(
     logits: list[list[np.ndarray]] = []
     seen: list[Path] = []
 
+    no_cell: set[Path] = set()
+
     def keep(batch_paths: list[Path], outputs: BatchOutputs) -> None:
         finite = [bool(np.isfinite(row).all()) for row in outputs.probabilities]
         if not features:
@@ -55,13 +63,37 @@ def network_outputs(
         seen.extend(path for path, ok in zip(batch_paths, finite, strict=True) if ok)
         state.report(ScanProgress(what, len(seen), len(paths)))
 
-    for _ in classifier.classify(paths, should_stop=state.should_stop, on_outputs=keep):
-        pass
+    for result in classifier.classify(paths, should_stop=state.should_stop, on_outputs=keep):
+        if result.ok and not result.leukocyte_found:
+            no_cell.add(Path(result.path))
     if state.should_stop():
         raise InterruptedError("calibration was cancelled")
     if not seen:
         raise ReferenceError(f"none of the {len(paths)} images for {what} could be read")
-    return [np.concatenate(f) for f in features], [np.concatenate(lg) for lg in logits], seen
+    # Blank pictures, noise and anything without a stained white cell would teach the statistics
+    # that such pictures are familiar: they are left out.
+    cells = np.array([Path(path) not in no_cell for path in seen])
+    return (
+        [np.concatenate(f)[cells] for f in features],
+        [np.concatenate(lg)[cells] for lg in logits],
+        [path for path, keep_it in zip(seen, cells, strict=True) if keep_it],
+    )
+
+
+def check_reference_inputs(labels: np.ndarray, held_out: int, classes: list[str], left_out: int = 0) -> None:
+    """ReferenceError, in words, unless there are enough usable pictures of enough classes."""
+    without_cell = f" ({left_out} pictures without a stained white cell were left out)" if left_out else ""
+    if len(labels) < MIN_FIT_IMAGES or held_out < MIN_HELD_OUT_IMAGES:
+        raise ReferenceError(
+            f"too few pictures to measure them: {len(labels)} to fit and {held_out} held out; at least "
+            f"{MIN_FIT_IMAGES} and {MIN_HELD_OUT_IMAGES} are needed{without_cell}"
+        )
+    present = sorted({int(label) for label in labels})
+    if len(present) < MIN_CLASSES:
+        named = ", ".join(classes[i] for i in present) or "none"
+        raise ReferenceError(
+            f"pictures of only one class ({named}) to fit them on: every other class would look unfamiliar"
+        )
 
 
 def reference_statistics(
@@ -88,6 +120,8 @@ def reference_statistics(
     )
     labels = np.array([label_of[path] for path in fit_seen])
     held_features, held_logits, held_seen = network_outputs(classifier, held_out, state, "measuring held-out images")
+    left_out = len(fit) + len(held_out) - len(fit_seen) - len(held_seen)
+    check_reference_inputs(labels, len(held_seen), classifier.classes, left_out)
     return calibrate(
         (fit_features, fit_logits, labels),
         (held_features, held_logits),

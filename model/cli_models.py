@@ -74,6 +74,11 @@ def run_train(args: argparse.Namespace) -> int:
         print(run.evaluation.test.format_table())
     run.save(args.out, name=args.name or args.out.stem, notes=args.notes)
     print(f"saved {args.out} ({run.trained.seconds / 60:.1f} min on {run.trained.device})")
+    # The wizard's rule for ticking "use this model now", said on the terminal too.
+    best = run.trained.valid_metrics or {}
+    recommended, why = run.evaluation.go_live(len(run.trained.classes), float(best.get("accuracy", 0.0)))
+    if not recommended:
+        print(f"warning: {why}", file=sys.stderr)
     return 0
 
 
@@ -237,6 +242,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     for warning in adaptation.warnings:
         print(f"note: {warning}")
     print(describe_adaptation(adaptation))
+    print(f"verdict: {adaptation.verdict.reason}")
     references = adaptation.references
     if references is None:
         print(f"unfamiliar-image statistics: not made ({adaptation.references_problem})")

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from model.adaptation_judgement import Verdict, input_warnings, judge
 from model.collector import import_quietly
 from model.evaluate import Evaluation
 from model.events import StageStart, TrainEvent
@@ -44,27 +45,49 @@ from model.verified import VerifiedCell
 
 # A class needs this many cells for any to be held back (the rest train).
 MIN_CELLS_TO_HOLD_BACK = 2
-# Unfamiliar-image statistics of an adapted model need this many cells to fit the spread of its
-# features and to set a threshold that means something; with fewer the file carries none.
-MIN_REFERENCE_FIT = 40
-MIN_REFERENCE_HELD = 20
 
 
-def hold_back(cells: Sequence[VerifiedCell], share: float, seed: int) -> tuple[list[VerifiedCell], list[VerifiedCell]]:
-    """Split each class's cells (seeded): `share` of them held back, at least one when a class
-    has `MIN_CELLS_TO_HOLD_BACK`, never all of them."""
+def hold_back(
+    cells: Sequence[VerifiedCell], share: float, seed: int, groups: Sequence[int] | None = None
+) -> tuple[list[VerifiedCell], list[VerifiedCell]]:
+    """Split each class's distinct pictures (seeded): `share` of them held back, at least one
+    when a class has `MIN_CELLS_TO_HOLD_BACK`, never all of them. `groups` (model.near_duplicates:
+    one number per picture, shared by its copies) keeps every copy on one side; None: each cell
+    is its own picture."""
     rng = np.random.default_rng(seed)
+    group_of = {id(cell): group for cell, group in zip(cells, groups, strict=True)} if groups is not None else {}
     trained: list[VerifiedCell] = []
     held: list[VerifiedCell] = []
     for label in sorted({cell.label for cell in cells}):
         members = sorted((cell for cell in cells if cell.label == label), key=lambda cell: str(cell.path))
-        order = rng.permutation(len(members))
+        pictures: dict[object, list[VerifiedCell]] = {}
+        for cell in members:
+            pictures.setdefault(group_of.get(id(cell), str(cell.path)), []).append(cell)
+        distinct = list(pictures.values())
+        order = rng.permutation(len(distinct))
         n_held = 0
-        if share > 0 and len(members) >= MIN_CELLS_TO_HOLD_BACK:
-            n_held = min(len(members) - 1, max(1, round(len(members) * share)))
-        held += [members[i] for i in order[:n_held]]
-        trained += [members[i] for i in order[n_held:]]
+        if share > 0 and len(distinct) >= MIN_CELLS_TO_HOLD_BACK:
+            n_held = min(len(distinct) - 1, max(1, round(len(distinct) * share)))
+        held += [cell for i in order[:n_held] for cell in distinct[i]]
+        trained += [cell for i in order[n_held:] for cell in distinct[i]]
     return trained, held
+
+
+def pictures_of_cells(cells: Sequence[VerifiedCell]) -> tuple[list[VerifiedCell], int]:
+    """The cells whose picture shows a stained white cell, and how many do not (blank pictures,
+    noise, a photo of something else: nothing to learn a lab from, and they would pass as cells)."""
+    from model.cell_locator import locate_stained_cell
+    from model.images import ImageError, load_rgb
+
+    kept = []
+    for cell in cells:
+        try:
+            found = locate_stained_cell(load_rgb(cell.path)) is not None
+        except (ImageError, OSError, ValueError):
+            found = True  # unreadable: left for the data loader to report as such
+        if found:
+            kept.append(cell)
+    return kept, len(cells) - len(kept)
 
 
 @dataclass
@@ -81,6 +104,8 @@ class Adaptation:
     stopped_by_user: bool
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    # Whether it is better, judged on every class held back (model.adaptation_judgement).
+    verdict: Verdict = field(default_factory=lambda: Verdict(False, "not judged"))
 
 
 def adapt(
@@ -92,14 +117,18 @@ def adapt(
 ) -> Adaptation:
     """Fine-tune every network of `parent` on `cells`; score parent and result on the held-back cells."""
     from model.classifiers import open_classifier
+    from model.near_duplicates import cell_groups
 
     started = time.monotonic()
     classes = parent.info.classes
     problems = settings.problems()
+    cells, without_cell = pictures_of_cells(cells)
     refusals, warnings = coverage_problems(cells, classes)
     if problems or refusals:
         raise ValueError("; ".join(problems + refusals))
-    trained_cells, held_cells = hold_back(cells, settings.held_back_share, settings.seed)
+    groups = [int(group) for group in cell_groups([Path(cell.path) for cell in cells], should_stop=state.should_stop)]
+    warnings += input_warnings([cell.label for cell in cells], groups, without_cell)
+    trained_cells, held_cells = hold_back(cells, settings.held_back_share, settings.seed, groups)
     before = score(open_classifier(parent, settings.device), held_cells, state) if held_cells else None
     modules = list(parent.module) if parent.info.is_ensemble else [parent.module]
     adapted_modules = []
@@ -131,6 +160,7 @@ def adapt(
     if parent.references is not None:
         references, references_problem = lab_references(classifier, trained_cells, held_cells, state)
     return Adaptation(
+        verdict=judge(before, after, classes),
         model=model,
         references=references,
         references_problem=references_problem,
@@ -283,11 +313,6 @@ def lab_references(
     from model.unfamiliar import ReferenceError
 
     classes = classifier.classes
-    if len(trained) < MIN_REFERENCE_FIT or len(held) < MIN_REFERENCE_HELD:
-        return None, (
-            f"too few verified cells to measure them ({len(trained)} trained on, {len(held)} held back; at least "
-            f"{MIN_REFERENCE_FIT} and {MIN_REFERENCE_HELD} are needed)"
-        )
     try:
         fit = [(Path(cell.path), classes.index(cell.label)) for cell in trained]
         return reference_statistics(classifier, fit, [Path(cell.path) for cell in held], state), ""

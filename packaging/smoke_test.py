@@ -135,6 +135,7 @@ def check_edition(edition: str, frozen: Path) -> None:
         print(f"frozen classify: the same CSV as the source CLI ({len(ours)} rows, classes, probabilities, flags)")
     done = run([str(frozen), "evaluate", str(images)])
     print("frozen evaluate: " + done.stdout.splitlines()[0])
+    check_hostile_model(frozen, images)
     if edition == "full":
         check_training(frozen, images)
     else:
@@ -184,6 +185,39 @@ def glibc_floor() -> tuple[int, ...]:
     if not versions:
         fail("no glibc symbol versions found in the bundle (is objdump installed?)")
     return max(versions)
+
+
+def check_hostile_model(frozen: Path, images: Path) -> None:
+    """A copy of the default whose graph's classes are rotated (weights untouched) is refused,
+    naming the file, before any image is classified."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    source = REPO / "resources" / "default_model.safetensors"
+    arrays = load_file(source)
+    with safe_open(source, "np") as stream:
+        metadata = stream.metadata()
+    graph = onnx.load_model_from_string(arrays["onnx.0"].tobytes())
+    last = next(node for node in graph.graph.node if node.output[0] == "logits")
+    for tensor in graph.graph.initializer:
+        if tensor.name in last.input[1:]:
+            tensor.CopyFrom(numpy_helper.from_array(np.roll(numpy_helper.to_array(tensor), 1, axis=0), tensor.name))
+    arrays["onnx.0"] = np.frombuffer(graph.SerializeToString(), dtype=np.uint8).copy()
+    with tempfile.TemporaryDirectory() as scratch:
+        crafted, out = Path(scratch) / "rotated-classes.safetensors", Path(scratch) / "never.csv"
+        save_file(arrays, crafted, metadata=metadata)
+        done = subprocess.run(
+            [str(frozen), "classify", str(images), "--model", str(crafted), "--csv", str(out)],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        if done.returncode != 2 or str(crafted) not in done.stderr or "not the same network" not in done.stderr:
+            fail(f"a graph that is not its weights' network was not refused: {done.returncode} {done.stderr[-500:]}")
+        if out.exists():
+            fail("the refused model still wrote a CSV")
+    print("frozen classify: a model file whose graph is not its weights' network is refused by name")
 
 
 def csv_rows(csv_path: Path) -> dict[str, dict]:

@@ -39,6 +39,17 @@ def pbc_data() -> Path:
     return PBC
 
 
+def pbc_cells(per_class: dict[str, int], offset: int = 0) -> list:
+    """Real cells of the second lab (model.verified.VerifiedCell), `per_class[name]` of each class."""
+    from model.verified import VerifiedCell
+
+    cells = []
+    for name, count in per_class.items():
+        files = sorted((pbc_data() / name).iterdir())[offset : offset + count]
+        cells += [VerifiedCell(path, name) for path in files]
+    return cells
+
+
 def with_lab_statistics(network: torch.nn.Module) -> torch.nn.Module:
     """`network` with BatchNorm running statistics that are not the identity, as a trained
     network has: folding them into the weights and re-measuring them then change something."""

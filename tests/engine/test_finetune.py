@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import CLASSES, real_data
+from helpers import CLASSES, pbc_cells
 
 from model.finetune import adapt, hold_back, save_adaptation
 from model.finetune_checks import coverage_problems
@@ -16,15 +16,6 @@ from model.task import TaskState
 from model.verified import VerifiedCell
 
 FAST = FinetuneSettings(frozen_epochs=1, epochs=2, batch_size=8, device="cpu")
-
-
-def pbc_cells(per_class: dict[str, int], offset: int = 0) -> list[VerifiedCell]:
-    """Real cells of the second lab, `per_class[name]` of each class."""
-    cells = []
-    for name, count in per_class.items():
-        files = sorted((real_data().parent / "pbc" / name).iterdir())[offset : offset + count]
-        cells += [VerifiedCell(path, name) for path in files]
-    return cells
 
 
 def test_each_class_is_held_back_in_part_never_whole():
