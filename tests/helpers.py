@@ -162,3 +162,40 @@ def with_value(document, where: tuple, value):
     else:
         parent[where[-1]] = value
     return changed
+
+
+def edited_default(target, change=None, *, weights=None):
+    """A copy of the shipped default with its first network's graph edited by `change(model)`,
+    or its stored weights edited by `weights(arrays)` (the graph kept)."""
+    import numpy as np
+    import onnx
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    from model.resources import default_model_path
+
+    source = default_model_path()
+    arrays = load_file(source)
+    with safe_open(source, "np") as stream:
+        metadata = stream.metadata()
+    if change is not None:
+        model = onnx.load_model_from_string(arrays["onnx.0"].tobytes())
+        change(model)
+        arrays["onnx.0"] = np.frombuffer(model.SerializeToString(), dtype=np.uint8).copy()
+    if weights is not None:
+        weights(arrays)
+    save_file(arrays, target, metadata=metadata)
+    return target
+
+
+def rotated_classes(model) -> None:
+    """An ONNX graph edited so that its last layer's class rows are rotated (the weights of the
+    model file untouched): the crafted file of issue 33."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    last = next(node for node in model.graph.node if node.output[0] == "logits")
+    for tensor in model.graph.initializer:
+        if tensor.name in last.input[1:]:
+            rolled = numpy_helper.to_array(tensor).copy()
+            tensor.CopyFrom(numpy_helper.from_array(np.roll(rolled, 1, axis=0), tensor.name))

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from helpers import real_data, run_bloodcell
+from helpers import edited_default, real_data, rotated_classes, run_bloodcell
 
 REPO = Path(__file__).resolve().parent.parent
 BLOCK = "import sys\nfor name in ('torch', 'torchvision', 'fastai'): sys.modules[name] = None\n"
@@ -72,6 +72,15 @@ def test_review_help_lists_only_what_it_can_do_under_its_own_name(tmp_path):
         assert command in done.stdout
     for command in ("train", "finetune", "combine", "calibrate", "match-lab", "convert"):
         assert f"{command}," not in done.stdout and f" {command} " not in done.stdout
+
+
+def test_review_refuses_a_graph_that_is_not_its_weights_network(tmp_path):
+    """Without torch the graph is checked against the answers the file recorded."""
+    crafted = edited_default(tmp_path / "rotated.safetensors", rotated_classes)
+    csv_file = tmp_path / "x.csv"
+    done = run_review("classify", str(real_data() / "TEST_SIMPLE"), "--model", str(crafted), "--csv", str(csv_file))
+    assert done.returncode == 2 and str(crafted) in done.stderr and "not the same network" in done.stderr
+    assert not csv_file.exists()
 
 
 def test_review_explains_an_older_model_file_without_graphs(tmp_path):

@@ -119,3 +119,15 @@ def test_train_warns_when_it_saves_a_model_at_chance(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "warning:" in done.stderr and "guessing" in done.stderr
+
+
+def test_noise_and_blank_pictures_are_not_cells_to_learn_from(tmp_path):
+    from model.finetune import pictures_of_cells
+
+    rng = np.random.default_rng(0)
+    noise, blank = tmp_path / "noise.png", tmp_path / "blank.png"
+    Image.fromarray(rng.integers(0, 256, (240, 320, 3)).astype(np.uint8)).save(noise)
+    Image.new("RGB", (320, 240), (230, 220, 225)).save(blank)
+    real = pbc_cells({"LYMPHOCYTE": 2})
+    kept, left_out = pictures_of_cells([*real, VerifiedCell(noise, "LYMPHOCYTE"), VerifiedCell(blank, "MONOCYTE")])
+    assert kept == real and left_out == 2

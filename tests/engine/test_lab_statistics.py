@@ -34,8 +34,10 @@ def batch_norm_model(tmp_path_factory) -> Path:
     info = ModelInfo("seed-deep", CLASSES, InputPolicy(64, 64, framing="cell"), name="BatchNorm test model")
     path = save(tmp_path_factory.mktemp("bn") / "bn.safetensors", network, info)
     loaded = load(path)
+    # At least the 40 pictures to fit and 20 held out every calibration needs (model.calibrate).
     cells = sorted((real_data() / "TEST_SIMPLE").glob("*/*.jpeg"))
-    fit = [(cell, CLASSES.index(cell.parent.name)) for cell in cells[::2]]
+    more = sorted((real_data() / "TEST").glob("*/*.jpeg"))[::120]
+    fit = [(cell, CLASSES.index(cell.parent.name)) for cell in [*cells[::2], *more]]
     references = reference_statistics(open_classifier(loaded, "cpu"), fit, cells[1::2], TaskState())
     return save(path, loaded.module, loaded.info, references=references)
 

@@ -10,6 +10,7 @@ import json
 import numpy as np
 import onnx
 import pytest
+from helpers import edited_default, rotated_classes
 from onnx import TensorProto, helper, numpy_helper
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
@@ -18,23 +19,6 @@ from model.classifiers import open_classifier
 from model.graph_file import load_graphs
 from model.modelfile import ModelFileError, load
 from model.resources import default_model_path
-
-
-def edited_default(target, change=None, *, weights=None):
-    """A copy of the shipped default with its first network's graph edited by `change(model)`,
-    or its stored weights edited by `weights(arrays)` (the graph kept)."""
-    source = default_model_path()
-    arrays = load_file(source)
-    with safe_open(source, "np") as stream:
-        metadata = stream.metadata()
-    if change is not None:
-        model = onnx.load_model_from_string(arrays["onnx.0"].tobytes())
-        change(model)
-        arrays["onnx.0"] = np.frombuffer(model.SerializeToString(), dtype=np.uint8).copy()
-    if weights is not None:
-        weights(arrays)
-    save_file(arrays, target, metadata=metadata)
-    return target
 
 
 def after_output(model, output: str, make_nodes) -> None:
@@ -48,13 +32,6 @@ def after_output(model, output: str, make_nodes) -> None:
 
 def constant(name: str, values, dtype=np.int64) -> onnx.NodeProto:
     return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.array(values, dtype=dtype)))
-
-
-def rotated_classes(model):
-    weight = next(t for t in model.graph.initializer if t.name == "network.15.weight")
-    bias = next(t for t in model.graph.initializer if t.name == "network.15.bias")
-    for tensor in (weight, bias):
-        tensor.CopyFrom(numpy_helper.from_array(np.roll(numpy_helper.to_array(tensor), 1, axis=0), tensor.name))
 
 
 def reversed_batch(model):

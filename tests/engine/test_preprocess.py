@@ -90,3 +90,19 @@ def test_unknown_methods_and_framings_are_refused():
         InputPolicy.from_json({"method": "stretch", "width": 1, "height": 1, "mean": [0] * 3, "std": [1] * 3})
     with pytest.raises(ValueError, match="unknown framing"):
         InputPolicy(framing="zoom")
+
+
+@pytest.mark.parametrize("size", [(320, 240), (64, 48)])
+def test_noise_is_no_cell_even_where_it_is_violet(size):
+    rng = np.random.default_rng(1)
+    noise = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3)).astype(np.uint8))
+    assert locate_stained_cell(noise) is None
+
+
+def test_real_cells_at_any_size_are_not_taken_for_noise():
+    from helpers import real_data
+
+    for path in sorted((real_data() / "TEST_SIMPLE").rglob("*.jpeg"))[::10]:
+        image = load_rgb(path)
+        for size in (None, (64, 48), (40, 30)):
+            assert locate_stained_cell(image if size is None else image.resize(size)) is not None, (path, size)

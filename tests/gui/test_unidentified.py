@@ -22,8 +22,10 @@ from model.unfamiliar import NO_LEUKOCYTE
 @pytest.fixture
 def calibrated_window(qtbot, tmp_path, tiny_model, monkeypatch):
     loaded = load(tiny_model)
+    # At least the 40 pictures to fit and 20 held out every calibration needs (model.calibrate).
     cells = sorted((real_data() / "TEST_SIMPLE").glob("*/*.jpeg"))
-    fit = [(path, CLASSES.index(path.parent.name)) for path in cells[::2]]
+    more = sorted((real_data() / "TEST").glob("*/*.jpeg"))[::120]
+    fit = [(path, CLASSES.index(path.parent.name)) for path in [*cells[::2], *more]]
     references = reference_statistics(open_classifier(loaded, "cpu"), fit, cells[1::2], TaskState())
     model = save(tmp_path / "calibrated.safetensors", loaded.module, loaded.info, references=references)
     monkeypatch.setenv("BLOODCELL_DEFAULT_MODEL", str(model))
