@@ -113,6 +113,7 @@ class MainLayout:
         self.threshold.setKeyboardTracking(False)
         self.threshold.valueChanged.connect(self._threshold_changed)
         box = QGroupBox("Differential")
+        self.differential_box = box
         layout = QVBoxLayout(box)
         layout.addWidget(self.differential)
         layout.addWidget(self.totals)

@@ -165,6 +165,8 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
 
     def _familiar_share_changed(self, value: float) -> None:
         self.store.set_familiar_share(value / 100)
+        if self.results is not None:
+            self.results.set_pass_share(value / 100)
         if self.results is not None and self.loaded is not None:
             self.results.set_unfamiliar_threshold(self.model_identity(), self.unfamiliar_threshold())
 
@@ -199,6 +201,7 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         if self.results is not None:
             self.results.close()
         self.results = ResultsModel(classes, self.threshold.value(), parent=self)
+        self.results.session.pass_share = self.familiar_share.value() / 100
         self.results.changed.connect(self._schedule_refresh)
         self.results.decided.connect(self.remember_decisions)
         self.grid_filter = ResultsFilter(self.results, ViewFilter(readable_only=True))
@@ -368,6 +371,12 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
             f"{reviewed} reviewed · {failed} unreadable"
         )
         self._show_lab_hint(session.another_lab())
+        provisional = session.provisional
+        self.differential_box.setTitle("Differential (provisional)" if provisional else "Differential")
+        self.differential_box.setToolTip(
+            "The images look like a lab new to the model: its answers are provisional until a technician has "
+            "reviewed every one of them (Review tab)." if provisional else ""
+        )
         self.tabs.setTabText(self.tabs.indexOf(self.review_view), f"Review ({session.review_count})")
         self.tabs.setTabText(self.tabs.indexOf(self.unidentified_view), f"Unidentified ({session.unidentified_count})")
         self.tabs.setTabText(self.tabs.indexOf(self.failed_view), f"Unreadable ({failed})")

@@ -87,8 +87,14 @@ def report_html(
     reclassified = sum(1 for r in session.rows if r.verified is not None and r.verified != r.predicted)
     reviewed = sum(1 for r in session.rows if r.reviewed)
     target = session.sample.target_count
+    new_lab = session.another_lab() if session.provisional else None
     parts = [
         "<h2>BloodCell differential</h2>",
+        *(
+            [f"<p style='color:#b00020'><b>Provisional:</b> {esc(new_lab.describe())}. The counts below are the "
+             f"model's answers; {session.review_count} images still wait for a technician.</p>"]
+            if new_lab is not None else []
+        ),
         sample_html(session, lab, when),
         f"<p>{models_html(session, model_name, model_sha256)}</p>",
         "<table border='1' cellspacing='0' cellpadding='4' width='60%'>"

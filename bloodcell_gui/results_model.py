@@ -185,6 +185,7 @@ class ResultsModel(QAbstractTableModel):
         `unfamiliar_threshold`: the model's, at the technician's setting (None: it cannot tell).
         Returns how many rows were added or given a new answer."""
         session = self.session
+        new_lab_before = session.another_lab() is not None
         new, taken = [], set()
         replaced = 0
         for item in results:
@@ -218,6 +219,8 @@ class ResultsModel(QAbstractTableModel):
             for row in range(first, len(session.rows)):
                 self._path_rows.setdefault(session.rows[row].path, []).append(row)
             self.endInsertRows()
+        if (session.another_lab() is not None) != new_lab_before:  # every row's review status moved
+            self._rows_changed(list(range(len(session.rows))))
         self.changed.emit()
         return len(new) + replaced
 
@@ -261,6 +264,11 @@ class ResultsModel(QAbstractTableModel):
 
     def set_unfamiliar_threshold(self, model: ModelIdentity | None, threshold: float | None) -> None:
         self.session.set_unfamiliar_threshold(model, threshold)
+        self._rows_changed(list(range(len(self.session.rows))))
+
+    def set_pass_share(self, share: float) -> None:
+        """The familiar share the thresholds pass: what a new lab is judged against."""
+        self.session.pass_share = share
         self._rows_changed(list(range(len(self.session.rows))))
 
     def _thumbnail_ready(self, path: Path) -> None:

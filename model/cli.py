@@ -329,11 +329,9 @@ def run_classify(args: argparse.Namespace) -> int:
     """Classify and write one row per image. Ctrl-C or SIGTERM ends it after the current batch:
     the rows done are written, followed by a row that says the file is incomplete."""
     from model.classifiers import open_classifier
-    from model.export import CsvExport
     from model.ground_truth import FolderTruth
     from model.hashing import file_sha256
-    from model.review import ImageRow
-    from model.unfamiliar import another_lab
+    from model.review import ImageRow, ReviewSession
 
     check_output(args.csv, args.paths, what="CSV file")
     model_path = args.model or default_model_path()
@@ -343,26 +341,29 @@ def run_classify(args: argparse.Namespace) -> int:
     threshold = classifier.threshold()
     counts: Counter[str] = Counter()
     failures = unidentified = 0
-    reasons: list[str | None] = []
+    # The rows are kept and written at the end, so that each one's status can say what the whole
+    # batch says (a lab new to the model sends every image to review): the CSV appears whole or
+    # not at all either way (model.atomic).
+    session = ReviewSession(classes=classes)
     interrupted = False
     started = time.monotonic()
-    with CsvExport(args.csv, classes, classifier.info.name, file_sha256(model_path)) as export:
-        try:
-            for result in classifier.classify(args.paths, batch_size=args.bs):
-                row = ImageRow.from_result(result, truth(result.path), threshold)
-                export.write(row)
-                if result.ok and threshold is not None:
-                    reasons.append(row.unfamiliar_reason)
-                if row.unidentified:
-                    unidentified += 1
-                elif result.ok:
-                    counts[classes[result.predicted_index]] += 1
-                else:
-                    failures += 1
-                    say_not_used(result.path, result.error, "skipped")
-        except KeyboardInterrupt:
-            interrupted = True
-            export.write(ImageRow(Path(""), error=INCOMPLETE))
+    try:
+        for result in classifier.classify(args.paths, batch_size=args.bs):
+            row = ImageRow.from_result(result, truth(result.path), threshold)
+            session.rows.append(row)
+            if row.unidentified:
+                unidentified += 1
+            elif result.ok:
+                counts[classes[result.predicted_index]] += 1
+            else:
+                failures += 1
+                say_not_used(result.path, result.error, "skipped")
+    except KeyboardInterrupt:
+        interrupted = True
+    new_lab = session.another_lab()
+    if interrupted:
+        session.rows.append(ImageRow(Path(""), error=INCOMPLETE))
+    session.write_csv(args.csv, model_name=classifier.info.name, model_sha256=file_sha256(model_path))
     seconds = time.monotonic() - started
     counted = sum(counts.values())
     total = counted + unidentified
@@ -379,9 +380,11 @@ def run_classify(args: argparse.Namespace) -> int:
         print(f"  {'Unidentified':<12} {unidentified:6d}  (not in the differential; see the unidentified column)")
     if failures:
         print(f"{failures} file(s) could not be read; see the error column of {args.csv}")
-    new_lab = another_lab(reasons)
     if new_lab is not None:
-        print(f"note: {new_lab.describe()}. {adapting_advice(classifier.info)}")
+        print(
+            f"note: {new_lab.describe()} (status 'review' in {args.csv}; the differential above is provisional). "
+            f"{adapting_advice(classifier.info)}"
+        )
     print(f"wrote {args.csv}")
     if interrupted:
         print(

@@ -41,6 +41,8 @@ def columns(classes: list[str]) -> list[Column]:
     """The export's columns, in order; `key` is the CSV header."""
     return [
         Column("path", "File"),
+        # accepted, review, unidentified or unreadable (model.review.ReviewSession.status)
+        Column("status", "Status"),
         Column("predicted", "Predicted"),
         Column("confidence", "Confidence"),
         *(Column(f"p_{name}", name) for name in classes),
@@ -58,6 +60,9 @@ def columns(classes: list[str]) -> list[Column]:
         Column("error", "Error"),
         Column("model", "Model"),
         Column("model_sha256", "Model SHA-256"),
+        # "yes" on every row when the batch looks like a lab new to the model: the differential
+        # is provisional until a technician has reviewed every image (model.unfamiliar.another_lab).
+        Column("provisional", "Provisional"),
     ]
 
 
@@ -65,7 +70,9 @@ def header(classes: list[str]) -> list[str]:
     return [column.key for column in columns(classes)]
 
 
-def row_values(row: ImageRow, classes: list[str], model_name: str, model_sha256: str) -> list[str | float]:
+def row_values(
+    row: ImageRow, classes: list[str], model_name: str, model_sha256: str, status: str = "", provisional: bool = False
+) -> list[str | float]:
     """One image's cells, in `columns` order, formatted as every export writes them."""
 
     def name(index: int | None) -> str:
@@ -76,6 +83,7 @@ def row_values(row: ImageRow, classes: list[str], model_name: str, model_sha256:
         model_name, model_sha256 = row.model.name, row.model.sha256
     return [
         display_path(row.path),
+        status,
         name(row.predicted),
         "" if row.confidence is None else f"{row.confidence:.6f}",
         *probabilities,
@@ -91,6 +99,7 @@ def row_values(row: ImageRow, classes: list[str], model_name: str, model_sha256:
         row.error or "",
         model_name,
         model_sha256,
+        "yes" if provisional else "no",
     ]
 
 
@@ -109,8 +118,8 @@ class CsvExport:
         self._writer.writerow([csv_cell(key) for key in header(self.classes)])
         return self
 
-    def write(self, row: ImageRow) -> None:
-        values = row_values(row, self.classes, self.model_name, self.model_sha256)
+    def write(self, row: ImageRow, status: str = "", provisional: bool = False) -> None:
+        values = row_values(row, self.classes, self.model_name, self.model_sha256, status, provisional)
         self._writer.writerow([csv_cell(value) for value in values])
 
     def __exit__(self, *exc_info) -> bool | None:
@@ -118,8 +127,17 @@ class CsvExport:
 
 
 def write_csv(
-    path: Path | str, rows: Iterable[ImageRow], classes: list[str], *, model_name: str, model_sha256: str
+    path: Path | str,
+    rows: Iterable[ImageRow],
+    classes: list[str],
+    *,
+    model_name: str,
+    model_sha256: str,
+    statuses: Iterable[str] | None = None,
+    provisional: bool = False,
 ) -> None:
+    rows = list(rows)
+    statuses = list(statuses) if statuses is not None else [""] * len(rows)
     with CsvExport(path, classes, model_name, model_sha256) as export:
-        for row in rows:
-            export.write(row)
+        for row, status in zip(rows, statuses, strict=True):
+            export.write(row, status, provisional)

@@ -12,7 +12,7 @@ from model.audit import CLASSIFIED, NEW_VERSION, RECLASSIFIED, REVIEWED, SIGNED,
 from model.evaluate import Evaluation
 from model.export import write_csv
 from model.formatting import display_path
-from model.unfamiliar import AnotherLab, another_lab, unidentified_reason
+from model.unfamiliar import DEFAULT_PASS_SHARE, AnotherLab, another_lab, unidentified_reason
 
 if TYPE_CHECKING:
     from model.infer import Result
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 # so a lower threshold catches almost none of them; at 0.95 about a quarter of the errors
 # land in the review bin, with 10 % of the correct answers.
 DEFAULT_REVIEW_THRESHOLD = 0.95
+# An image's status in every export (the CSV's `status` column).
+ACCEPTED, REVIEW, UNIDENTIFIED, UNREADABLE = "accepted", "review", "unidentified", "unreadable"
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,12 @@ class ReviewSession:
     signature: Signature | None = None
     # The signed session this one is a new version of: {"sample_id", "signed_by", "signed_utc", "sha256"}.
     parent: dict | None = None
+    # The familiar share the unfamiliar-image thresholds pass (the window's setting): what the
+    # model's own labs give, against which a batch is judged another lab's (model.unfamiliar).
+    pass_share: float = DEFAULT_PASS_SHARE
     _by_path: dict[Path, int] = field(default_factory=dict, init=False, repr=False)
+    _lab_verdict: tuple = field(default=(None, None), init=False, repr=False, compare=False)
+    _thresholds_moved: int = field(default=0, init=False, repr=False, compare=False)
     _by_content: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     def class_name(self, index: int | None) -> str:
@@ -278,8 +285,25 @@ class ReviewSession:
 
     def needs_review(self, row: ImageRow) -> bool:
         """In the review bin: unsure (below the threshold, or an ensemble's networks name different
-        classes) and unreviewed. An unidentified image is in its own bin."""
-        return row.ok and not row.reviewed and not row.unidentified and row.unsure(self.threshold)
+        classes), or the session looks like a lab new to the model (every answer is then
+        provisional), and unreviewed. An unidentified image is in its own bin."""
+        if not row.ok or row.reviewed or row.unidentified:
+            return False
+        return row.unsure(self.threshold) or self.another_lab() is not None
+
+    @property
+    def provisional(self) -> bool:
+        """The differential cannot be taken as it is: the images look like a lab new to the model
+        and some still wait for a technician."""
+        return self.another_lab() is not None and self.review_count > 0
+
+    def status(self, row: ImageRow) -> str:
+        """What an export says of the image: accepted, review, unidentified or unreadable."""
+        if not row.ok:
+            return UNREADABLE
+        if row.unidentified:
+            return UNIDENTIFIED
+        return REVIEW if self.needs_review(row) else ACCEPTED
 
     @property
     def unidentified_count(self) -> int:
@@ -287,15 +311,20 @@ class ReviewSession:
 
     def another_lab(self) -> AnotherLab | None:
         """Whether the session's images look like a lab the model does not know (judged on the
-        images classified by a model that can tell)."""
-        judged = (row for row in self.rows if row.ok and row.unfamiliar_threshold is not None)
-        return another_lab(row.unfamiliar_reason for row in judged)
+        images classified by a model that can tell). Kept until rows come or go or thresholds
+        move, as every row's review status asks it."""
+        key = (id(self.rows), len(self.rows), self._thresholds_moved, self.pass_share)
+        if self._lab_verdict[0] != key:
+            judged = (row for row in self.rows if row.ok and row.unfamiliar_threshold is not None)
+            self._lab_verdict = (key, another_lab((row.unfamiliar_reason for row in judged), self.pass_share))
+        return self._lab_verdict[1]
 
     def set_unfamiliar_threshold(self, model: ModelIdentity | None, threshold: float | None) -> None:
         """A new threshold for the rows of one model (the technician moved the setting)."""
         for row in self.rows:
             if row.model == model and row.ok:
                 row.unfamiliar_threshold = threshold
+        self._thresholds_moved += 1
 
     def set_verified(self, indices: list[int], class_index: int | None) -> None:
         """Reclassify by hand; a reclassified image counts as reviewed. None undoes the review:
@@ -348,4 +377,9 @@ class ReviewSession:
 
     def write_csv(self, path: Path | str, *, model_name: str, model_sha256: str) -> None:
         """One row per image, in the export schema (model.export), written atomically."""
-        write_csv(path, self.rows, self.classes, model_name=model_name, model_sha256=model_sha256)
+        provisional = self.provisional
+        statuses = [self.status(row) for row in self.rows]
+        write_csv(
+            path, self.rows, self.classes, model_name=model_name, model_sha256=model_sha256,
+            statuses=statuses, provisional=provisional,
+        )  # fmt: skip

@@ -49,13 +49,18 @@ UNLIKE_TRAINING = "it is unlike the images the model was trained on"
 # Not a reason for the Unidentified bin: a reason for review (model.review).
 NETWORKS_DISAGREE = "the ensemble's networks name different classes"
 
-# When this share of the images with a leukocyte in them are unlike the model's training images,
-# and there are enough of them to judge by, the pictures most likely come from a lab whose stain,
-# camera or magnification the model does not know. The shipped default flags 1 % of the pbc lab's
-# held-out cells and 4 % of blood-cells TEST's cells; the models trained on one lab flagged
-# 82-94 % of the other lab's (README, "Unidentified").
-ANOTHER_LAB_SHARE = 0.3
-ANOTHER_LAB_IMAGES = 100
+# When far more of the images with a leukocyte in them are unlike the model's training images
+# than on its own labs, the pictures most likely come from a lab whose stain, camera or
+# magnification the model does not know. The shipped default flags 1 % of the pbc lab's held-out
+# cells and 4 % of blood-cells TEST's cells; the models trained on one lab flagged 82-94 % of the
+# other lab's (README, "Unidentified"). A batch is judged another lab's when the model's own labs
+# would give its number of unfamiliar images by chance less often than ANOTHER_LAB_CHANCE, and it
+# is at least ANOTHER_LAB_FACTOR times their share: a binomial test, so that 5 of 5 unfamiliar
+# images tell as much as 30 of 100, with no minimum count.
+ANOTHER_LAB_CHANCE = 0.001
+ANOTHER_LAB_FACTOR = 3.0
+# From this many judged images on, the share is known well enough not to give its interval.
+SURE_IMAGES = 200
 
 
 class ReferenceError(ValueError):
@@ -295,26 +300,62 @@ def reason(*, leukocyte_found: bool, score: float | None, threshold: float | Non
 
 @dataclass(frozen=True)
 class AnotherLab:
-    """Many images unfamiliar to the model: most likely a lab new to it."""
+    """Far more images unfamiliar to the model than on the labs it was calibrated on: most likely
+    a lab new to it. Until a technician has looked at them, its answers are provisional."""
 
     unlike: int
     judged: int
+    expected_share: float  # what the model's own labs give (1 - the familiar share passed)
+    low: float  # the unfamiliar share's 95 % interval, given how few images there may be
+    high: float
 
     def describe(self) -> str:
+        certainty = (
+            "" if self.judged >= SURE_IMAGES
+            else f"; with {self.judged} images the share could be anywhere from {self.low:.0%} to {self.high:.0%}"
+        )
         return (
-            f"{self.unlike} of {self.judged} images ({self.unlike / self.judged:.0%}) are unfamiliar to the model: "
-            "this lab's stain, camera or magnification is most likely new to it"
+            f"{self.unlike} of {self.judged} images ({self.unlike / self.judged:.0%}) are unfamiliar to the model, "
+            f"against about {self.expected_share:.0%} on the labs it knows{certainty}: this lab's stain, camera or "
+            "magnification is most likely new to it, so every image goes to review"
         )
 
 
-def another_lab(reasons: Iterable[str | None]) -> AnotherLab | None:
+def another_lab(reasons: Iterable[str | None], pass_share: float = DEFAULT_PASS_SHARE) -> AnotherLab | None:
     """Whether a batch looks like another lab's, from `reason()` of each of its classified
-    images (a model that cannot tell gives none); None when it does not, or too few say."""
+    images (a model that cannot tell gives none), at any batch size: when its unfamiliar share is
+    so far above the calibrated one (1 - `pass_share`) that the model's own labs would give as
+    many by chance less than once in a thousand batches, and at least ANOTHER_LAB_FACTOR times
+    it. Pictures with no stained white cell say nothing about the lab and are not counted."""
     judged = [why for why in reasons if why != NO_LEUKOCYTE]
     unlike = sum(why == UNLIKE_TRAINING for why in judged)
-    if len(judged) < ANOTHER_LAB_IMAGES or unlike < ANOTHER_LAB_SHARE * len(judged):
+    expected = min(max(1.0 - pass_share, 0.001), 0.5)
+    if not judged or unlike < ANOTHER_LAB_FACTOR * expected * len(judged):
         return None
-    return AnotherLab(unlike, len(judged))
+    if binomial_tail(unlike, len(judged), expected) >= ANOTHER_LAB_CHANCE:
+        return None
+    low, high = wilson_interval(unlike, len(judged))
+    return AnotherLab(unlike, len(judged), expected, low, high)
+
+
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p), summed in log space (no scipy on the classify path)."""
+    if k <= 0:
+        return 1.0
+    logs = [
+        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p) + (n - i) * math.log1p(-p)
+        for i in range(k, n + 1)
+    ]
+    top = max(logs)
+    return min(1.0, math.exp(top) * sum(math.exp(value - top) for value in logs))
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a share k/n."""
+    share = k / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def unidentified_reason(item, threshold: float | None) -> str | None:

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from model.export import csv_cell, header, write_csv
+from model.export import csv_cell, header
 from model.formatting import display_path
-from model.review import ImageRow
+from model.review import ImageRow, ReviewSession
 from model.unfamiliar import UNLIKE_TRAINING
 
 CLASSES = ["A", "B"]
@@ -42,13 +42,14 @@ def test_one_row_per_image_in_the_schema_order(tmp_path):
         ImageRow(Path("/x/split.jpeg"), (0.6, 0.4), networks_agree=False),  # an ensemble's networks disagree
     ]
     out = tmp_path / "out.csv"
-    write_csv(out, rows, CLASSES, model_name="m", model_sha256="abc")
+    ReviewSession(classes=CLASSES, rows=rows).write_csv(out, model_name="m", model_sha256="abc")
     written = list(csv.reader(out.open(encoding="utf-8")))
     assert (
         written[0]
         == header(CLASSES)
         == [
             "path",
+            "status",
             "predicted",
             "confidence",
             "p_A",
@@ -65,10 +66,12 @@ def test_one_row_per_image_in_the_schema_order(tmp_path):
             "error",
             "model",
             "model_sha256",
+            "provisional",
         ]
     )
     assert written[1] == [
         "/x/=evil.jpeg",
+        "accepted",  # a technician gave it a class
         "B",
         "0.750000",
         "0.250000",
@@ -85,7 +88,11 @@ def test_one_row_per_image_in_the_schema_order(tmp_path):
         "",
         "m",
         "abc",
+        "no",
     ]
-    assert written[2] == ["/x/bad.jpeg", "", "", "", "", "", "", "", "", "no", "", "", "", "", "truncated", "m", "abc"]
-    assert written[3][5:8] == ["3.5", UNLIKE_TRAINING, "yes"]
-    assert written[4][1:3] + written[4][6:8] == ["A", "0.600000", "", "no"]
+    assert written[2] == [
+        "/x/bad.jpeg", "unreadable", "", "", "", "", "", "", "", "", "no", "", "", "", "", "truncated", "m", "abc", "no"
+    ]  # fmt: skip
+    assert written[3][1] == "unidentified" and written[3][6:9] == ["3.5", UNLIKE_TRAINING, "yes"]
+    assert written[4][1] == "review"  # the ensemble's networks disagree
+    assert written[4][2:4] + written[4][7:9] == ["A", "0.600000", "", "no"]

@@ -15,7 +15,6 @@ from unfamiliar_proxies import write_proxies
 from model.modelfile import ModelFileError, load, save
 from model.review import ImageRow, ReviewSession
 from model.unfamiliar import (
-    ANOTHER_LAB_IMAGES,
     NO_LEUKOCYTE,
     UNLIKE_TRAINING,
     ReferenceError,
@@ -120,15 +119,30 @@ def test_an_unidentified_image_is_out_of_the_differential_until_given_a_class():
     assert session.unidentified_count == 2
 
 
-def test_a_batch_looks_like_another_lab_when_many_of_its_cells_are_unfamiliar():
-    familiar = [None] * 75
-    assert another_lab(familiar + [UNLIKE_TRAINING] * 25) is None  # 25 %: a hard day, not a new lab
-    found = another_lab(familiar + [UNLIKE_TRAINING] * 35)
-    assert found is not None and (found.unlike, found.judged) == (35, 110)
-    assert "35 of 110 images (32%) are unfamiliar" in found.describe()
+def test_a_batch_looks_like_another_lab_when_far_more_of_its_cells_are_unfamiliar_than_calibrated():
+    familiar = [None] * 93
+    # 7 of 100 against the 4 % the model's own labs give: a hard day, not a new lab
+    assert another_lab(familiar + [UNLIKE_TRAINING] * 7) is None
+    found = another_lab(familiar + [UNLIKE_TRAINING] * 17)
+    assert found is not None and (found.unlike, found.judged) == (17, 110)
+    assert "17 of 110 images (15%) are unfamiliar to the model, against about 4%" in found.describe()
+    assert "every image goes to review" in found.describe()
     # pictures without a leukocyte say nothing about the lab's stain: they are not judged
-    assert another_lab(familiar + [UNLIKE_TRAINING] * 24 + [NO_LEUKOCYTE] * 300) is None
-    assert another_lab([UNLIKE_TRAINING] * (ANOTHER_LAB_IMAGES - 1)) is None  # too few to tell
+    assert another_lab(familiar + [UNLIKE_TRAINING] * 7 + [NO_LEUKOCYTE] * 300) is None
+
+
+def test_a_few_images_are_judged_too_and_say_how_sure_the_judgement_is():
+    """No minimum count: 5 of 5 unfamiliar images would come from the model's own labs once in
+    ten million batches; 1 of 1 once in 25."""
+    found = another_lab([UNLIKE_TRAINING] * 5)
+    assert found is not None and "with 5 images the share could be anywhere from 57% to 100%" in found.describe()
+    assert another_lab([UNLIKE_TRAINING]) is None
+    assert another_lab([UNLIKE_TRAINING] * 2 + [None] * 30) is None
+    many = another_lab([UNLIKE_TRAINING] * 300 + [None] * 300)
+    assert many is not None and "could be anywhere" not in many.describe()
+    # a model calibrated to pass fewer familiar images expects more unfamiliar ones
+    assert another_lab([UNLIKE_TRAINING] * 15 + [None] * 85, pass_share=0.96) is not None
+    assert another_lab([UNLIKE_TRAINING] * 15 + [None] * 85, pass_share=0.85) is None
 
 
 def test_a_session_judges_the_lab_only_on_images_of_a_model_that_can_tell():
@@ -137,7 +151,8 @@ def test_a_session_judges_the_lab_only_on_images_of_a_model_that_can_tell():
     cannot_tell = [ImageRow(Path(f"o{i}"), (0.9, 0.1), unfamiliarity=None) for i in range(200)]
     unreadable = [ImageRow(Path(f"x{i}"), error="not an image") for i in range(100)]
     session.rows = unfamiliar + cannot_tell + unreadable
-    assert session.another_lab() is None  # 40 judged: too few
+    found = session.another_lab()  # 40 judged, all unfamiliar: the images that cannot tell are not counted
+    assert found is not None and found.judged == 40
     familiar = [ImageRow(Path(f"f{i}"), (0.9, 0.1), unfamiliarity=0.0, unfamiliar_threshold=1.0) for i in range(60)]
     session.rows += familiar
     found = session.another_lab()
@@ -295,7 +310,7 @@ def test_an_ensemble_that_disagrees_sends_the_image_to_review_not_to_unidentifie
     assert not session.needs_review(confident)
     many = [
         ImageRow(Path(f"{i}"), (0.6, 0.4, 0, 0), unfamiliarity=0.5, unfamiliar_threshold=1.0, networks_agree=False)
-        for i in range(ANOTHER_LAB_IMAGES * 2)
+        for i in range(200)
     ]
     assert ReviewSession(classes=CLASSES, rows=many).another_lab() is None  # unsure is not another lab
 
@@ -303,3 +318,19 @@ def test_an_ensemble_that_disagrees_sends_the_image_to_review_not_to_unidentifie
 def test_unlike_training_is_the_reason_when_only_the_score_is_high():
     row = ImageRow(Path("x"), (0.9, 0.1), unfamiliarity=2.0, unfamiliar_threshold=1.0)
     assert row.unfamiliar_reason == UNLIKE_TRAINING
+
+
+def test_a_new_lab_sends_every_image_to_review_and_its_differential_is_provisional(tmp_path):
+    confident = [ImageRow(Path(f"c{i}"), (0.99, 0.01), unfamiliarity=0.1, unfamiliar_threshold=1.0) for i in range(3)]
+    unlike = [ImageRow(Path(f"u{i}"), (0.99, 0.01), unfamiliarity=5.0, unfamiliar_threshold=1.0) for i in range(5)]
+    session = ReviewSession(classes=["A", "B"], rows=confident + unlike)
+    assert [session.status(row) for row in session.rows] == ["review"] * 3 + ["unidentified"] * 5
+    assert session.provisional and session.review_count == 3
+    out = tmp_path / "new-lab.csv"
+    session.write_csv(out, model_name="m", model_sha256="abc")
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert {row["provisional"] for row in rows} == {"yes"}
+    session.set_reviewed([0, 1, 2])  # a technician looked at every answer: the counts are theirs
+    assert not session.provisional and [session.status(row) for row in confident] == ["accepted"] * 3
+    familiar = ReviewSession(classes=["A", "B"], rows=[ImageRow(Path(f"f{i}"), (0.99, 0.01)) for i in range(3)])
+    assert [familiar.status(row) for row in familiar.rows] == ["accepted"] * 3 and not familiar.provisional

@@ -122,7 +122,7 @@ def test_a_model_normalised_per_picture_is_offered_adapting_not_matching(qtbot, 
     window.load_model(path)
     qtbot.waitUntil(lambda: window.loaded.path == path, timeout=30_000)
     assert not window.match_lab_action.isEnabled()  # nothing to move: no dead end offered
-    window._show_lab_hint(AnotherLab(unlike=60, judged=100))
+    window._show_lab_hint(AnotherLab(unlike=60, judged=100, expected_share=0.04, low=0.5, high=0.7))
     assert "Adapt the model from cells verified here" in window.lab_hint.text()
     assert "Match" not in window.lab_hint.text()
     window.lab_hint.linkActivated.emit("adapt")  # as a click on the link sends it
@@ -146,3 +146,24 @@ def test_the_detail_view_says_why_an_ensemble_that_disagrees_needs_review():
     assert f"Review: {NETWORKS_DISAGREE.replace(chr(39), '&#x27;')}" in text and "Unidentified" not in text
     row.reviewed = True
     assert f"Reviewed: {NETWORKS_DISAGREE.replace(chr(39), '&#x27;')}" in verdict_html(CLASSES, row)
+
+
+def test_a_few_images_from_a_new_lab_all_wait_for_review_and_the_report_says_provisional(
+    qtbot, calibrated_window, tmp_path
+):
+    from conftest import link_subset
+    from helpers import pbc_data
+    from pypdf import PdfReader
+
+    window = calibrated_window
+    classify_and_wait(qtbot, window, [link_subset(pbc_data(), tmp_path / "pbc", per_class=3)])
+    session = window.results.session
+    found = session.another_lab()
+    assert found is not None and found.judged <= 12  # no minimum count any more
+    waiting = [row for row in session.rows if row.ok and not row.unidentified]
+    assert session.review_count == len(waiting) > 0
+    assert window.differential_box.title() == "Differential (provisional)"
+    assert window.lab_hint.isVisible() and "could be anywhere" in window.lab_hint.text()
+    assert window.export_pdf(tmp_path / "report.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(tmp_path / "report.pdf").pages)
+    assert "Provisional" in text
