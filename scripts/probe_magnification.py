@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+from proxy_labs import magnified  # noqa: E402 - the proxy labs' one definition of another magnification
 
 from model.classifiers import open_classifier
 from model.dev_data import PBC
@@ -28,19 +32,6 @@ from model.evaluate import evaluate_folder
 from model.holdout import is_held_out
 
 FACTORS = (0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0)
-
-
-def magnified(image: Image.Image, factor: float) -> Image.Image:
-    """`image` as a lab at `factor` times the magnification would frame it, the same size."""
-    width, height = image.size
-    scaled = image.resize((max(1, round(width * factor)), max(1, round(height * factor))), Image.Resampling.LANCZOS)
-    if factor >= 1:
-        left, top = (scaled.width - width) // 2, (scaled.height - height) // 2
-        return scaled.crop((left, top, left + width, top + height))
-    pixels = np.asarray(scaled)
-    pad_y, pad_x = height - scaled.height, width - scaled.width
-    padding = ((pad_y // 2, pad_y - pad_y // 2), (pad_x // 2, pad_x - pad_x // 2), (0, 0))
-    return Image.fromarray(np.pad(pixels, padding, mode="symmetric"))
 
 
 def write_versions(scratch: Path, factors: tuple[float, ...]) -> dict[float, Path]:
