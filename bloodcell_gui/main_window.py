@@ -371,6 +371,9 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
             f"{reviewed} reviewed · {failed} unreadable"
         )
         self._show_lab_hint(session.another_lab())
+        # A signed session keeps the thresholds it was signed with: the settings cannot move them.
+        self.threshold.setEnabled(not session.signed)
+        self.familiar_share.setEnabled(not session.signed and can_tell)
         provisional = session.provisional
         self.differential_box.setTitle("Differential (provisional)" if provisional else "Differential")
         self.differential_box.setToolTip(

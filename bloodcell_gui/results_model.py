@@ -259,6 +259,8 @@ class ResultsModel(QAbstractTableModel):
         self.decided.emit(list(rows))
 
     def set_threshold(self, threshold: float) -> None:
+        if self.session.signed:  # what signing froze stays as it was signed
+            return
         self.session.threshold = threshold
         self._rows_changed(list(range(len(self.session.rows))))
 

@@ -27,7 +27,7 @@ from model.cli_guard import (
     share,
 )
 from model.cli_models import run_calibrate, run_combine, run_convert, run_finetune, run_match_lab, run_train
-from model.cli_session import run_session_export, run_session_info
+from model.cli_session import run_session_export, run_session_info, run_session_verify
 from model.editions import WHERE_TO_TRAIN, program_name, training_available
 from model.formatting import terminal_path
 from model.model_header import ModelFileError, ModelInfo, read_info
@@ -294,11 +294,16 @@ def build_parser() -> argparse.ArgumentParser:
     convert.set_defaults(run=run_convert)
 
     session = commands.add_parser("session", help="read a saved review session (.bcsession) without the window")
-    session_commands = session.add_subparsers(dest="session_command", required=True, metavar="info|export")
+    session_commands = session.add_subparsers(dest="session_command", required=True, metavar="info|export|verify")
     session_info = session_commands.add_parser("info", help="sample, reviewer, sign-off, differential, audit trail")
     session_info.add_argument("file", type=Path)
     session_info.add_argument("--json", action="store_true", help="the whole session as JSON")
     session_info.set_defaults(run=run_session_info)
+    session_verify = session_commands.add_parser(
+        "verify", help="check that a session file is as BloodCell saved it (exit 1 naming any alteration)"
+    )
+    session_verify.add_argument("file", type=Path)
+    session_verify.set_defaults(run=run_session_verify)
     session_export = session_commands.add_parser("export", help="the per-image CSV (and the audit trail)")
     session_export.add_argument("file", type=Path)
     session_export.add_argument("--csv", type=Path, required=True)

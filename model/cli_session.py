@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from model.atomic import atomic_writer
 from model.cli_guard import check_output
@@ -40,6 +41,23 @@ def run_session_info(args: argparse.Namespace) -> int:
     print(f"audit trail ({len(session.audit)} entries):")
     for entry in session.audit:
         print(f"  {entry.describe()}")
+    return 0
+
+
+def run_session_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the file is as BloodCell saved it (and its images, where found, are the
+    pictures classified); 1 with each alteration named otherwise."""
+    from model.formatting import terminal_path
+    from model.session_file import verify_session_file
+
+    found = verify_session_file(args.file)
+    for note in found.notes:
+        print(f"note: {note}")
+    if found.problems:
+        for problem in found.problems:
+            print(f"ALTERED: {problem}", file=sys.stderr)
+        return 1
+    print(f"{terminal_path(args.file)}: intact (content, audit trail and signature as saved)")
     return 0
 
 

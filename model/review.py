@@ -59,6 +59,8 @@ class Sample:
 class Signature:
     reviewer: str
     stamp: Stamp
+    # SHA-256 of the content signed (model.session_integrity), fixed when first saved.
+    content_sha256: str = ""
 
 
 @dataclass
@@ -232,6 +234,16 @@ class ReviewSession:
                 images=images,
             )
 
+    def unsigned_work(self) -> str | None:
+        """For a signed session: why BloodCell could not have signed it as it is (images still
+        waiting, no reviewer), or None."""
+        if not self.signed:
+            return None
+        if not self.signature.reviewer.strip():
+            return "it is signed by nobody"
+        remaining = [f"{count} {what}" for what, count in self.unresolved().items() if count]
+        return f"it is signed, but {' and '.join(remaining)}" if remaining else None
+
     def unresolved(self) -> dict[str, int]:
         """What stops a sign-off, with how many of each."""
         return {
@@ -320,7 +332,10 @@ class ReviewSession:
         return self._lab_verdict[1]
 
     def set_unfamiliar_threshold(self, model: ModelIdentity | None, threshold: float | None) -> None:
-        """A new threshold for the rows of one model (the technician moved the setting)."""
+        """A new threshold for the rows of one model (the technician moved the setting); a signed
+        session keeps the thresholds it was signed with."""
+        if self.signed:
+            return
         for row in self.rows:
             if row.model == model and row.ok:
                 row.unfamiliar_threshold = threshold

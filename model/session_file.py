@@ -5,7 +5,7 @@ make about 4 MB), it is read and written whole, and a lab can read it in any tex
 archive system in twenty years without this app. The format is versioned; this version reads
 every earlier one, and refuses, with the reason, a file that is damaged or newer than it.
 
-    {"format": "bloodcell-session", "format_version": 1, "app_version", "saved_utc",
+    {"format": "bloodcell-session", "format_version": 2, "app_version", "saved_utc",
      "classes": [...], "review_threshold", "sample": {sample_id, patient_ref, target_count,
      comments}, "reviewer", "signature": null | {reviewer, time_utc, time_local},
      "parent": null | {...}, "models": [{name, sha256}],
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,9 +28,11 @@ from model import __version__
 from model.atomic import atomic_write_bytes
 from model.audit import AuditEntry, Stamp
 from model.review import ImageRow, ModelIdentity, ReviewSession, Sample, Signature
+from model.session_integrity import alterations, content_sha256, seal
 
 FORMAT = "bloodcell-session"
-FORMAT_VERSION = 1
+# 2: tamper evidence (model.session_integrity): content hash, audit hash chain, signed hash.
+FORMAT_VERSION = 2
 SUFFIX = ".bcsession"
 MAX_FILE_BYTES = 512 * 2**20
 MAX_IMAGES = 1_000_000
@@ -45,6 +48,21 @@ class SessionFileError(ValueError):
 
 
 def session_json(session: ReviewSession) -> dict:
+    """The session as a document (what `save_session` seals and writes)."""
+    document = _document(session)
+    signature = session.signature
+    if signature is not None:
+        # The hash of what was signed is fixed the first time a signed session is written and
+        # kept after that: a later change to the content no longer matches it.
+        if not signature.content_sha256:
+            signature = session.signature = Signature(
+                signature.reviewer, signature.stamp, content_sha256(document, without_signature=True)
+            )
+        document["signature"]["content_sha256"] = signature.content_sha256
+    return document
+
+
+def _document(session: ReviewSession) -> dict:
     models = session.models()
     index = {model: i for i, model in enumerate(models)}
     return {
@@ -92,16 +110,76 @@ def save_session(path: Path | str, session: ReviewSession) -> Path:
     """Write the session atomically: the previous file stays whole until the new one is."""
     # ASCII with \u escapes: valid UTF-8 for any reader, and a file name that is not valid
     # UTF-8 (kept by Python as lone surrogates) comes back exactly.
-    text = json.dumps(session_json(session), ensure_ascii=True, indent=1, allow_nan=False)
+    text = json.dumps(seal(session_json(session)), ensure_ascii=True, indent=1, allow_nan=False)
     atomic_write_bytes(Path(path), text.encode("ascii"))
     return Path(path)
 
 
 def load_session(path: Path | str) -> ReviewSession:
-    """Read and check a session file; SessionFileError names what is wrong."""
-    from model.images import describe_os_error, open_regular_file
+    """Read and check a session file; SessionFileError names what is wrong, an alteration made
+    after BloodCell saved it included."""
+    path = Path(path)
+    data = _read_document(path)
+    session = _session(path, data)
+    problems = _alterations(data, session)
+    if problems:
+        raise SessionFileError(path, f"it was altered after BloodCell saved it: {'; '.join(problems)}")
+    return session
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What `bloodcell session verify` found: alterations (the file is not as saved), and
+    notes on what could not be checked."""
+
+    problems: list[str]
+    notes: list[str]
+
+
+def verify_session_file(path: Path | str) -> Verification:
+    """Everything that can be checked about a session file: its integrity record and audit
+    chain, its signature, and the SHA-256 of each image still at its path."""
+    from model.hashing import file_sha256
 
     path = Path(path)
+    data = _read_document(path)
+    session = _session(path, data)
+    problems, notes = _alterations(data, session), []
+    if data.get("format_version", 1) < 2:
+        problems.append("it was saved before BloodCell recorded its integrity (format 1): it cannot be verified")
+    missing = 0
+    for number, row in enumerate(session.rows, start=1):
+        if not row.sha256 or not row.path.is_file():
+            missing += bool(row.sha256)
+            continue
+        try:
+            if file_sha256(row.path) != row.sha256:
+                problems.append(f"image {number} ({row.path}) is not the picture that was classified (SHA-256 differs)")
+        except OSError as error:
+            notes.append(f"image {number} ({row.path}) could not be read ({error.strerror or error})")
+    if missing:
+        notes.append(f"{missing} images are not at their recorded paths here: their pictures were not checked")
+    return Verification(problems, notes)
+
+
+def _alterations(data: dict, session: ReviewSession) -> list[str]:
+    problems = [str(found) for found in alterations(data)] if data.get("format_version", 1) >= 2 else []
+    unsigned_work = session.unsigned_work()
+    if unsigned_work:
+        problems.append(f"{unsigned_work}: BloodCell could not have signed it")
+    return problems
+
+
+def _session(path: Path, data) -> ReviewSession:
+    try:
+        return session_from_json(data)
+    except (ValueError, TypeError, KeyError, IndexError) as error:
+        raise SessionFileError(path, f"the session is damaged or not a BloodCell session: {error}") from None
+
+
+def _read_document(path: Path):
+    from model.images import describe_os_error, open_regular_file
+
     try:
         with open_regular_file(path) as stream:
             if os.fstat(stream.fileno()).st_size > MAX_FILE_BYTES:
@@ -110,13 +188,9 @@ def load_session(path: Path | str) -> ReviewSession:
     except OSError as error:
         raise SessionFileError(path, describe_os_error(error).replace("an image file", "a session file")) from None
     try:
-        data = json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):
         raise SessionFileError(path, "not a BloodCell session (not readable JSON; the file may be damaged)") from None
-    try:
-        return session_from_json(data)
-    except (ValueError, TypeError, KeyError, IndexError) as error:
-        raise SessionFileError(path, f"the session is damaged or not a BloodCell session: {error}") from None
 
 
 def _text(data: dict, key: str, default: str = "", limit: int = 10_000) -> str:
@@ -224,7 +298,9 @@ def session_from_json(data) -> ReviewSession:
         utc = _text(signature, "time_utc", limit=100)
         datetime.fromisoformat(utc)
         session.signature = Signature(
-            _text(signature, "reviewer", limit=200), Stamp(utc, _text(signature, "time_local", limit=100))
+            _text(signature, "reviewer", limit=200),
+            Stamp(utc, _text(signature, "time_local", limit=100)),
+            _text(signature, "content_sha256", limit=64),
         )
     parent = data.get("parent")
     if parent is not None and not isinstance(parent, dict):
