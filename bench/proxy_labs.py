@@ -4,7 +4,7 @@ Each proxy turns held-out pictures of the two labs here (pbc's held-out 20 %, by
 blood-cells TEST) into what another lab's camera, stain or microscope would give:
 
 - magnification x0.4 to x2.5 (the cell cropped tighter or looser, the frame's size kept; below 1
-  the smear goes on by mirroring);
+  the picture is framed by its smear's background colour);
 - background tints (a yellowish rapid stain, blue-grey), gamma, saturation, blur, JPEG quality;
 - and combinations of them.
 
@@ -45,10 +45,13 @@ def magnified(image: Image.Image, factor: float) -> Image.Image:
     if factor >= 1:
         left, top = (scaled.width - width) // 2, (scaled.height - height) // 2
         return scaled.crop((left, top, left + width, top + height))
-    pixels = np.asarray(scaled)
-    pad_y, pad_x = height - scaled.height, width - scaled.width
-    padding = ((pad_y // 2, pad_y - pad_y // 2), (pad_x // 2, pad_x - pad_x // 2), (0, 0))
-    return Image.fromarray(np.pad(pixels, padding, mode="symmetric"))
+    # Around it, the smear's background (the median of the picture's border): a mirror would
+    # repeat the leukocyte in every corner, which no camera shows.
+    pixels = np.asarray(image)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    frame = Image.new("RGB", (width, height), tuple(int(v) for v in np.median(border, axis=0)))
+    frame.paste(scaled, ((width - scaled.width) // 2, (height - scaled.height) // 2))
+    return frame
 
 
 def tinted(image: Image.Image, gains: tuple[float, float, float]) -> Image.Image:
@@ -114,21 +117,31 @@ def held_out_pictures(per_class: int) -> dict[str, list[tuple[Path, str]]]:
     return chosen
 
 
-def measure(classifier, pictures: list[tuple[Path, str]], transform: Transform, scratch: Path) -> dict:
-    """One proxy batch, classified and judged as the app judges a session."""
+def measure(
+    classifier, pictures: list[tuple[Path, str]], transform: Transform, scratch: Path, normalise: bool = False
+) -> dict:
+    """One proxy batch, classified and judged as the app judges a session; with `normalise`,
+    framed at the batch's own magnification (model.magnification)."""
     from model.evaluate import Evaluation
+    from model.magnification import batch_magnification, policy_at, stain_scale
     from model.review import ACCEPTED, UNIDENTIFIED, ImageRow, ReviewSession
 
     classes = classifier.classes
-    paths = []
+    paths, scales = [], []
     for index, (path, label) in enumerate(pictures):
         target = scratch / f"{index:05d}-{label}.png"
-        transform(Image.open(path).convert("RGB")).save(target)
+        picture = transform(Image.open(path).convert("RGB"))
+        picture.save(target)
         paths.append(target)
+        scales.append(stain_scale(picture) if normalise else None)
+    magnification = batch_magnification(scales) if normalise else None
+    original = list(classifier.policies)
+    classifier.policies = [policy_at(policy, magnification) for policy in original]
     truth = {path: classes.index(label) for path, (_, label) in zip(paths, pictures, strict=True)}
     session = ReviewSession(classes=list(classes))
     threshold = classifier.threshold()
     session.rows = [ImageRow.from_result(r, truth[r.path], threshold) for r in classifier.classify(paths)]
+    classifier.policies = original
     statuses = [session.status(row) for row in session.rows]
     readable = [row for row in session.rows if row.ok]
     evaluation = Evaluation.from_pairs(list(classes), [(row.truth, row.predicted) for row in readable])
@@ -141,6 +154,7 @@ def measure(classifier, pictures: list[tuple[Path, str]], transform: Transform, 
         "accepted": len(accepted) / max(len(readable), 1),
         "accepted_right": right / len(accepted) if accepted else None,
         "new_lab": session.another_lab() is not None,
+        "magnification": None if magnification is None else magnification.factor,
     }
 
 
@@ -151,6 +165,7 @@ def main() -> None:
     p.add_argument("--per-class", type=int, default=60, help="pictures of each class from each lab")
     p.add_argument("--proxies", nargs="+", default=list(PROXIES), choices=list(PROXIES), metavar="PROXY")
     p.add_argument("--json", type=Path)
+    p.add_argument("--normalise-magnification", action="store_true", help="frame each batch at its own magnification")
     args = p.parse_args()
     classifier = open_classifier(args.model)
     labs = held_out_pictures(args.per_class)
@@ -159,12 +174,13 @@ def main() -> None:
     for name in args.proxies:
         for lab, pictures in labs.items():
             with tempfile.TemporaryDirectory(prefix="bloodcell-proxy-") as scratch:
-                figures = measure(classifier, pictures, PROXIES[name], Path(scratch))
+                figures = measure(classifier, pictures, PROXIES[name], Path(scratch), args.normalise_magnification)
             rows.append({"proxy": name, "lab": lab, **figures})
             right = "-" if figures["accepted_right"] is None else f"{figures['accepted_right']:.1%}"
             print(
                 f"{name:<26}{lab:<18}{figures['balanced_accuracy']:>9.1%}{figures['flagged_unfamiliar']:>9.1%}"
-                f"{figures['accepted']:>9.1%}{right:>8}  {'yes' if figures['new_lab'] else 'no'}",
+                f"{figures['accepted']:>9.1%}{right:>8}  {'yes' if figures['new_lab'] else 'no'}"
+                + (f"  x{figures['magnification']:.2f}" if figures["magnification"] else ""),
                 flush=True,
             )
     if args.json:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from bloodcell_gui.workers import TaskRunner, describe_error
 from model.classify_job import ClassifiedBatch, classify_inputs
 from model.formatting import format_seconds
+from model.magnification import AUTO
 from model.review import ModelIdentity
 
 # The time left is not shown before this much of the job and this many seconds have passed:
@@ -76,6 +77,9 @@ class ClassificationQueue(QObject):
     def wait(self) -> None:
         self.runner.wait()
 
+    # The session's magnification, or AUTO to measure it on the pictures (set by the window).
+    magnification = staticmethod(lambda: AUTO)
+
     def _start_next(self) -> None:
         if self.runner.running or self.classifier is None or not (self.pending or self.replacing):
             return
@@ -94,6 +98,7 @@ class ClassificationQueue(QObject):
             self.classifier,
             inputs,
             known,
+            self.magnification(),
             on_progress=lambda batch: self._batch_ready(batch, identity, replace),
             on_error=lambda error: self.failed.emit(describe_error(error)),
             on_finished=self._job_ended,

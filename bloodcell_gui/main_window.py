@@ -36,6 +36,7 @@ from bloodcell_gui.workers import TaskRunner, Worker, describe_error
 from model.architectures import can_match_lab
 from model.classify_job import ClassifiedBatch, LoadedClassifier, load_classifier
 from model.editions import edition, training_available
+from model.magnification import AUTO
 from model.resources import default_model_path
 from model.review import ModelIdentity, ReviewSession
 from model.unfamiliar import AnotherLab
@@ -61,6 +62,7 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         self._job_model: ModelIdentity | None = None
         self.model_runner = TaskRunner(self)
         self.queue = ClassificationQueue(self._known_images, self)
+        self.queue.magnification = self._session_magnification
         self.queue.started.connect(self._job_started)
         self.queue.batchReady.connect(self._batch_classified)
         self.queue.progressChanged.connect(self._progress_changed)
@@ -128,6 +130,11 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
     def _model_failed(self, message: str) -> None:
         self._describe_model()
         self.report_error("Could not load the model", f"{message}\n\nThe current model stays loaded.")
+
+    def _session_magnification(self):
+        """The magnification this session's pictures are framed at, or AUTO to measure it."""
+        session = self.results.session if self.results is not None else None
+        return session.magnification if session is not None and session.magnification is not None else AUTO
 
     def _known_images(self) -> frozenset[str]:
         return self.results.session.known() if self.results is not None else frozenset()
@@ -281,6 +288,8 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
 
     def _batch_classified(self, batch: ClassifiedBatch, model: ModelIdentity, replace: bool) -> None:
         if self.results is not None:
+            if self.results.session.magnification is None and batch.magnification is not None:
+                self.results.session.magnification = batch.magnification  # what frames the rest of it
             added = self.results.add_results(batch.results, model, replace, self.unfamiliar_threshold())
             self._classified_in_job += added
             self._job_model = model
@@ -366,10 +375,12 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         reviewed = sum(r.reviewed for r in session.rows)
         can_tell = self.loaded is not None and self.loaded.classifier.references is not None
         unidentified = f"{session.unidentified_count} unidentified" if can_tell else "unidentified: not available"
+        magnification = f" · magnification ×{session.magnification.factor:.2f}" if session.magnification else ""
         self.totals.setText(
             f"{session.classified} classified · {session.review_count} to review · {unidentified} · "
-            f"{reviewed} reviewed · {failed} unreadable"
+            f"{reviewed} reviewed · {failed} unreadable{magnification}"
         )
+        self.totals.setToolTip(session.magnification.describe() if session.magnification else "")
         self._show_lab_hint(session.another_lab())
         # A signed session keeps the thresholds it was signed with: the settings cannot move them.
         self.threshold.setEnabled(not session.signed)

@@ -97,6 +97,7 @@ def report_html(
         ),
         sample_html(session, lab, when),
         f"<p>{models_html(session, model_name, model_sha256)}</p>",
+        *([f"<p>Pictures {esc(session.magnification.describe())}.</p>"] if session.magnification else []),
         "<table border='1' cellspacing='0' cellpadding='4' width='60%'>"
         "<tr><th align='left'>Class</th><th align='right'>Count</th><th align='right'>Share</th></tr>"
         f"{rows}<tr><td><b>Total</b></td><td align='right'><b>{total}</b></td><td align='right'>100%</td></tr>"

@@ -39,6 +39,9 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 # Export columns the table does not show as such: its Status column says them in words (the
 # detail view says why an image is in review or Unidentified).
 SHOWN_BY_STATUS = {
+    "status",
+    "provisional",
+    "magnification",  # one value for the whole session: shown beside the differential
     "unidentified",
     "networks_agree",
     "reviewed",

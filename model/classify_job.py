@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from model.collector import imports_without_pauses
 from model.ground_truth import FolderTruth
 from model.hashing import file_sha256
+from model.magnification import AUTO, Magnification, estimate_magnification
 from model.task import TaskState
 
 if TYPE_CHECKING:
@@ -65,10 +66,16 @@ class ClassifiedBatch:
     skipped: int = 0
     # Files in the folders that are not images by their name (notes, PDFs): listed, not errors.
     not_images: tuple[Path, ...] = ()
+    # The magnification the pictures were framed at (model.magnification); None: as in training.
+    magnification: Magnification | None = None
 
 
 def classify_inputs(
-    state: TaskState, classifier: Classifier, inputs: list[Path], known: frozenset[str] = frozenset()
+    state: TaskState,
+    classifier: Classifier,
+    inputs: list[Path],
+    known: frozenset[str] = frozenset(),
+    magnification: Magnification | str | None = AUTO,
 ) -> int:
     """Classify files and folders, reporting ClassifiedBatch every ~50 ms; returns the count.
 
@@ -104,14 +111,21 @@ def classify_inputs(
         hashes[item] = digest
     total = len(files) + len(pending)
     done = len(pending)
+    if magnification == AUTO:  # the batch's own, measured on its pictures
+        magnification = estimate_magnification(files) if files else None
     last_report = time.monotonic()
-    for result in classifier.classify(files, should_stop=state.should_stop):
+
+    def batch(results: list[Classified]) -> ClassifiedBatch:
+        elapsed = time.monotonic() - started
+        return ClassifiedBatch(results, done, total, elapsed, skipped, tuple(not_images), magnification)
+
+    for result in classifier.classify(files, should_stop=state.should_stop, magnification=magnification):
         pending.append(Classified(result, truth(result.path), hashes.get(result.path, "")))
         done += 1
         if time.monotonic() - last_report >= RESULT_FLUSH_SECONDS:
-            state.report(ClassifiedBatch(pending, done, total, time.monotonic() - started, skipped, tuple(not_images)))
+            state.report(batch(pending))
             pending, last_report = [], time.monotonic()
-    state.report(ClassifiedBatch(pending, done, total, time.monotonic() - started, skipped, tuple(not_images)))
+    state.report(batch(pending))
     return done
 
 

@@ -30,6 +30,7 @@ from model.cli_models import run_calibrate, run_combine, run_convert, run_finetu
 from model.cli_session import run_session_export, run_session_info, run_session_verify
 from model.editions import WHERE_TO_TRAIN, program_name, training_available
 from model.formatting import terminal_path
+from model.magnification import AUTO, LIMITS
 from model.model_header import ModelFileError, ModelInfo, read_info
 from model.resources import default_model_path
 from model.unfamiliar import DEFAULT_PASS_SHARE
@@ -215,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--csv", type=Path, required=True, help="where to write one row per image")
     classify.add_argument("--bs", type=positive_int, default=64)
     classify.add_argument("--device", default="auto")
+    classify.add_argument(
+        "--magnification",
+        type=magnification_choice,
+        default=AUTO,
+        help="auto: measured on the pictures themselves (default); off; or a lab's fixed factor relative to "
+        "the model's training pictures (e.g. 1.8)",
+    )
     classify.set_defaults(run=run_classify)
 
     evaluate = commands.add_parser("evaluate", help="accuracy on a folder with one subfolder per class")
@@ -316,6 +324,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def magnification_choice(text: str) -> str | float | None:
+    """--magnification: auto, off, or a factor."""
+    if text in (AUTO, "off"):
+        return None if text == "off" else AUTO
+    value = finite_float(text)
+    if not LIMITS[0] <= value <= LIMITS[1]:
+        allowed = f"from {LIMITS[0]:g} to {LIMITS[1]:g}"
+        raise argparse.ArgumentTypeError(f"{value:g} is not allowed: a magnification is {allowed}")
+    return value
+
+
 def adapting_advice(info: ModelInfo) -> str:
     """What the CLI suggests for a lab that looks new to the model: moving its statistics to the
     lab's own pictures where the networks keep some, else adapting it from verified cells."""
@@ -334,9 +353,12 @@ def run_classify(args: argparse.Namespace) -> int:
     """Classify and write one row per image. Ctrl-C or SIGTERM ends it after the current batch:
     the rows done are written, followed by a row that says the file is incomplete."""
     from model.classifiers import open_classifier
+    from model.export import CsvExport
     from model.ground_truth import FolderTruth
     from model.hashing import file_sha256
+    from model.magnification import estimate_magnification, fixed_magnification
     from model.review import ImageRow, ReviewSession
+    from model.scan import expand_inputs
 
     check_output(args.csv, args.paths, what="CSV file")
     model_path = args.model or default_model_path()
@@ -352,23 +374,30 @@ def run_classify(args: argparse.Namespace) -> int:
     session = ReviewSession(classes=classes)
     interrupted = False
     started = time.monotonic()
-    try:
-        for result in classifier.classify(args.paths, batch_size=args.bs):
-            row = ImageRow.from_result(result, truth(result.path), threshold)
-            session.rows.append(row)
-            if row.unidentified:
-                unidentified += 1
-            elif result.ok:
-                counts[classes[result.predicted_index]] += 1
-            else:
-                failures += 1
-                say_not_used(result.path, result.error, "skipped")
-    except KeyboardInterrupt:
-        interrupted = True
-    new_lab = session.another_lab()
-    if interrupted:
-        session.rows.append(ImageRow(Path(""), error=INCOMPLETE))
-    session.write_csv(args.csv, model_name=classifier.info.name, model_sha256=file_sha256(model_path))
+    if args.magnification == AUTO:
+        session.magnification = estimate_magnification([p for p in expand_inputs(args.paths) if isinstance(p, Path)])
+    elif args.magnification is not None:
+        session.magnification = fixed_magnification(args.magnification)
+    say_magnification(session.magnification, args.magnification)
+    with CsvExport(args.csv, classes, classifier.info.name, file_sha256(model_path)) as export:
+        try:
+            for result in classifier.classify(args.paths, batch_size=args.bs, magnification=session.magnification):
+                row = ImageRow.from_result(result, truth(result.path), threshold)
+                session.rows.append(row)
+                export.write(row)  # as they come; rewritten below with what the whole batch says
+                if row.unidentified:
+                    unidentified += 1
+                elif result.ok:
+                    counts[classes[result.predicted_index]] += 1
+                else:
+                    failures += 1
+                    say_not_used(result.path, result.error, "skipped")
+        except KeyboardInterrupt:
+            interrupted = True
+        new_lab = session.another_lab()
+        if interrupted:
+            session.rows.append(ImageRow(Path(""), error=INCOMPLETE))
+        export.write_session(session)
     seconds = time.monotonic() - started
     counted = sum(counts.values())
     total = counted + unidentified
@@ -399,6 +428,13 @@ def run_classify(args: argparse.Namespace) -> int:
         )
         return 130
     return 0
+
+
+def say_magnification(magnification, asked) -> None:
+    if magnification is not None:
+        print(magnification.describe())
+    elif asked == AUTO:
+        print("magnification: not estimated (fewer than 5 pictures with a stained cell); framed as in training")
 
 
 INCOMPLETE = "INCOMPLETE: classification was interrupted here; the images after this were not classified"

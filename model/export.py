@@ -9,7 +9,6 @@ written with a leading apostrophe, as OWASP recommends for CSV injection, so it 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ from model.atomic import atomic_writer
 from model.formatting import display_path
 
 if TYPE_CHECKING:
-    from model.review import ImageRow
+    from model.review import ImageRow, ReviewSession
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -63,6 +62,9 @@ def columns(classes: list[str]) -> list[Column]:
         # "yes" on every row when the batch looks like a lab new to the model: the differential
         # is provisional until a technician has reviewed every image (model.unfamiliar.another_lab).
         Column("provisional", "Provisional"),
+        # The batch's magnification relative to the model's training pictures that framed the
+        # image (model.magnification); empty: framed as in training.
+        Column("magnification", "Magnification"),
     ]
 
 
@@ -71,7 +73,13 @@ def header(classes: list[str]) -> list[str]:
 
 
 def row_values(
-    row: ImageRow, classes: list[str], model_name: str, model_sha256: str, status: str = "", provisional: bool = False
+    row: ImageRow,
+    classes: list[str],
+    model_name: str,
+    model_sha256: str,
+    status: str = "",
+    provisional: bool = False,
+    magnification: float | None = None,
 ) -> list[str | float]:
     """One image's cells, in `columns` order, formatted as every export writes them."""
 
@@ -100,6 +108,7 @@ def row_values(
         model_name,
         model_sha256,
         "yes" if provisional else "no",
+        "" if magnification is None else round(magnification, 3),
     ]
 
 
@@ -114,30 +123,27 @@ class CsvExport:
 
     def __enter__(self) -> CsvExport:
         self._context = atomic_writer(self.path, "w", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._context.__enter__())
+        self._stream = self._context.__enter__()
+        self._writer = csv.writer(self._stream)
         self._writer.writerow([csv_cell(key) for key in header(self.classes)])
         return self
 
-    def write(self, row: ImageRow, status: str = "", provisional: bool = False) -> None:
-        values = row_values(row, self.classes, self.model_name, self.model_sha256, status, provisional)
+    def write_session(self, session: ReviewSession) -> None:
+        """Every row of a session, each with its status as the session judges it now, in place
+        of anything written so far (the file appears only when the export ends)."""
+        self._stream.seek(0)
+        self._stream.truncate()
+        self._writer.writerow([csv_cell(key) for key in header(self.classes)])
+        provisional = session.provisional
+        magnification = None if session.magnification is None else session.magnification.factor
+        for row in session.rows:
+            self.write(row, session.status(row), provisional, magnification)
+
+    def write(
+        self, row: ImageRow, status: str = "", provisional: bool = False, magnification: float | None = None
+    ) -> None:
+        values = row_values(row, self.classes, self.model_name, self.model_sha256, status, provisional, magnification)
         self._writer.writerow([csv_cell(value) for value in values])
 
     def __exit__(self, *exc_info) -> bool | None:
         return self._context.__exit__(*exc_info)
-
-
-def write_csv(
-    path: Path | str,
-    rows: Iterable[ImageRow],
-    classes: list[str],
-    *,
-    model_name: str,
-    model_sha256: str,
-    statuses: Iterable[str] | None = None,
-    provisional: bool = False,
-) -> None:
-    rows = list(rows)
-    statuses = list(statuses) if statuses is not None else [""] * len(rows)
-    with CsvExport(path, classes, model_name, model_sha256) as export:
-        for row, status in zip(rows, statuses, strict=True):
-            export.write(row, status, provisional)

@@ -25,6 +25,7 @@ import numpy as np
 
 from model.cell_locator import locate_stained_cell
 from model.images import ImageError, load_rgb
+from model.magnification import Magnification, policy_at
 from model.model_header import LoadedModel, ModelFileError, ModelInfo
 from model.preprocess import InputPolicy, to_uint8_array
 from model.scan import BadFile, expand_inputs
@@ -167,6 +168,7 @@ class Classifier:
         should_stop: Callable[[], bool] = lambda: False,
         decode_threads: int | None = None,
         on_outputs: Callable[[list[Path], BatchOutputs], None] | None = None,
+        magnification: Magnification | None = None,
     ) -> Iterator[Result]:
         """Yield one Result per image file found in `inputs`, in order, as each batch finishes.
 
@@ -178,11 +180,13 @@ class Classifier:
             raise ValueError(f"the batch size must be at least 1, not {batch_size}")
         threads = decode_threads or max(1, min(4, (os.cpu_count() or 2) - 1))
         batches = _batched(expand_inputs(inputs), batch_size)
+        # A batch's own magnification frames every picture as the model saw cells in training.
+        policies = [policy_at(policy, magnification) for policy in self.policies]
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool:
 
             def submit(batch: list) -> list:
                 return [
-                    item if isinstance(item, BadFile) else (item, pool.submit(decode_image, item, self.policies))
+                    item if isinstance(item, BadFile) else (item, pool.submit(decode_image, item, policies))
                     for item in batch
                 ]
 

@@ -89,14 +89,32 @@ def crop_around_cell(image: Image.Image, policy: InputPolicy, cell=NOT_LOCATED) 
     """A window of the input's aspect around the stained cell (the image centre if none is
     found), moved inward rather than padded where the cell lies near an edge."""
     width, height = image.size
-    window_height = max(1, min(height, round(policy.crop_fraction * min(width, height))))
-    window_width = max(1, min(width, round(window_height * policy.width / policy.height)))
     if cell is NOT_LOCATED:
         cell = locate_stained_cell(image)
     centre = cell or (width // 2, height // 2)
+    wanted = max(1, round(policy.crop_fraction * min(width, height)))
+    if wanted > min(width, height):  # a window wider than the picture: the smear goes on, mirrored
+        image, centre = _mirrored_beyond(image, centre, wanted, round(wanted * policy.width / policy.height))
+        width, height = image.size
+    window_height = max(1, min(height, wanted))
+    window_width = max(1, min(width, round(window_height * policy.width / policy.height)))
     left = min(max(centre[0] - window_width // 2, 0), width - window_width)
     top = min(max(centre[1] - window_height // 2, 0), height - window_height)
     return image.crop((left, top, left + window_width, top + window_height))
+
+
+def _mirrored_beyond(
+    image: Image.Image, centre: tuple[int, int], window_height: int, window_width: int
+) -> tuple[Image.Image, tuple[int, int]]:
+    """`image` extended by mirroring so that a window of this size fits around `centre` (a lab at
+    a higher magnification than the model's frames the cell larger than the picture allows)."""
+    width, height = image.size
+    pad_x = max(0, (window_width - width + 1) // 2 + 1)
+    pad_y = max(0, (window_height - height + 1) // 2 + 1)
+    pixels = np.asarray(image)
+    pad_x, pad_y = min(pad_x, width - 1), min(pad_y, height - 1)  # numpy mirrors at most once
+    extended = np.pad(pixels, ((pad_y, pad_y), (pad_x, pad_x), (0, 0)), mode="symmetric")
+    return Image.fromarray(extended), (centre[0] + pad_x, centre[1] + pad_y)
 
 
 def _letterbox(image: Image.Image, policy: InputPolicy) -> Image.Image:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 from model import __version__
 from model.audit import CLASSIFIED, NEW_VERSION, RECLASSIFIED, REVIEWED, SIGNED, UNDONE, AuditEntry, Stamp
 from model.evaluate import Evaluation
-from model.export import write_csv
+from model.export import CsvExport
 from model.formatting import display_path
+from model.magnification import Magnification
 from model.unfamiliar import DEFAULT_PASS_SHARE, AnotherLab, another_lab, unidentified_reason
 
 if TYPE_CHECKING:
@@ -149,6 +150,8 @@ class ReviewSession:
     # The familiar share the unfamiliar-image thresholds pass (the window's setting): what the
     # model's own labs give, against which a batch is judged another lab's (model.unfamiliar).
     pass_share: float = DEFAULT_PASS_SHARE
+    # The lab's magnification the images were framed at (model.magnification); None: as in training.
+    magnification: Magnification | None = None
     _by_path: dict[Path, int] = field(default_factory=dict, init=False, repr=False)
     _lab_verdict: tuple = field(default=(None, None), init=False, repr=False, compare=False)
     _thresholds_moved: int = field(default=0, init=False, repr=False, compare=False)
@@ -207,6 +210,7 @@ class ReviewSession:
     def clear(self) -> None:
         self.check_open()
         self.rows.clear()
+        self.magnification = None  # the next pictures may come from another microscope
         self._reindex()
 
     # -- sign-off and the audit trail
@@ -392,9 +396,5 @@ class ReviewSession:
 
     def write_csv(self, path: Path | str, *, model_name: str, model_sha256: str) -> None:
         """One row per image, in the export schema (model.export), written atomically."""
-        provisional = self.provisional
-        statuses = [self.status(row) for row in self.rows]
-        write_csv(
-            path, self.rows, self.classes, model_name=model_name, model_sha256=model_sha256,
-            statuses=statuses, provisional=provisional,
-        )  # fmt: skip
+        with CsvExport(path, self.classes, model_name, model_sha256) as export:
+            export.write_session(self)

@@ -27,6 +27,7 @@ from pathlib import Path
 from model import __version__
 from model.atomic import atomic_write_bytes
 from model.audit import AuditEntry, Stamp
+from model.magnification import Magnification
 from model.review import ImageRow, ModelIdentity, ReviewSession, Sample, Signature
 from model.session_integrity import alterations, content_sha256, seal
 
@@ -82,6 +83,7 @@ def _document(session: ReviewSession) -> dict:
             "time_local": session.signature.stamp.local,
         },
         "parent": session.parent,
+        "magnification": None if session.magnification is None else session.magnification.to_json(),
         "models": [{"name": m.name, "sha256": m.sha256} for m in models],
         "images": [
             {
@@ -306,4 +308,5 @@ def session_from_json(data) -> ReviewSession:
     if parent is not None and not isinstance(parent, dict):
         raise ValueError("'parent' must be an object")
     session.parent = parent
+    session.magnification = Magnification.from_json(data.get("magnification"))
     return session

@@ -67,6 +67,7 @@ def test_one_row_per_image_in_the_schema_order(tmp_path):
             "model",
             "model_sha256",
             "provisional",
+            "magnification",
         ]
     )
     assert written[1] == [
@@ -89,9 +90,11 @@ def test_one_row_per_image_in_the_schema_order(tmp_path):
         "m",
         "abc",
         "no",
+        "",
     ]
     assert written[2] == [
-        "/x/bad.jpeg", "unreadable", "", "", "", "", "", "", "", "", "no", "", "", "", "", "truncated", "m", "abc", "no"
+        "/x/bad.jpeg", "unreadable", "", "", "", "", "", "", "", "", "no", "", "", "", "", "truncated", "m", "abc",
+        "no", "",
     ]  # fmt: skip
     assert written[3][1] == "unidentified" and written[3][6:9] == ["3.5", UNLIKE_TRAINING, "yes"]
     assert written[4][1] == "review"  # the ensemble's networks disagree
