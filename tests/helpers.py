@@ -164,17 +164,15 @@ def with_value(document, where: tuple, value):
     return changed
 
 
-def edited_default(target, change=None, *, weights=None):
-    """A copy of the shipped default with its first network's graph edited by `change(model)`,
-    or its stored weights edited by `weights(arrays)` (the graph kept)."""
+def edited_model_file(source, target, change=None, *, raw=None, metadata_change=None, weights=None):
+    """Copy a model file with its graph `onnx.0` changed (a ModelProto edited in place by
+    `change`), replaced by `raw`, its stored weights edited by `weights(arrays)`, or its
+    metadata changed by `metadata_change(document)`."""
     import numpy as np
     import onnx
     from safetensors import safe_open
     from safetensors.numpy import load_file, save_file
 
-    from model.resources import default_model_path
-
-    source = default_model_path()
     arrays = load_file(source)
     with safe_open(source, "np") as stream:
         metadata = stream.metadata()
@@ -182,10 +180,24 @@ def edited_default(target, change=None, *, weights=None):
         model = onnx.load_model_from_string(arrays["onnx.0"].tobytes())
         change(model)
         arrays["onnx.0"] = np.frombuffer(model.SerializeToString(), dtype=np.uint8).copy()
+    if raw is not None:
+        arrays["onnx.0"] = raw
     if weights is not None:
         weights(arrays)
+    if metadata_change is not None:
+        document = json.loads(metadata["bloodcell"])
+        metadata_change(document)
+        metadata["bloodcell"] = json.dumps(document)
     save_file(arrays, target, metadata=metadata)
     return target
+
+
+def edited_default(target, change=None, *, weights=None):
+    """A copy of the shipped default with its first network's graph edited by `change(model)`,
+    or its stored weights edited by `weights(arrays)` (the graph kept)."""
+    from model.resources import default_model_path
+
+    return edited_model_file(default_model_path(), target, change, weights=weights)
 
 
 def rotated_classes(model) -> None:

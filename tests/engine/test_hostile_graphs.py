@@ -1,12 +1,12 @@
 """ONNX graphs in model files are data from elsewhere: each kind of crafted graph is refused with
 the file's name and the reason, by the torch-free reader and by the full loader alike."""
 
-import json
 
 import numpy as np
 import onnx
 import pytest
 import torch
+from helpers import edited_model_file
 from onnx import TensorProto, helper, numpy_helper
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
@@ -27,24 +27,7 @@ def good_file(tmp_path_factory):
     return save(path, build_model("seed", len(CLASSES)), ModelInfo("seed", CLASSES, InputPolicy(32, 32)))
 
 
-def with_graph(source, target, change=None, *, raw: np.ndarray | None = None, metadata_change=None):
-    """Copy a model file with its graph `onnx.0` changed (a ModelProto edited in place by
-    `change`), replaced by `raw`, or its metadata changed."""
-    arrays = load_file(source)
-    with safe_open(source, "np") as stream:
-        metadata = stream.metadata()
-    if change is not None:
-        model = onnx.load_model_from_string(arrays["onnx.0"].tobytes())
-        change(model)
-        arrays["onnx.0"] = np.frombuffer(model.SerializeToString(), dtype=np.uint8).copy()
-    if raw is not None:
-        arrays["onnx.0"] = raw
-    if metadata_change is not None:
-        document = json.loads(metadata["bloodcell"])
-        metadata_change(document)
-        metadata["bloodcell"] = json.dumps(document)
-    save_file(arrays, target, metadata=metadata)
-    return target
+with_graph = edited_model_file
 
 
 def custom_operator(model):
