@@ -25,8 +25,9 @@ STALE_SECONDS = 600
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path | str, mode: str = "w", **open_args) -> Iterator[IO]:
+def atomic_writer(path: Path | str, mode: str = "w", *, private: bool = False, **open_args) -> Iterator[IO]:
     """Open a temporary file beside `path`; on success it replaces `path` in one rename.
+    `private`: readable and writable by its owner alone (0600), for files holding patient data.
 
     On any error (a full disk, a crash in the caller, an interrupt) the temporary file is
     removed and an existing `path` is left exactly as it was. Errors name `path`, never the
@@ -41,6 +42,8 @@ def atomic_writer(path: Path | str, mode: str = "w", **open_args) -> Iterator[IO
         raise _naming(error, path) from None
     try:
         _copy_ownership(descriptor, target)
+        if private:
+            os.fchmod(descriptor, 0o600)
         with os.fdopen(descriptor, mode, **open_args) as stream:
             yield stream
             stream.flush()
@@ -57,8 +60,8 @@ def atomic_writer(path: Path | str, mode: str = "w", **open_args) -> Iterator[IO
         raise
 
 
-def atomic_write_bytes(path: Path | str, data: bytes) -> None:
-    with atomic_writer(path, "wb") as stream:
+def atomic_write_bytes(path: Path | str, data: bytes, *, private: bool = False) -> None:
+    with atomic_writer(path, "wb", private=private) as stream:
         stream.write(data)
 
 

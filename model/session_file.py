@@ -113,7 +113,7 @@ def save_session(path: Path | str, session: ReviewSession) -> Path:
     # ASCII with \u escapes: valid UTF-8 for any reader, and a file name that is not valid
     # UTF-8 (kept by Python as lone surrogates) comes back exactly.
     text = json.dumps(seal(session_json(session)), ensure_ascii=True, indent=1, allow_nan=False)
-    atomic_write_bytes(Path(path), text.encode("ascii"))
+    atomic_write_bytes(Path(path), text.encode("ascii"), private=True)  # patient data: the user's alone
     return Path(path)
 
 

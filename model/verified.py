@@ -105,7 +105,8 @@ class VerifiedStore:
             "entries": [asdict(entry) for entry in self.entries.values()],
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.path, json.dumps(document, indent=1, ensure_ascii=True).encode("ascii"))
+        text = json.dumps(document, indent=1, ensure_ascii=True)
+        atomic_write_bytes(self.path, text.encode("ascii"), private=True)  # which cells a lab saw: the user's alone
 
     def counts(self, classes: list[str]) -> dict[str, int]:
         """Cells per class, the model's classes first (all of them, zero where none)."""

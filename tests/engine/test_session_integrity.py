@@ -110,3 +110,17 @@ def test_thresholds_of_a_signed_session_cannot_move(signed_file):
     assert all(row.unfamiliar_threshold is None for row in session.rows)
     save_session(signed_file, session)
     assert run_bloodcell("session", "verify", signed_file).returncode == 0
+
+
+def test_files_holding_patient_data_are_the_users_alone(signed_file, tmp_path):
+    import os
+    import stat
+
+    from model.verified import VerifiedStore
+
+    os.chmod(signed_file, 0o644)  # as a copy from elsewhere may be
+    save_session(signed_file, load_session(signed_file))
+    assert stat.S_IMODE(signed_file.stat().st_mode) == 0o600
+    store = VerifiedStore(tmp_path / "verified-cells.json")
+    store.save()
+    assert stat.S_IMODE((tmp_path / "verified-cells.json").stat().st_mode) == 0o600
