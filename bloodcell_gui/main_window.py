@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -71,6 +71,7 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         self._refresh_timer = make_timer(self, 150, single_shot=True)
         self._refresh_timer.timeout.connect(self._refresh_summary)
         self.build_layout()
+        self.tabs.currentChanged.connect(self._tab_changed)
         self.build_status_bar()
         self.build_menus()
         self._restore_settings()
@@ -336,6 +337,28 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
     def _show_detail(self, row_index: int) -> None:
         self.detail.show_row(self.results.classes, self.results.row(row_index))
 
+    def _show_current_detail(self) -> None:
+        """The detail pane shows the current row's answer as it is now (after a new answer, a
+        new set or a new session), or nothing: never a row that is gone or an old answer."""
+        row = self.current_row() if self.results is not None else None
+        if row is None or not 0 <= row < len(self.results.session.rows):
+            self.detail.show_row([], None)
+        else:
+            self._show_detail(row)
+
+    def _tab_changed(self, _index: int) -> None:
+        """A tab opens with a row selected, so that the first key acts on what is shown."""
+        view = self.current_view()
+        model = view.model() if hasattr(view, "model") else None
+        selection = view.selectionModel() if model is not None else None
+        if selection is not None and model.rowCount() and not selection.hasSelection():
+            # the row the view already points at (it may have kept one), else the first
+            shown = view.currentIndex() if view.currentIndex().isValid() else model.index(0, 0)
+            flags = QItemSelectionModel.SelectionFlag
+            selection.setCurrentIndex(shown, flags.ClearAndSelect | flags.Rows)
+        view.setFocus()  # the keyboard goes with the list shown, not the tab bar clicked
+        self._show_current_detail()
+
     def _threshold_changed(self, value: float) -> None:
         if self.results is not None:
             self.results.set_threshold(value)
@@ -367,6 +390,10 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
             self._refresh_timer.start()
 
     def _refresh_summary(self) -> None:
+        self._show_current_detail()
+        self._refresh_totals()
+
+    def _refresh_totals(self) -> None:
         if self.results is None:
             return
         session = self.results.session

@@ -165,3 +165,26 @@ def test_each_decision_selects_the_next_image_in_the_bin_and_clearing_undoes_it(
     row = window.results.row(first)
     assert row.verified is None and not row.reviewed and window.results.session.needs_review(row)
     assert window.review_filter.rowCount() == in_bin - 1
+
+
+def test_a_tab_opens_with_its_first_row_selected_and_the_first_key_acts_on_what_is_shown(qtbot, window):
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE"])
+    tab_bar = window.tabs.tabBar()
+    review_tab = window.tabs.indexOf(window.review_view)
+    QTest.mouseClick(tab_bar, Qt.MouseButton.LeftButton, pos=tab_bar.tabRect(review_tab).center())
+    assert window.tabs.currentWidget() is window.review_view
+    assert window.review_view.currentIndex().isValid() and window.selected_rows() == [window.current_row()]
+    shown = window.results.row(window.current_row())
+    assert shown.path.name in window.detail.title.text()
+    assert QApplication.focusWidget() is window.review_view
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_2)
+    assert shown.verified == 1 and shown.reviewed
+
+
+def test_the_detail_pane_never_shows_a_row_that_is_gone(qtbot, window):
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
+    window.tabs.setCurrentWidget(window.table)
+    window.table.setCurrentIndex(window.table.model().index(0, 0))
+    assert window.detail.title.text()
+    window.start_session(type(window.results.session)(classes=window.results.classes))  # a new set
+    qtbot.waitUntil(lambda: window.detail.title.text() == "", timeout=5_000)
