@@ -386,7 +386,11 @@ class SessionActions:
             return
         from model.hashing import file_sha256
 
-        sha = file_sha256(self.session_path) if self.session_path and self.session_path.is_file() else ""
+        # The signed version is kept as a file before its copy is opened: a signed record that
+        # was never saved would otherwise be gone (Save asks where; cancelling keeps it open).
+        if (self.session_path is None or not self.session_path.is_file()) and not self.save_session():
+            return
+        sha = file_sha256(self.session_path)
         self.start_session(self.session.new_version(sha))
         self.session_changed()
 

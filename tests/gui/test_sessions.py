@@ -155,3 +155,24 @@ def test_after_kill_9_the_autosaved_session_is_offered_with_its_decisions(qtbot,
     assert main.unsaved_decisions
     main.unsaved_decisions = False
     main.close()
+
+
+def test_a_new_version_of_a_signed_session_never_saved_keeps_the_signed_file(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from model.hashing import file_sha256
+    from model.session_file import load_session
+
+    window.threshold.setValue(0.0)  # nothing waits for review: the session can be signed
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
+    window.session.reviewer = "Ana"
+    window.session.sign()
+    assert window.session_path is None
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *args, **kwargs: ("", "")))
+    window.new_version()  # the technician cancels where to keep the signed version
+    assert window.session.signed
+    target = tmp_path / "signed.bcsession"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *args, **kwargs: (str(target), "")))
+    window.new_version()
+    assert load_session(target).signed
+    assert not window.session.signed and window.session.parent["sha256"] == file_sha256(target)
