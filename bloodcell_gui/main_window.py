@@ -75,12 +75,19 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         self.build_status_bar()
         self.build_menus()
         self._restore_settings()
+        owns_user_data = self.claim_user_data()
         self.open_verified_store()
-        self._say_what_will_not_be_kept()
+        self._say_what_will_not_be_kept(owns_user_data)
 
-    def _say_what_will_not_be_kept(self) -> None:
+    def _say_what_will_not_be_kept(self, owns_user_data: bool) -> None:
         """Once per run, at start: the folders that cannot be used and what is lost with them."""
         warning = user_folders().warning()
+        if not warning and not owns_user_data and self.data_folder() is not None:
+            warning = (
+                "Another BloodCell window is open for this user and keeps the automatic save (crash recovery) "
+                "and the list of verified cells. This window keeps neither: save its session yourself (Ctrl+S). "
+                "Close the other window first to have them here."
+            )
         if warning:
             QTimer.singleShot(0, lambda: self.report_error("Some of BloodCell's files cannot be kept", warning))
 
@@ -496,4 +503,5 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         if self.results is not None:
             self.results.close()
         self.detail.close_images()
+        self.release_user_data()  # the next window may own the autosave and verified cells
         super().closeEvent(event)

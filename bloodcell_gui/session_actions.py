@@ -8,7 +8,7 @@ import contextlib
 import html
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QLockFile, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -38,6 +38,15 @@ AUTOSAVE_NAME = f"autosave{SUFFIX}"
 def autosave_folder() -> Path | None:
     """The user's data folder, or None when it cannot be used (said once at start)."""
     return user_folders().data
+
+
+def sample_words(session: ReviewSession) -> str:
+    """The session named by its sample, as a recovery question says it."""
+    sample = session.sample
+    if not sample.sample_id:
+        return "A session without a sample ID"
+    patient = f", patient {sample.patient_ref}" if sample.patient_ref else ""
+    return f"The session of sample {sample.sample_id}{patient}"
 
 
 class SampleDialog(QDialog):
@@ -268,11 +277,42 @@ class SessionActions:
             self.close()
 
     # -- autosave and recovery
-    def autosave_path(self) -> Path | None:
-        """Where the open session is saved automatically; None: nowhere (the folder cannot be used)."""
+    def data_folder(self) -> Path | None:
+        """This user's folder for the autosave and the verified cells (set, or the default)."""
         chosen = self.store.settings.value("session/autosave_folder", "")
-        folder = Path(str(chosen)) if chosen else autosave_folder()
-        return folder / AUTOSAVE_NAME if folder is not None else None
+        return Path(str(chosen)) if chosen else autosave_folder()
+
+    def claim_user_data(self) -> bool:
+        """Whether this window owns the user's autosave and verified cells: one window at a time
+        does (a lock file beside them, freed when the window closes or the process dies), so two
+        windows never overwrite, recover or delete each other's."""
+        folder = self.data_folder()
+        self._user_data_lock = None
+        if folder is None:
+            return False
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError:
+            return False
+        lock = QLockFile(str(folder / "instance.lock"))
+        lock.setStaleLockTime(0)  # a killed window's lock is stale at once (its process is gone)
+        if not lock.tryLock(0):
+            return False
+        self._user_data_lock = lock
+        return True
+
+    def release_user_data(self) -> None:
+        if getattr(self, "_user_data_lock", None) is not None:
+            self._user_data_lock.unlock()
+            self._user_data_lock = None
+
+    def autosave_path(self) -> Path | None:
+        """Where the open session is saved automatically; None: nowhere (the folder cannot be
+        used, or another window owns it)."""
+        folder = self.data_folder()
+        if folder is None or getattr(self, "_user_data_lock", None) is None:
+            return None
+        return folder / AUTOSAVE_NAME
 
     def autosave(self) -> None:
         path = self.autosave_path()
@@ -317,7 +357,7 @@ class SessionActions:
         answer = QMessageBox.question(
             self,
             "Recover the unsaved session?",
-            f"BloodCell did not close normally. A session with {len(session.rows)} images and "
+            f"BloodCell did not close normally. {sample_words(session)} with {len(session.rows)} images and "
             f"{len(session.audit)} recorded steps was saved automatically. Recover it?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes,

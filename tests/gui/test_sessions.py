@@ -176,3 +176,27 @@ def test_a_new_version_of_a_signed_session_never_saved_keeps_the_signed_file(qtb
     window.new_version()
     assert load_session(target).signed
     assert not window.session.signed and window.session.parent["sha256"] == file_sha256(target)
+
+
+def test_a_second_window_never_touches_the_first_ones_autosave_or_verified_cells(qtbot, window, tmp_path):
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
+    window.session.sample.sample_id = "S-9"
+    window.unsaved = True
+    window.autosave()
+    autosave = window.autosave_path()
+    assert autosave is not None and autosave.is_file()
+    second = MainWindow(QSettings(str(tmp_path / "second.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(second)
+    assert second.autosave_path() is None and second.verified.path is None  # the first window owns them
+    assert not second.offer_recovery()  # it is not the second window's to recover
+    qtbot.waitUntil(lambda: "Another BloodCell window" in second.last_error, timeout=5_000)  # said once
+    second.unsaved_decisions = False
+    second.close()
+    assert autosave.is_file()  # a clean close of the second leaves the first's autosave
+    window.unsaved_decisions = False
+    window.close()
+    third = MainWindow(QSettings(str(tmp_path / "third.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(third)
+    assert third.autosave_path() == autosave  # the first closed: the next window owns them
+    third.unsaved_decisions = False
+    third.close()
