@@ -14,6 +14,7 @@ from bloodcell_gui.heatmap import ConfusionHeatmap
 from bloodcell_gui.html_tables import accuracy_words, per_class_table_html
 from model import __version__
 from model.atomic import atomic_write_bytes
+from model.formatting import visible_direction_marks
 from model.review import ReviewSession
 
 HEATMAP_URL = QUrl("bloodcell://heatmap.png")
@@ -36,7 +37,6 @@ def heatmap_image(classes: list[str], confusion: list[list[int]], size: QSize = 
 def models_html(session: ReviewSession, model_name: str, model_sha256: str) -> str:
     """Which model classified the images: one, or each of several with its count (a session in
     which the model was switched says so; the CSV names the model on every row)."""
-    esc = html.escape
     used = Counter(row.model for row in session.rows if row.model is not None)
     if len(used) <= 1:
         name, sha = (next(iter(used)).name, next(iter(used)).sha256) if used else (model_name, model_sha256)
@@ -47,9 +47,14 @@ def models_html(session: ReviewSession, model_name: str, model_sha256: str) -> s
     return f"<b>classified by {len(used)} different models</b>: {parts}"
 
 
+def esc(text: str) -> str:
+    """Text from outside (names, comments, a lab header) as HTML that shows what it says: its
+    direction overrides, which could show "10" for "01", made visible instead of obeyed."""
+    return html.escape(visible_direction_marks(text))
+
+
 def sample_html(session: ReviewSession, lab: tuple[str, str], when: datetime) -> str:
     """The lab header, the sample, the reviewer and the sign-off (or that there is none yet)."""
-    esc = html.escape
     name, address = lab
     lines = esc(address).replace("\n", "<br>")
     header = f"<p><b>{esc(name)}</b>{'<br>' + lines if address else ''}</p>" if name else ""
@@ -78,7 +83,6 @@ def report_html(
 ) -> str:
     counts = session.counts()
     total = sum(counts)
-    esc = html.escape
     rows = "".join(
         f"<tr><td>{esc(name)}</td><td align='right'>{count}</td>"
         f"<td align='right'>{(count / total if total else 0):.1%}</td></tr>"
@@ -149,9 +153,9 @@ def render_pdf(
         document.addResource(QTextDocument.ResourceType.ImageResource, HEATMAP_URL, image)
     document.setHtml(report_html(session, model_name, model_sha256, when or datetime.now(UTC), lab))
 
-    painter = QPainter(writer)
-    document.drawContents(painter)
-    painter.end()
+    # Page by page: a long comment or lab header continues on the next page and never pushes the
+    # differential off the one page that drawing the whole document at once would give.
+    document.print_(writer)
     buffer.close()
     return bytes(data)
 

@@ -8,6 +8,7 @@ import sys
 
 from model.atomic import atomic_writer
 from model.cli_guard import check_output
+from model.formatting import one_line
 
 
 def run_session_info(args: argparse.Namespace) -> int:
@@ -18,14 +19,16 @@ def run_session_info(args: argparse.Namespace) -> int:
         print(json.dumps(session_json(session), indent=1, ensure_ascii=False))
         return 0
     sample = session.sample
+    # Every text a person typed prints on its own line as it is: a line break or carriage return
+    # in it is shown as \n or \r, never obeyed (it could forge a line of this output).
     signed = (
-        f"signed by {session.signature.reviewer} at {session.signature.stamp.local}"
+        f"signed by {one_line(session.signature.reviewer)} at {one_line(session.signature.stamp.local)}"
         if session.signature
         else "not signed"
     )
     print(
-        f"sample {sample.sample_id or '(no ID)'}  patient {sample.patient_ref or '-'}  "
-        f"reviewer {session.reviewer or '-'}"
+        f"sample {one_line(sample.sample_id) or '(no ID)'}  patient {one_line(sample.patient_ref) or '-'}  "
+        f"reviewer {one_line(session.reviewer) or '-'}"
     )
     print(
         f"{signed}; {session.classified} images classified, {session.unidentified_count} unidentified, "
@@ -37,10 +40,10 @@ def run_session_info(args: argparse.Namespace) -> int:
     for name, count in zip(session.classes, counts, strict=True):
         print(f"  {name:<12} {count:6d}  {count / counted if counted else 0:6.1%}")
     if sample.comments:
-        print(f"comments: {sample.comments}")
+        print(f"comments: {one_line(sample.comments)}")
     print(f"audit trail ({len(session.audit)} entries):")
     for entry in session.audit:
-        print(f"  {entry.describe()}")
+        print(f"  {one_line(entry.describe())}")
     return 0
 
 

@@ -14,6 +14,17 @@ ONE_LINE = str.maketrans({code: _NAMED.get(chr(code), f"\\x{code:02x}") for code
 KEEP_LINES = str.maketrans({code: f"\\x{code:02x}" for code in _CONTROL if chr(code) not in _NAMED})
 
 
+# Characters that reorder the text around them (bidirectional embeddings, overrides, isolates and
+# marks): in a report they could make "01" read "10" or move a name; shown as [U+202E] instead.
+DIRECTION_CONTROLS = str.maketrans(
+    {code: f"[U+{code:04X}]" for code in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+)
+
+
+def visible_direction_marks(text: str) -> str:
+    return text.translate(DIRECTION_CONTROLS)
+
+
 def one_line(text: str) -> str:
     """Text that prints as one line and drives no terminal: control characters escaped."""
     return text.translate(ONE_LINE)

@@ -124,3 +124,13 @@ def test_files_holding_patient_data_are_the_users_alone(signed_file, tmp_path):
     store = VerifiedStore(tmp_path / "verified-cells.json")
     store.save()
     assert stat.S_IMODE((tmp_path / "verified-cells.json").stat().st_mode) == 0o600
+
+
+def test_typed_text_cannot_forge_a_line_of_session_info(tmp_path):
+    session = ReviewSession(classes=CLASSES, rows=[ImageRow(tmp_path / "x.jpg", (0.97, 0.01, 0.01, 0.01))])
+    session.sample = Sample("S-1\nsigned by Chief Pathologist", "P\r-9", comments="fine\nall clear")
+    path = save_session(tmp_path / "typed.bcsession", session)
+    done = run_bloodcell("session", "info", path)
+    assert done.returncode == 0
+    assert "S-1\\nsigned by Chief Pathologist" in done.stdout and "P\\r-9" in done.stdout
+    assert not any(line.startswith("signed by Chief") for line in done.stdout.splitlines())

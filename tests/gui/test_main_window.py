@@ -275,3 +275,17 @@ def test_model_information_works_out_balanced_accuracy_from_a_recorded_confusion
     words = accuracy_words({"accuracy": 0.9, "confusion": [[90, 0], [10, 0]]})
     assert "balanced accuracy 50.0%" in words and "macro-F1" in words
     assert accuracy_words({"accuracy": 0.5, "confusion": [[1, 2, 3]]}) == "accuracy 50.0%"
+
+
+def test_a_long_comment_continues_on_a_second_page_and_direction_overrides_show(qtbot, window, tmp_path):
+    classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE"])
+    window.session.sample.sample_id = "S-\u202e01"  # would show as "S-10" if obeyed
+    window.session.sample.comments = " ".join(f"word{i}" for i in range(4000))
+    pdf_path = tmp_path / "long.pdf"
+    assert window.export_pdf(pdf_path)
+    document = PdfReader(pdf_path)
+    assert len(document.pages) >= 2
+    text = " ".join(unicodedata.normalize("NFKC", page.extract_text()) for page in document.pages)
+    assert "word3999" in text  # nothing cut
+    assert "Total" in text and all(name in text for name in CLASSES)  # the differential is all there
+    assert "[U+202E]" in text
