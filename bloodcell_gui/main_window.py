@@ -159,7 +159,7 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         self.store.remember_model(loaded.path)
         self._rebuild_recent_menu()
         if choice == "new" and (self.results is None or self.results.rowCount() or self.results.classes != classes):
-            self._new_results(classes)
+            self._start_new_set(classes)
         self._describe_model()
         self.modelLoaded.emit(loaded)
         self.queue.set_classifier(loaded.classifier, self.model_identity())
@@ -211,6 +211,15 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         self.model_label.setText(f"Model: {short_name}{accuracy_text}")
         self.model_label.setToolTip(f"Model: {info.name}{accuracy_text}\n{self.loaded.path}")
         self.device_label.setText(f" · Device: {self.loaded.device_name}")
+
+    def _start_new_set(self, classes: list[str]) -> None:
+        """Set the images aside for the new model; the sample, the reviewer and the trail stay
+        (a signed session stays as signed: its images go with it, a new session begins)."""
+        old = self.results.session if self.results is not None else None
+        self._new_results(classes)
+        if old is None or old.signed:
+            return
+        self.results.session.carry_on_from(old, self.model_identity())
 
     def _new_results(self, classes: list[str]) -> None:
         if self.results is not None:

@@ -199,17 +199,14 @@ class ResultsModel(QAbstractTableModel):
                     taken |= keys
                     new.append(item)
             elif replace:
-                old = session.rows[existing]
-                session.add(
+                session.replace_answer(
+                    existing,
                     item.result,
-                    item.truth,
+                    truth=item.truth,
                     sha256=item.sha256,
                     model=model,
-                    replace=True,
                     unfamiliar_threshold=unfamiliar_threshold,
                 )
-                session.rows[existing].verified = old.verified
-                session.rows[existing].reviewed = old.verified is not None
                 replaced += 1
                 self.dataChanged.emit(self.index(existing, 0), self.index(existing, self.columnCount() - 1))
         if new:

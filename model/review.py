@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from model import __version__
-from model.audit import CLASSIFIED, NEW_VERSION, RECLASSIFIED, REVIEWED, SIGNED, UNDONE, AuditEntry, Stamp
+from model.audit import CLASSIFIED, NEW_SET, NEW_VERSION, RECLASSIFIED, REVIEWED, SIGNED, UNDONE, AuditEntry, Stamp
 from model.evaluate import Evaluation
 from model.export import CsvExport
 from model.formatting import display_path
@@ -155,6 +155,7 @@ class ReviewSession:
     _by_path: dict[Path, int] = field(default_factory=dict, init=False, repr=False)
     _lab_verdict: tuple = field(default=(None, None), init=False, repr=False, compare=False)
     _thresholds_moved: int = field(default=0, init=False, repr=False, compare=False)
+    _carried: int = field(default=0, init=False, repr=False, compare=False)
     _by_content: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     def class_name(self, index: int | None) -> str:
@@ -228,15 +229,57 @@ class ReviewSession:
         return entry
 
     def record_classification(self, model: ModelIdentity | None, images: int) -> None:
-        """A classification run: which model (name and file SHA-256), which app, how many images."""
+        """A classification run: which model (name and file SHA-256), which app, how many images,
+        and how many of the technician's decisions were carried over to new answers."""
         if images:
+            carried = {"decisions_carried_over": self._carried} if self._carried else {}
             self.record(
                 CLASSIFIED,
                 model=model.name if model else "",
                 model_sha256=model.sha256 if model else "",
                 app_version=__version__,
                 images=images,
+                **carried,
             )
+        self._carried = 0
+
+    def replace_answer(
+        self,
+        index: int,
+        result: Result,
+        *,
+        truth: int | None,
+        sha256: str,
+        model: ModelIdentity | None,
+        unfamiliar_threshold: float | None,
+    ) -> ImageRow:
+        """A new model's answer for an image already here. Nothing the technician or the folder
+        gave is lost: the folder's class, the class and review mark with who decided and when
+        (counted for the next classification entry of the trail)."""
+        self.check_open()
+        old = self.rows[index]
+        row = ImageRow.from_result(
+            result,
+            truth if truth is not None else old.truth,
+            unfamiliar_threshold,
+            sha256=sha256 or old.sha256,
+            model=model,
+        )
+        row.verified, row.reviewed, row.decided_by, row.decided_at = (
+            old.verified, old.reviewed, old.decided_by, old.decided_at,
+        )  # fmt: skip
+        self._carried += old.verified is not None or old.reviewed
+        self.rows[index] = row
+        return row
+
+    def carry_on_from(self, old: ReviewSession, model: ModelIdentity | None) -> None:
+        """A new set of images for the same sample (another model, maybe other classes): its ID,
+        patient, reviewer and trail carry on here, with an entry saying how many images were set
+        aside and for which model."""
+        self.check_open()
+        self.sample, self.reviewer, self.parent = old.sample, old.reviewer, old.parent
+        self.audit = list(old.audit)
+        self.record(NEW_SET, images_set_aside=len(old.rows), model=model.name if model else "")
 
     def unsigned_work(self) -> str | None:
         """For a signed session: why BloodCell could not have signed it as it is (images still

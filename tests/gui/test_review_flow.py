@@ -188,3 +188,43 @@ def test_the_detail_pane_never_shows_a_row_that_is_gone(qtbot, window):
     assert window.detail.title.text()
     window.start_session(type(window.results.session)(classes=window.results.classes))  # a new set
     qtbot.waitUntil(lambda: window.detail.title.text() == "", timeout=5_000)
+
+
+def test_switching_models_keeps_truth_marks_provenance_and_the_sample(qtbot, window, tmp_path):
+    from conftest import link_subset
+
+    from model.audit import CLASSIFIED, NEW_SET
+
+    folder = link_subset(real_data() / "TEST_SIMPLE", tmp_path / "truth", per_class=1)  # class folders: truth
+    classify_and_wait(qtbot, window, [folder])
+    session = window.results.session
+    session.sample.sample_id, session.reviewer = "S-5", "Ana"
+    window.tabs.setCurrentWidget(window.table)
+    window.table.setFocus()
+    window.table.selectRow(0)
+    QTest.keyClick(window.table, Qt.Key.Key_2)  # a class
+    window.table.selectRow(1)
+    QTest.keyClick(window.table, Qt.Key.Key_R)  # a review mark
+    decided = {i: (row.verified, row.reviewed, row.decided_by, row.decided_at) for i, row in enumerate(session.rows)}
+    truths = [row.truth for row in session.rows]
+    torch.manual_seed(12)
+    other = save(
+        tmp_path / "other.safetensors", build_model("seed", 4), ModelInfo("seed", CLASSES, InputPolicy(32, 32))
+    )
+    answer_next_question("Classify them again")
+    with qtbot.waitSignal(window.classificationFinished, timeout=120_000):
+        window.load_model(other)
+    session = window.results.session
+    assert [row.truth for row in session.rows] == truths and None not in truths  # the folder's classes
+    for i, row in enumerate(session.rows):
+        assert (row.verified, row.reviewed, row.decided_by, row.decided_at) == decided[i]
+    assert session.audit[-1].event == CLASSIFIED and session.audit[-1].details["decisions_carried_over"] == 2
+    assert window.heatmap.isVisible() and window.results.session.evaluation() is not None
+
+    answer_next_question("Start a new set")
+    window.load_model(tmp_path / "other.safetensors")
+    qtbot.waitUntil(lambda: window.results.rowCount() == 0, timeout=60_000)
+    session = window.results.session
+    assert (session.sample.sample_id, session.reviewer) == ("S-5", "Ana")
+    assert session.audit[-1].event == NEW_SET and session.audit[-1].details["images_set_aside"] == 4
+    assert any(entry.event == CLASSIFIED for entry in session.audit)  # the trail continues
