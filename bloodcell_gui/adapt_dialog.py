@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -49,7 +52,19 @@ class AdaptDialog(DerivedModelDialog):
         fit_to_screen(self, 760, 620)
         self.loaded = loaded
         self.classes = loaded.classifier.classes
+        self.verified = verified
         self.cells, self.missing = verified.cells(self.classes)
+        # Where the cells were decided: one line per sample, ticked to learn from it (another
+        # lab's cells, or a test slide's, can be left out).
+        self.sources = QListWidget()
+        for sample, count in verified.samples().items():
+            item = QListWidgetItem(f"{sample or '(no sample ID)'}: {count} cell(s)")
+            item.setData(Qt.ItemDataRole.UserRole, sample)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.sources.addItem(item)
+        self.sources.setMaximumHeight(90)
+        self.sources.itemChanged.connect(self._sources_changed)
         self.adaptation = None
         self.intro = plain_label(
             f"Fine-tunes {loaded.classifier.info.name} on the cells technicians verified here, so it learns this "
@@ -99,8 +114,9 @@ class AdaptDialog(DerivedModelDialog):
         maps.addWidget(self.before_map, 1, 0)
         maps.addWidget(self.after_map, 1, 1)
         layout = QVBoxLayout(self)
-        for widget in (self.intro, self.summary, self.warning):
+        for widget in (self.intro, self.summary, plain_label("Learn from the cells of these samples:"), self.sources):
             layout.addWidget(widget)
+        layout.addWidget(self.warning)
         layout.addLayout(settings)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
@@ -109,6 +125,16 @@ class AdaptDialog(DerivedModelDialog):
         layout.addWidget(self.result)
         layout.addWidget(self.saving)
         layout.addWidget(self.error)
+
+    def chosen_samples(self) -> set[str]:
+        items = (self.sources.item(i) for i in range(self.sources.count()))
+        checked = Qt.CheckState.Checked
+        return {item.data(Qt.ItemDataRole.UserRole) for item in items if item.checkState() == checked}
+
+    def _sources_changed(self) -> None:
+        self.cells, self.missing = self.verified.cells(self.classes, self.chosen_samples())
+        self._check_cells()
+        self._set_running(False)
 
     def _check_cells(self) -> None:
         from model.finetune_checks import coverage_problems

@@ -57,7 +57,8 @@ class VerifiedActions:
         changed = False
         for index in rows:
             if 0 <= index < len(session.rows):
-                changed = self.verified.record(session.rows[index], session.classes, session.reviewer) or changed
+                row, sample = session.rows[index], session.sample.sample_id
+                changed = self.verified.record(row, session.classes, session.reviewer, sample) or changed
         if changed:
             self._verified_timer.start()
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -24,7 +25,7 @@ from bloodcell_gui.style import ERROR_COLOR, message_label, plain_label
 from model.formatting import display_path
 from model.verified import VerifiedStore
 
-COLUMNS = ["Class", "File", "Decided (UTC)", "By", "Judged with model"]
+COLUMNS = ["Class", "File", "Sample", "Decided (UTC)", "By", "Judged with model"]
 
 
 def counts_text(store: VerifiedStore, classes: list[str]) -> str:
@@ -79,7 +80,10 @@ class VerifiedCellsDialog(QDialog):
         entries = sorted(self.store.entries.items(), key=lambda item: (item[1].label, item[1].path))
         self.table.setRowCount(len(entries))
         for row, (key, entry) in enumerate(entries):
-            values = (entry.label, display_path(Path(entry.path)), entry.decided_at, entry.reviewer, entry.model_name)
+            values = (
+                entry.label, display_path(Path(entry.path)), entry.sample_id, entry.decided_at, entry.reviewer,
+                entry.model_name,
+            )  # fmt: skip
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, key)  # the store's key of this entry
@@ -93,6 +97,16 @@ class VerifiedCellsDialog(QDialog):
             {self.table.item(index.row(), 0).data(Qt.ItemDataRole.UserRole) for index in self.table.selectedIndexes()}
         )
         if not keys:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Remove verified cells?",
+            f"Remove {len(keys)} verified cell(s) from the list? Adapting no longer learns from them; the "
+            "pictures themselves and the sessions they were decided in are kept.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
             return
         removed = self.store.remove(keys)
         try:

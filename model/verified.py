@@ -46,6 +46,9 @@ class VerifiedEntry:
     model_sha256: str
     decided_at: str  # UTC, ISO 8601
     reviewer: str = ""
+    # Where the cell was decided: the session's sample ID (another lab's, a test slide's): Adapt
+    # lets the technician choose which samples to learn from.
+    sample_id: str = ""
 
     @classmethod
     def from_json(cls, data: object) -> VerifiedEntry:
@@ -72,7 +75,7 @@ class VerifiedStore:
         if self.path is not None and self.path.exists():
             self.entries = {entry_key(e.path, e.sha256): e for e in read_entries(self.path)}
 
-    def record(self, row: ImageRow, classes: list[str], reviewer: str = "") -> bool:
+    def record(self, row: ImageRow, classes: list[str], reviewer: str = "", sample_id: str = "") -> bool:
         """Keep a decided row (reviewed, with a class) or forget an undone one; whether the store changed."""
         key = entry_key(row.path, row.sha256)
         if row.ok and row.reviewed and row.final is not None:
@@ -85,6 +88,7 @@ class VerifiedStore:
                 model_sha256=model.sha256,
                 decided_at=row.decided_at or datetime.now(UTC).isoformat(timespec="seconds"),
                 reviewer=row.decided_by or reviewer,
+                sample_id=sample_id,
             )
             if self.entries.get(key) == entry:
                 return False
@@ -115,10 +119,17 @@ class VerifiedStore:
             name: n for name, n in sorted(counts.items()) if name not in classes
         }
 
-    def cells(self, classes: list[str]) -> tuple[list[VerifiedCell], list[str]]:
-        """The cells of known classes whose files are still there, and why the others are not."""
+    def samples(self) -> dict[str, int]:
+        """Cells per sample they were decided in ("" for cells kept before samples were recorded)."""
+        return dict(sorted(Counter(entry.sample_id for entry in self.entries.values()).items()))
+
+    def cells(self, classes: list[str], samples: set[str] | None = None) -> tuple[list[VerifiedCell], list[str]]:
+        """The cells of known classes (of the chosen `samples`, all when None) whose files are
+        still there, and why the others are not."""
         cells, missing = [], []
         for entry in self.entries.values():
+            if samples is not None and entry.sample_id not in samples:
+                continue
             path = Path(entry.path)
             if entry.label not in classes:
                 missing.append(f"{entry.path}: class {entry.label!r} is not one of the model's")

@@ -83,3 +83,19 @@ def test_a_pipe_in_place_of_the_store_is_refused_not_waited_on(tmp_path):
     os.mkfifo(path)
     with pytest.raises(VerifiedStoreError, match="not a regular file"):
         VerifiedStore(path)
+
+
+def test_each_cell_knows_its_sample_and_adapting_can_choose_samples(tmp_path):
+    pictures = []
+    for name in ("lab.jpg", "test-slide.jpg"):
+        Image.new("RGB", (8, 8)).save(tmp_path / name)
+        pictures.append(tmp_path / name)
+    store = VerifiedStore(tmp_path / "store.json")
+    store.record(decided(pictures[0], 1, True, "1" * 64), CLASSES, sample_id="S-1")
+    store.record(decided(pictures[1], 2, True, "2" * 64), CLASSES, sample_id="TEST-SLIDE")
+    store.save()
+    again = VerifiedStore(tmp_path / "store.json")
+    assert again.samples() == {"S-1": 1, "TEST-SLIDE": 1}
+    cells, _ = again.cells(CLASSES, samples={"S-1"})
+    assert [cell.path.name for cell in cells] == ["lab.jpg"]
+    assert len(again.cells(CLASSES)[0]) == 2

@@ -3,7 +3,7 @@ save, switch, classify again."""
 
 from __future__ import annotations
 
-from helpers import CLASSES, classify_and_wait, real_data
+from helpers import CLASSES, answer_next_question, classify_and_wait, real_data
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 
@@ -53,6 +53,10 @@ def test_verified_cells_outlive_the_window_and_adapt_the_model(qtbot, window, ti
     listing = again.show_verified_cells()
     assert listing.table.rowCount() == 23
     listing.table.selectRow(0)
+    answer_next_question("&No")  # removal asks first: No keeps the cell
+    qtbot.mouseClick(listing.remove_button, Qt.MouseButton.LeftButton)
+    assert listing.table.rowCount() == 23
+    answer_next_question("&Yes")
     qtbot.mouseClick(listing.remove_button, Qt.MouseButton.LeftButton)
     assert listing.table.rowCount() == 22 and sum(again.verified.counts(CLASSES).values()) == 22
     assert listing.export_to(tmp_path / "exported") == 22
@@ -60,6 +64,11 @@ def test_verified_cells_outlive_the_window_and_adapt_the_model(qtbot, window, ti
 
     dialog = again.open_adapt_dialog()
     assert dialog.start_button.isEnabled(), dialog.warning.text()
+    (source,) = [dialog.sources.item(i) for i in range(dialog.sources.count())]  # the one session's sample
+    source.setCheckState(Qt.CheckState.Unchecked)  # learn from no sample: nothing to adapt on
+    assert not dialog.start_button.isEnabled() and dialog.cells == []
+    source.setCheckState(Qt.CheckState.Checked)
+    assert dialog.start_button.isEnabled() and len(dialog.cells) == 22
     dialog.epochs.setValue(1)
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     assert dialog.stop_button.isEnabled() and not dialog.save_button.isEnabled()
