@@ -154,7 +154,9 @@ class ReviewSession:
     magnification: Magnification | None = None
     _by_path: dict[Path, int] = field(default_factory=dict, init=False, repr=False)
     _lab_verdict: tuple = field(default=(None, None), init=False, repr=False, compare=False)
-    _thresholds_moved: int = field(default=0, init=False, repr=False, compare=False)
+    # Counts the changes to answers that keep the number of rows (a threshold moved, an answer
+    # replaced): with the rows' identity and count, what the cached lab verdict depends on.
+    _answers_moved: int = field(default=0, init=False, repr=False, compare=False)
     _carried: int = field(default=0, init=False, repr=False, compare=False)
     _by_content: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
@@ -181,6 +183,7 @@ class ReviewSession:
             if not replace:
                 return None
             self.rows[existing] = row
+            self._answers_moved += 1
             self._reindex()
             return row
         self.rows.append(row)
@@ -270,6 +273,7 @@ class ReviewSession:
         )  # fmt: skip
         self._carried += old.verified is not None or old.reviewed
         self.rows[index] = row
+        self._answers_moved += 1  # as many rows, other answers: the lab is judged anew
         return row
 
     def carry_on_from(self, old: ReviewSession, model: ModelIdentity | None) -> None:
@@ -288,8 +292,8 @@ class ReviewSession:
             return None
         if not self.signature.reviewer.strip():
             return "it is signed by nobody"
-        remaining = [f"{count} {what}" for what, count in self.unresolved().items() if count]
-        return f"it is signed, but {' and '.join(remaining)}" if remaining else None
+        remaining = self._remaining()
+        return f"it is signed, but {remaining}" if remaining else None
 
     def unresolved(self) -> dict[str, int]:
         """What stops a sign-off, with how many of each."""
@@ -306,8 +310,12 @@ class ReviewSession:
             return "a session is signed by its reviewer: enter your name first"
         if not self.classified:
             return "there is nothing to sign: no image has been classified"
-        remaining = [f"{count} {what}" for what, count in self.unresolved().items() if count]
-        return f"cannot sign yet: {' and '.join(remaining)}" if remaining else None
+        remaining = self._remaining()
+        return f"cannot sign yet: {remaining}" if remaining else None
+
+    def _remaining(self) -> str:
+        """What still waits for a technician, in words ("3 in the review bin ... and 1 unidentified")."""
+        return " and ".join(f"{count} {what}" for what, count in self.unresolved().items() if count)
 
     def sign(self) -> Signature:
         """Sign the session as its reviewer: refused while images wait in the review bin or the
@@ -372,7 +380,7 @@ class ReviewSession:
         """Whether the session's images look like a lab the model does not know (judged on the
         images classified by a model that can tell). Kept until rows come or go or thresholds
         move, as every row's review status asks it."""
-        key = (id(self.rows), len(self.rows), self._thresholds_moved, self.pass_share)
+        key = (id(self.rows), len(self.rows), self._answers_moved, self.pass_share)
         if self._lab_verdict[0] != key:
             judged = (row for row in self.rows if row.ok and row.unfamiliar_threshold is not None)
             self._lab_verdict = (key, another_lab((row.unfamiliar_reason for row in judged), self.pass_share))
@@ -386,7 +394,7 @@ class ReviewSession:
         for row in self.rows:
             if row.model == model and row.ok:
                 row.unfamiliar_threshold = threshold
-        self._thresholds_moved += 1
+        self._answers_moved += 1
 
     def set_verified(self, indices: list[int], class_index: int | None) -> None:
         """Reclassify by hand; a reclassified image counts as reviewed. None undoes the review:

@@ -19,6 +19,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from model.devices import describe_device, resolve_device
 from model.infer import ViewOutputs
 from model.model_header import LoadedModel, ModelFileError
+from model.preprocess import InputPolicy
 from model.probe import GPU_TOLERANCE, TOLERANCE, ProbeMismatch, ProbeRecord, check_answers, probe_pixels
 from model.symmetry import view_functions
 
@@ -70,27 +71,11 @@ def record_features(network: nn.Module, seen: list[torch.Tensor]) -> bool:
     return head is not None
 
 
-def probe_record(network: nn.Module, policy) -> ProbeRecord:
-    """What `network` (float32, on the CPU, in eval mode) answers on the probe: logits and features."""
-    answers = _probe_answers(network, policy, torch.device("cpu"), half=False)
-    return ProbeRecord(*answers)
-
-
-@torch.inference_mode()
-def _probe_answers(network: nn.Module, policy, device: torch.device, half: bool) -> tuple[np.ndarray, np.ndarray]:
-    seen: list[torch.Tensor] = []
-    head = last_linear(network)
-    hook = head.register_forward_hook(lambda _, inputs, output: seen.append(inputs[0])) if head else None
-    try:
-        mean = torch.tensor(policy.mean, device=device).view(1, 3, 1, 1)
-        std = torch.tensor(policy.std, device=device).view(1, 3, 1, 1)
-        batch = network_input(probe_pixels(policy.height, policy.width), mean, std)
-        logits = network(batch.half() if half else batch).float().cpu().numpy()
-    finally:
-        if hook is not None:
-            hook.remove()
-    features = seen[-1].float().cpu().numpy() if seen else np.zeros((len(logits), 0), np.float32)
-    return logits, features
+def probe_record(network: nn.Module, policy: InputPolicy) -> ProbeRecord:
+    """What `network` (float32, on the CPU, in eval mode) answers on the probe: logits and
+    features. A copy runs it, so `network` gains no feature hook."""
+    answer = _Network.on(copy.deepcopy(network), policy, "none", torch.device("cpu"), half=False).probe_answer()
+    return ProbeRecord(*answer)
 
 
 @dataclass
@@ -101,11 +86,43 @@ class _Network:
     mean: torch.Tensor
     std: torch.Tensor
     views: str
+    policy: InputPolicy
+    half: bool = False
     # What the last linear layer saw (the penultimate features) in the current forward pass.
     seen: list[torch.Tensor] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         record_features(self.module, self.seen)
+
+    @classmethod
+    def on(cls, module: nn.Module, policy: InputPolicy, views: str, device: torch.device, half: bool) -> _Network:
+        def statistic(values) -> torch.Tensor:
+            return torch.tensor(values, device=device).view(1, 3, 1, 1)
+
+        return cls(module, statistic(policy.mean), statistic(policy.std), views, policy, half)
+
+    @torch.inference_mode()
+    def answer(self, pixels: np.ndarray) -> ViewOutputs:
+        """Logits and features, view by view, for an NHWC uint8 batch in the network's frame."""
+        batch = network_input(pixels, self.mean, self.std)
+        batch = batch.half() if self.half else batch
+        logits, features = [], []
+        for view in torch_views(self.views):
+            self.seen.clear()
+            logits.append(self.module(view(batch).contiguous(memory_format=torch.channels_last)).float())
+            features.extend(seen.float() for seen in self.seen[-1:])
+        self.seen.clear()
+        return ViewOutputs(
+            torch.stack(logits).cpu().numpy(),
+            torch.stack(features).cpu().numpy() if len(features) == len(logits) else None,
+        )
+
+    def probe_answer(self) -> tuple[np.ndarray, np.ndarray]:
+        """Logits and features on the probe (model.probe), one view: as the file recorded them
+        (no features, for a network without a final linear layer, as zero of them)."""
+        answer = self.answer(probe_pixels(self.policy.height, self.policy.width))
+        logits = answer.logits[0]
+        return logits, answer.features[0] if answer.features is not None else np.zeros((len(logits), 0), np.float32)
 
 
 class TorchBackend:
@@ -119,45 +136,22 @@ class TorchBackend:
         for index, (module, network) in enumerate(zip(modules, loaded.info.networks, strict=True)):
             folded = fold_batch_norms(module).to(self.device, memory_format=torch.channels_last)
             folded = folded.half() if self._half else folded
+            runner = _Network.on(folded, network.policy, network.test_time_views, self.device, self._half)
             if loaded.probes:  # the weights are the network the file recorded (model.probe)
-                logits, features = _probe_answers(folded, network.policy, self.device, self._half)
+                tolerance = GPU_TOLERANCE if self._half else TOLERANCE
                 try:
                     check_answers(
-                        loaded.path, index, loaded.probes[index], logits, features, backend="torch",
-                        tolerance=GPU_TOLERANCE if self._half else TOLERANCE,
+                        loaded.path, index, loaded.probes[index], *runner.probe_answer(), backend="torch",
+                        tolerance=tolerance,
                     )  # fmt: skip
                 except ProbeMismatch as error:
                     raise ModelFileError(loaded.path, str(error)) from None
-            self._networks.append(
-                _Network(
-                    module=folded,
-                    mean=torch.tensor(network.policy.mean, device=self.device).view(1, 3, 1, 1),
-                    std=torch.tensor(network.policy.std, device=self.device).view(1, 3, 1, 1),
-                    views=network.test_time_views,
-                )
-            )
+            self._networks.append(runner)
 
     def describe(self) -> str:
         return describe_device(self.device)
 
-    @torch.inference_mode()
     def run(self, batches: Sequence[np.ndarray]) -> list[ViewOutputs]:
         """Each network's logits and features, view by view, for one NHWC uint8 batch per
         network (each in its own frame)."""
-        answers = []
-        for network, pixels in zip(self._networks, batches, strict=True):
-            batch = network_input(pixels, network.mean, network.std)
-            batch = batch.half() if self._half else batch
-            logits, features = [], []
-            for view in torch_views(network.views):
-                network.seen.clear()
-                logits.append(network.module(view(batch).contiguous(memory_format=torch.channels_last)).float())
-                features.extend(seen.float() for seen in network.seen[-1:])
-            network.seen.clear()
-            answers.append(
-                ViewOutputs(
-                    torch.stack(logits).cpu().numpy(),
-                    torch.stack(features).cpu().numpy() if len(features) == len(logits) else None,
-                )
-            )
-        return answers
+        return [network.answer(pixels) for network, pixels in zip(self._networks, batches, strict=True)]
