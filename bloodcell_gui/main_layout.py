@@ -10,12 +10,14 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QListView,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -60,9 +62,17 @@ class MainLayout:
         self.center_stack.addWidget(drop_hint)
         self.center_stack.addWidget(self._build_results_page())
 
+        # On a short screen the differential, a new-lab hint and the heatmap together can be taller
+        # than the window: the column scrolls rather than squeezing the differential's rows away.
+        left_scroll = QScrollArea()
+        left_scroll.setWidget(left)
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
         self.detail = DetailPanel()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(left)
+        self.splitter.addWidget(left_scroll)
         self.splitter.addWidget(self.center_stack)
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
