@@ -8,14 +8,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from model.dev_data import BLOOD_CELLS
+from tools.dev_data import BLOOD_CELLS
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = BLOOD_CELLS
 
 
 def parser(description: str) -> argparse.ArgumentParser:
-    from model.resources import default_model_path
+    from model.common.resources import default_model_path
 
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--model", type=Path, default=default_model_path())
@@ -24,7 +24,7 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 def image_files(folder: Path) -> list[Path]:
-    from model.images import is_image_name
+    from model.images.reading import is_image_name
 
     return sorted(p for p in folder.rglob("*") if is_image_name(p))
 

@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import image_files, parser
+from bench._common import image_files, parser
 
 
 def linked_copies(files: list[Path], count: int, folder: Path) -> Path:
@@ -23,7 +23,7 @@ def linked_copies(files: list[Path], count: int, folder: Path) -> Path:
 
 
 def child(folder: str, model: str) -> None:
-    from model.classifiers import open_classifier
+    from model.modelfile.opening import open_classifier
 
     classifier = open_classifier(model)
     n = sum(1 for _ in classifier.classify([Path(folder)]))

@@ -5,7 +5,7 @@ the model's forward pass alone on random tensors (the compute limit), and BloodC
 classifier; then the ratios. On CPU the target is >= 0.9x forward-alone; on a GPU >= 4x get_preds.
 
 fastai runs one view of each image, so the comparisons with it use BloodCell with one view too;
-a model that averages several views (test-time augmentation, model.symmetry) is then measured
+a model that averages several views (test-time augmentation, model.images.symmetry) is then measured
 as shipped, against its own forward passes.
 """
 
@@ -18,14 +18,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import image_files, parser, report, timed
+
+from bench._common import image_files, parser, report, timed
 
 
 def fastai_learner(loaded, files):
     """A fastai Learner around the same network with the same preprocessing as training."""
     from fastai.vision.all import CategoryBlock, CrossEntropyLossFlat, DataBlock, ImageBlock, Learner, Normalize
 
-    from model.data import FitToInput, LabelledImage, item_image, item_label
+    from model.training.data import FitToInput, LabelledImage, item_image, item_label
 
     policy = loaded.info.policy
     classes = loaded.info.classes
@@ -43,7 +44,7 @@ def fastai_learner(loaded, files):
 
 def member_models(loaded):
     """Each network of an ensemble as a model of its own."""
-    from model.modelfile import LoadedModel
+    from model.modelfile.torch_file import LoadedModel
 
     networks = zip(loaded.module, loaded.info.members, strict=True)
     return [LoadedModel(module, info, loaded.path) for module, info in networks]
@@ -51,8 +52,8 @@ def member_models(loaded):
 
 def one_view(loaded):
     """The same model classifying one view of each image, as fastai does."""
-    from model.modelfile import LoadedModel
-    from model.symmetry import NONE
+    from model.images.symmetry import NONE
+    from model.modelfile.torch_file import LoadedModel
 
     info = loaded.info
     if info.is_ensemble:
@@ -64,9 +65,9 @@ def one_view(loaded):
 
 def untrained_model(arch: str, size: str, folder: Path) -> Path:
     """A model file with random weights: throughput does not depend on what was learnt."""
-    from model.arch import build_model
-    from model.modelfile import ModelInfo, save
-    from model.preprocess import InputPolicy
+    from model.images.preprocess import InputPolicy
+    from model.modelfile.torch_file import ModelInfo, save
+    from model.networks.build import build_model
 
     width, height = (int(v) for v in size.split("x"))
     classes = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
@@ -81,10 +82,10 @@ def main() -> None:
     if args.untrained:
         arch, size = args.untrained.split("@")
         args.model = untrained_model(arch, size, Path(tempfile.mkdtemp()))
-    from model.classifiers import open_classifier
-    from model.infer import Classifier
-    from model.modelfile import load
-    from model.symmetry import NONE, VIEW_SETS
+    from model.images.symmetry import NONE, VIEW_SETS
+    from model.inference.classifier import Classifier
+    from model.modelfile.opening import open_classifier
+    from model.modelfile.torch_file import load
 
     files = image_files(args.data / "TEST")
     loaded = load(args.model)

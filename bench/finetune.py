@@ -17,9 +17,10 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from _common import parser, report  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer  # noqa: E402
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+
+from bench._common import parser, report
 
 PROBE_MS = 10
 PER_CLASS = 25
@@ -31,8 +32,8 @@ def main() -> None:
     import bloodcell_gui.session_actions as session_actions
     from bloodcell_gui.app import make_application
     from bloodcell_gui.main_window import MainWindow
-    from model.holdout import is_held_out
-    from model.verified import VerifiedEntry
+    from model.review.verified import VerifiedEntry
+    from model.training.holdout import is_held_out
 
     scratch = Path(tempfile.mkdtemp(prefix="bloodcell-bench-"))
     session_actions.autosave_folder = lambda: scratch / "app-data"  # not the user's own list

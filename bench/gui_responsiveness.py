@@ -15,9 +15,10 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from _common import image_files, parser, report  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer  # noqa: E402
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+
+from bench._common import image_files, parser, report
 
 PROBE_MS = 10
 
@@ -43,7 +44,7 @@ def main() -> None:
     window.modelLoaded.connect(loop.quit)
     loop.exec()
 
-    from model.infer import Classifier  # already imported by the window's worker
+    from model.inference.classifier import Classifier  # already imported by the window's worker
 
     classifier: Classifier = window.loaded.classifier
     sum(1 for _ in classifier.classify(files[:256]))  # warm-up

@@ -6,7 +6,7 @@ unfamiliar-image score) on each backend, alternating them `--rounds` times so th
 same machine load, and prints images/s and the ratio (target >= 1.5x, aim 2x). It also checks
 that both gave the same classes, and reports the largest probability difference.
 
-    .venv/bin/python bench/onnx_vs_torch.py [--rounds 2] [--limit N]
+    .venv/bin/python -m bench.onnx_vs_torch [--rounds 2] [--limit N]
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from __future__ import annotations
 import statistics
 
 import numpy as np
-from _common import image_files, parser, report, timed
 
-from model.classifiers import open_classifier
+from bench._common import image_files, parser, report, timed
+from model.modelfile.opening import open_classifier
 
 
 def main() -> None:

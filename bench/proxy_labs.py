@@ -9,15 +9,15 @@ blood-cells TEST) into what another lab's camera, stain or microscope would give
 - and combinations of them.
 
 Each proxy x lab is classified as one batch, end to end, with the app's own rules
-(model.review.ReviewSession: the review threshold, the Unidentified bin, the batch-level
+(model.review.session.ReviewSession: the review threshold, the Unidentified bin, the batch-level
 "new lab" judgement that sends every image to review). One table, per proxy and lab: balanced
 accuracy, the share flagged unfamiliar, the share accepted without review and how many of those
 are right (the safety net's promise: at least 97 %).
 
-    python bench/proxy_labs.py [--model M] [--per-class 60] [--proxies x0.5 tint-yellow ...] [--json out.json]
+    python -m bench.proxy_labs [--model M] [--per-class 60] [--proxies x0.5 tint-yellow ...] [--json out.json]
 
 Nothing is trained or changed. Leave-one-lab-out needs models trained without a lab:
-`scripts/leave_one_lab_out.py` trains them; pass them with --model.
+`research/leave_one_lab_out.py` trains them; pass them with --model.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from _common import parser
 from PIL import Image, ImageEnhance, ImageFilter
 
-from model.dev_data import BLOOD_CELLS, PBC
-from model.holdout import is_held_out
+from bench._common import parser
+from model.training.holdout import is_held_out
+from tools.dev_data import BLOOD_CELLS, PBC
 
 CLASSES = ("EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL")
 Transform = Callable[[Image.Image], Image.Image]
@@ -121,10 +121,10 @@ def measure(
     classifier, pictures: list[tuple[Path, str]], transform: Transform, scratch: Path, normalise: bool = False
 ) -> dict:
     """One proxy batch, classified and judged as the app judges a session; with `normalise`,
-    framed at the batch's own magnification (model.magnification)."""
-    from model.evaluate import Evaluation
-    from model.magnification import batch_magnification, policy_at, stain_scale
-    from model.review import ACCEPTED, UNIDENTIFIED, ImageRow, ReviewSession
+    framed at the batch's own magnification (model.images.magnification)."""
+    from model.evaluation.evaluate import Evaluation
+    from model.images.magnification import batch_magnification, policy_at, stain_scale
+    from model.review.session import ACCEPTED, UNIDENTIFIED, ImageRow, ReviewSession
 
     classes = classifier.classes
     paths, scales = [], []
@@ -159,7 +159,7 @@ def measure(
 
 
 def main() -> None:
-    from model.classifiers import open_classifier
+    from model.modelfile.opening import open_classifier
 
     p = parser(__doc__.split("\n\n")[0])
     p.add_argument("--per-class", type=int, default=60, help="pictures of each class from each lab")

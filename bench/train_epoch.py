@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import image_files, parser, report
+from bench._common import image_files, parser, report
 
 CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
 
@@ -44,7 +44,7 @@ def plain_epoch(data: Path, width: int, height: int, batch_size: int) -> float:
         set_seed,
     )
 
-    from model.arch import seed_cnn
+    from model.networks.build import seed_cnn
 
     set_seed(42, reproducible=True)
     block = DataBlock(
@@ -67,9 +67,9 @@ def plain_epoch(data: Path, width: int, height: int, batch_size: int) -> float:
 
 
 def engine_epoch(data: Path, width: int, height: int, batch_size: int, framing: str) -> float:
-    from model.config import Augmentation, TrainConfig
-    from model.events import EpochEnd, ScanProgress
-    from model.train import fit
+    from model.common.events import EpochEnd, ScanProgress
+    from model.training.settings import Augmentation, TrainConfig
+    from model.training.train import fit
 
     marks: dict[str, float] = {}
 

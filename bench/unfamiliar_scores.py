@@ -4,11 +4,11 @@ what it costs.
 For each proxy set: AUROC against the in-distribution images (1.0: every unfamiliar image scores
 above every familiar one) for each score alone (feature distance, energy, 1 - max softmax) and the
 combined one the app uses, and the share flagged (gates included) at the model's threshold.
-Proxy sets: pictures that are not leukocytes (tests/unfamiliar_proxies.py), and any folders given
+Proxy sets: pictures that are not leukocytes (tools/unfamiliar_proxies.py), and any folders given
 with --other (another lab, a class left out of training). Then the cost: classification of the
 in-distribution images with the score against the same model without its statistics, in one run.
 
-    python bench/unfamiliar_scores.py --model M.safetensors --familiar TEST pbc-held-out \
+    python -m bench.unfamiliar_scores --model M.safetensors --familiar TEST pbc-held-out \
         --other left-out-class=FOLDER
 """
 
@@ -22,9 +22,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, image_files, parser
 
-sys.path.insert(0, str(REPO / "tests"))
+from bench._common import image_files, parser
 
 
 def auroc(familiar: np.ndarray, unfamiliar: np.ndarray) -> float:
@@ -59,10 +58,9 @@ def main() -> int:
     p.add_argument("--limit", type=int, default=1500, help="at most this many images of a set (seeded draw)")
     p.add_argument("--json", type=Path)
     args = p.parse_args()
-    from unfamiliar_proxies import write_proxies
-
-    from model.classifiers import open_classifier
-    from model.modelfile import load
+    from model.modelfile.opening import open_classifier
+    from model.modelfile.torch_file import load
+    from tools.unfamiliar_proxies import write_proxies
 
     loaded = load(args.model)
     if loaded.references is None:

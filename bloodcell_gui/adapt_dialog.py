@@ -27,9 +27,9 @@ from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, message_label, plain
 from bloodcell_gui.verified_dialog import counts_text
 from bloodcell_gui.wizard.widgets import int_spin, spin
 from bloodcell_gui.workers import describe_error
-from model.classify_job import LoadedClassifier
-from model.events import BatchProgress, EpochEnd, ScanProgress, StageStart
-from model.verified import VerifiedStore
+from model.common.events import BatchProgress, EpochEnd, ScanProgress, StageStart
+from model.evaluation.classify_job import LoadedClassifier
+from model.review.verified import VerifiedStore
 
 
 def compared(before, after) -> str:
@@ -74,7 +74,7 @@ class AdaptDialog(DerivedModelDialog):
         self.summary = plain_label(counts_text(verified, self.classes))
         self.warning = message_label(WARNING_COLOR)
         self.error = message_label(ERROR_COLOR)
-        self.stage = ""  # which network and phase the epochs belong to (model.events.StageStart)
+        self.stage = ""  # which network and phase the epochs belong to (model.common.events.StageStart)
         self.epochs = int_spin(1, 50, 6)
         self.held_back = spin(0.0, 0.5, 0.05, 0.25)
         self.start_button = QPushButton("Adapt")
@@ -137,7 +137,7 @@ class AdaptDialog(DerivedModelDialog):
         self._set_running(False)
 
     def _check_cells(self) -> None:
-        from model.finetune_checks import coverage_problems
+        from model.adaptation.checks import coverage_problems
 
         refusals, warnings = coverage_problems(self.cells, self.classes)
         if self.missing:
@@ -154,8 +154,8 @@ class AdaptDialog(DerivedModelDialog):
         self.saving.set_ready(self.adaptation is not None and not running)
 
     def start(self) -> None:
-        from model.finetune_settings import FinetuneSettings
-        from model.task import imported_task
+        from model.adaptation.settings import FinetuneSettings
+        from model.common.task import imported_task
 
         settings = FinetuneSettings(epochs=self.epochs.value(), held_back_share=self.held_back.value())
         self.adaptation = None
@@ -164,7 +164,7 @@ class AdaptDialog(DerivedModelDialog):
         self.progress.setRange(0, 0)
         self.status.setText(f"Adapting on {len(self.cells)} cells…")
         self.runner.start(
-            imported_task("model.finetune", "adapt_file"),
+            imported_task("model.adaptation.finetune", "adapt_file"),
             self.loaded.path,
             self.cells,
             settings,
@@ -206,14 +206,14 @@ class AdaptDialog(DerivedModelDialog):
                 f"It has no unfamiliar-image statistics ({adaptation.references_problem}), so nothing it classifies "
                 "goes to the Unidentified bin."
             )
-        verdict = adaptation.verdict  # better only on every class held back (model.adaptation_judgement)
+        verdict = adaptation.verdict  # better only on every class held back (model.adaptation.judgement)
         self.result.setText(
             f"{compared(adaptation.before, adaptation.after)}\nVerdict: {verdict.reason}.\n{statistics}"
         )
         self.use_now.setChecked(verdict.better)
 
     def save(self) -> Path | None:
-        from model.finetune import save_adaptation
+        from model.adaptation.finetune import save_adaptation
 
         made = self.adaptation
         if made is None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from bloodcell_gui.streams import ensure_standard_streams
 
 if sys.platform == "win32":
-    from model.editions import torch_installed
+    from model.common.editions import torch_installed
 
     if torch_installed():  # BloodCell Review has no torch
         # On Windows torch's DLLs must load before Qt's, or torch fails to initialise.
@@ -26,7 +26,7 @@ from bloodcell_gui.main_window import MainWindow
 from bloodcell_gui.style import style_sheet
 from bloodcell_gui.timers import make_timer
 from bloodcell_gui.workers import Worker
-from model.resources import resources_dir
+from model.common.resources import resources_dir
 
 
 class FirstPaint(QObject):

@@ -14,10 +14,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from bloodcell_gui.workers import TaskRunner, describe_error
-from model.classify_job import ClassifiedBatch, classify_inputs
-from model.formatting import format_seconds
-from model.magnification import AUTO
-from model.review import ModelIdentity
+from model.common.formatting import format_seconds
+from model.evaluation.classify_job import ClassifiedBatch, classify_inputs
+from model.images.magnification import AUTO
+from model.review.session import ModelIdentity
 
 # The time left is not shown before this much of the job and this many seconds have passed:
 # early rates include starting up and mislead.

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from bloodcell_gui.style import ERROR_COLOR, LARGE_IMAGE_SIZE, WARNING_COLOR, class_color
 from bloodcell_gui.thumbnails import ThumbnailCache
-from model.review import ImageRow
-from model.unfamiliar import NETWORKS_DISAGREE
+from model.review.session import ImageRow
+from model.unfamiliar.statistics import NETWORKS_DISAGREE
 
 
 class ProbabilityBars(QWidget):

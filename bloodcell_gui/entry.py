@@ -14,9 +14,9 @@ import os
 import sys
 import warnings
 
-from model.cli_guard import COMMANDS, interrupt_on_sigterm
-from model.editions import program_name
-from model.user_folders import prepare_process
+from model.cli.guard import COMMANDS, interrupt_on_sigterm
+from model.common.editions import program_name
+from model.common.user_folders import prepare_process
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +45,7 @@ def run_cli(argv: list[str]) -> int:
     # while they load ends the command as an interruption, not as a killed process.
     interrupt_on_sigterm()
     try:
-        from model.cli import main as cli_main
+        from model.cli.main import main as cli_main
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

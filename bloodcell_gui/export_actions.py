@@ -7,7 +7,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from bloodcell_gui.workers import describe_error
-from model.audit import EXPORTED
+from model.review.audit import EXPORTED
+from model.review.export import write_session_csv
 
 
 class ExportActions:
@@ -20,7 +21,9 @@ class ExportActions:
 
     def export_csv(self, path: Path) -> bool:
         name, sha256 = self._model_identity()
-        return self._export(path, lambda: self.results.session.write_csv(path, model_name=name, model_sha256=sha256))
+        return self._export(
+            path, lambda: write_session_csv(self.results.session, path, model_name=name, model_sha256=sha256)
+        )
 
     def export_pdf(self, path: Path) -> bool:
         from bloodcell_gui.report import write_pdf

@@ -1,4 +1,4 @@
-"""The per-class table (model.evaluate.per_class_rows) as rich text, for the model-information
+"""The per-class table (model.evaluation.evaluate.per_class_rows) as rich text, for the model-information
 dialog and the PDF report."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import html
 
 import numpy as np
 
-from model.evaluate import PER_CLASS_HEADER, Evaluation, per_class_rows
+from model.evaluation.evaluate import PER_CLASS_HEADER, Evaluation, per_class_rows
 
 
 def per_class_table_html(per_class: dict[str, dict], width: str = "") -> str:

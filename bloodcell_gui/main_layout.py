@@ -33,7 +33,7 @@ from bloodcell_gui.heatmap import ConfusionHeatmap
 from bloodcell_gui.results_model import ViewFilter
 from bloodcell_gui.style import plain_label
 from bloodcell_gui.thumbnail_view import configure_thumbnail_view
-from model.editions import training_available
+from model.common.editions import training_available
 
 NO_TRUTH_YET = "Drop a folder with class subfolders (EOSINOPHIL/, …) to compare with ground truth."
 DROP_HINT = (
@@ -103,7 +103,7 @@ class MainLayout:
         self.differential.reclassifyRequested.connect(self._reclassify_rows)
         self.totals = QLabel("No images yet")
         self.totals.setWordWrap(True)
-        # Shown when many of the session's images are unfamiliar to the model (model.unfamiliar.
+        # Shown when many of the session's images are unfamiliar to the model (model.unfamiliar.statistics.
         # another_lab): the likeliest cause is a lab the model does not know, and the cheapest
         # cure, matching it to the lab's images, is one click away.
         self.lab_hint = QLabel()

@@ -33,14 +33,14 @@ from bloodcell_gui.thumbnail_view import ThumbnailDelegate
 from bloodcell_gui.timers import make_timer
 from bloodcell_gui.verified_actions import VerifiedActions
 from bloodcell_gui.workers import TaskRunner, Worker, describe_error
-from model.architectures import can_match_lab
-from model.classify_job import ClassifiedBatch, LoadedClassifier, load_classifier
-from model.editions import edition, training_available
-from model.magnification import AUTO
-from model.resources import default_model_path
-from model.review import ModelIdentity, ReviewSession
-from model.unfamiliar import AnotherLab
-from model.user_folders import user_folders
+from model.common.editions import edition, training_available
+from model.common.resources import default_model_path
+from model.common.user_folders import user_folders
+from model.evaluation.classify_job import ClassifiedBatch, LoadedClassifier, load_classifier
+from model.images.magnification import AUTO
+from model.networks.catalogue import can_match_lab
+from model.review.session import ModelIdentity, ReviewSession
+from model.unfamiliar.statistics import AnotherLab
 
 
 # InputActions comes first: its drag-and-drop handlers override QWidget's.
@@ -432,7 +432,9 @@ class MainWindow(InputActions, QMainWindow, MainLayout, ExportActions, ReviewAct
         self.differential_box.setTitle("Differential (provisional)" if provisional else "Differential")
         self.differential_box.setToolTip(
             "The images look like a lab new to the model: its answers are provisional until a technician has "
-            "reviewed every one of them (Review tab)." if provisional else ""
+            "reviewed every one of them (Review tab)."
+            if provisional
+            else ""
         )
         self.tabs.setTabText(self.tabs.indexOf(self.review_view), f"Review ({session.review_count})")
         self.tabs.setTabText(self.tabs.indexOf(self.unidentified_view), f"Unidentified ({session.unidentified_count})")

@@ -19,10 +19,10 @@ from bloodcell_gui.screens import fit_to_screen
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, message_label, plain_label
 from bloodcell_gui.workers import describe_error
-from model.classify_job import LoadedClassifier
-from model.events import ScanProgress
+from model.common.events import ScanProgress
+from model.evaluation.classify_job import LoadedClassifier
 
-# model.lab_statistics imports torch; its thresholds are repeated here as the dialog's wording
+# model.adaptation.lab_statistics imports torch; its thresholds are repeated here as the dialog's wording
 # only, and the engine enforces them (a test keeps the two equal).
 MIN_IMAGES = 100
 SUGGESTED_IMAGES = 500
@@ -103,14 +103,14 @@ class MatchLabDialog(DerivedModelDialog):
         self.saving.set_ready(self.match is not None and not running)
 
     def start(self) -> None:
-        from model.task import imported_task
+        from model.common.task import imported_task
 
         self.match = None
         self.error.clear()
         self.progress.setRange(0, 0)
         self.status.setText(f"Reading {len(self.paths)} images…")
         self.runner.start(
-            imported_task("model.lab_statistics", "match_file"),
+            imported_task("model.adaptation.lab_statistics", "match_file"),
             self.loaded.path,
             self.paths,
             on_progress=self._progress,
@@ -135,7 +135,7 @@ class MatchLabDialog(DerivedModelDialog):
         self.status.setText(f"Measured on {match.images_used} images in {match.seconds:.0f} s.{left_out}")
 
     def save(self) -> Path | None:
-        from model.lab_statistics import save_match
+        from model.adaptation.lab_statistics import save_match
 
         made = self.match
         if made is None:

@@ -10,11 +10,11 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayo
 
 from bloodcell_gui.html_tables import accuracy_words, per_class_table_html
 from bloodcell_gui.screens import fit_to_screen
-from model.model_header import LAB_STATISTICS
-from model.symmetry import VIEW_SETS
+from model.fileformat.header import LAB_STATISTICS
+from model.images.symmetry import VIEW_SETS
 
 if TYPE_CHECKING:
-    from model.modelfile import ModelInfo
+    from model.modelfile.torch_file import ModelInfo
 
 
 def model_info_html(info: ModelInfo, path: Path, sha256: str) -> str:

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 if TYPE_CHECKING:
     from bloodcell_gui.results_model import ResultsModel
-    from model.classify_job import LoadedClassifier
+    from model.evaluation.classify_job import LoadedClassifier
 
 
 def ask_about_results(parent: QWidget, loaded: LoadedClassifier, results: ResultsModel | None) -> str:

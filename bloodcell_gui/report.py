@@ -13,9 +13,9 @@ from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, 
 from bloodcell_gui.heatmap import ConfusionHeatmap
 from bloodcell_gui.html_tables import accuracy_words, per_class_table_html
 from model import __version__
-from model.atomic import atomic_write_bytes
-from model.formatting import visible_direction_marks
-from model.review import ReviewSession
+from model.common.atomic import atomic_write_bytes
+from model.common.formatting import visible_direction_marks
+from model.review.session import ReviewSession
 
 HEATMAP_URL = QUrl("bloodcell://heatmap.png")
 
@@ -95,9 +95,12 @@ def report_html(
     parts = [
         "<h2>BloodCell differential</h2>",
         *(
-            [f"<p style='color:#b00020'><b>Provisional:</b> {esc(new_lab.describe())}. The counts below are the "
-             f"model's answers; {session.review_count} images still wait for a technician.</p>"]
-            if new_lab is not None else []
+            [
+                f"<p style='color:#b00020'><b>Provisional:</b> {esc(new_lab.describe())}. The counts below are the "
+                f"model's answers; {session.review_count} images still wait for a technician.</p>"
+            ]
+            if new_lab is not None
+            else []
         ),
         sample_html(session, lab, when),
         f"<p>{models_html(session, model_name, model_sha256)}</p>",

@@ -20,11 +20,11 @@ from PySide6.QtGui import QBrush, QColor
 
 from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, class_color
 from bloodcell_gui.thumbnails import ThumbnailCache
-from model.export import columns as export_columns
-from model.review import ImageRow, ModelIdentity, ReviewSession
+from model.review.export import columns as export_columns
+from model.review.session import ImageRow, ModelIdentity, ReviewSession
 
 if TYPE_CHECKING:
-    from model.classify_job import Classified
+    from model.evaluation.classify_job import Classified
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -63,7 +63,7 @@ def _shown_columns(classes: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str
 
 
 class ResultsModel(QAbstractTableModel):
-    """One row per image: the export's columns (model.export) that a technician reads, then a
+    """One row per image: the export's columns (model.review.export) that a technician reads, then a
     status. It makes its rows' thumbnails, off the GUI thread, as views ask for them."""
 
     changed = Signal()
@@ -89,7 +89,7 @@ class ResultsModel(QAbstractTableModel):
         return list(self._columns()[1])
 
     def keys(self) -> list[str]:
-        """Each column's export key (model.export), in order; the last is "status"."""
+        """Each column's export key (model.review.export), in order; the last is "status"."""
         return list(self._columns()[0])
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
@@ -331,7 +331,7 @@ class ViewFilter:
 
 
 class ResultsFilter(QSortFilterProxyModel):
-    def __init__(self, source: ResultsModel, view_filter: ViewFilter = ViewFilter(), parent=None) -> None:  # noqa: B008
+    def __init__(self, source: ResultsModel, view_filter: ViewFilter = ViewFilter(), parent=None) -> None:
         super().__init__(parent)
         self.setSourceModel(source)
         self.setSortRole(SORT_ROLE)

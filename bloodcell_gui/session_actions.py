@@ -1,6 +1,6 @@
 """Review sessions in the window: new, open, save, autosave and recovery, reviewer, sample
-details, sign-off and the audit trail. The rules live in the engine (model.review,
-model.session_file); this wires them to menus and dialogs."""
+details, sign-off and the audit trail. The rules live in the engine (model.review.session,
+model.review.session_file); this wires them to menus and dialogs."""
 
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
 
 from bloodcell_gui.timers import make_timer
 from bloodcell_gui.workers import describe_error
-from model.audit import SAMPLE_CHANGED
-from model.editions import edition
-from model.review import ReviewSession, Sample, SignOffRefused
-from model.session_file import SUFFIX, SessionFileError, load_session, save_session
-from model.user_folders import user_folders
+from model.common.editions import edition
+from model.common.user_folders import user_folders
+from model.review.audit import SAMPLE_CHANGED
+from model.review.session import ReviewSession, Sample, SignOffRefused
+from model.review.session_file import SUFFIX, SessionFileError, load_session, save_session
 
 SESSION_FILTER = f"BloodCell sessions (*{SUFFIX})"
 AUTOSAVE_NAME = f"autosave{SUFFIX}"
@@ -424,7 +424,7 @@ class SessionActions:
         if self.session is None or not self.session.signed:
             self.report_error("Not signed", "Only a signed session needs a new version; this one can be changed.")
             return
-        from model.hashing import file_sha256
+        from model.common.hashing import file_sha256
 
         # The signed version is kept as a file before its copy is opened: a signed record that
         # was never saved would otherwise be gone (Save asks where; cancelling keeps it open).

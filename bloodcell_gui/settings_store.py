@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from model.review import DEFAULT_REVIEW_THRESHOLD
-from model.unfamiliar import DEFAULT_PASS_SHARE
+from model.review.session import DEFAULT_REVIEW_THRESHOLD
+from model.unfamiliar.statistics import DEFAULT_PASS_SHARE
 
 MAX_RECENT_MODELS = 8
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel
 
-from model.resources import resources_dir
+from model.common.resources import resources_dir
 
 # Distinguishable for the common colour-vision deficiencies (Okabe-Ito).
 CLASS_COLORS = ["#E69F00", "#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
 from bloodcell_gui.style import THUMBNAIL_SIZE
-from model.images import ImageError, load_rgb
+from model.images.reading import ImageError, load_rgb
 
 
 def pil_to_qimage(image) -> QImage:

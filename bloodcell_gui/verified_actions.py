@@ -1,6 +1,7 @@
 """Model › Verified cells…, Adapt to this lab… and Match this lab's images…: the cells
-technicians decided on, kept across sessions (model.verified), fine-tuning the model on them
-(model.finetune), and its normalisation measured on the session's images (model.lab_statistics)."""
+technicians decided on, kept across sessions (model.review.verified), fine-tuning the model on them
+(model.adaptation.finetune), and its normalisation measured on the session's images
+(model.adaptation.lab_statistics)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QMessageBox
 
 from bloodcell_gui.timers import make_timer
-from model.editions import WHERE_TO_TRAIN
-from model.verified import VerifiedStore, VerifiedStoreError
+from model.common.editions import WHERE_TO_TRAIN
+from model.review.verified import VerifiedStore, VerifiedStoreError
 
 STORE_NAME = "verified-cells.json"
 

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 from bloodcell_gui.screens import fit_to_screen
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.style import ERROR_COLOR, message_label, plain_label
-from model.formatting import display_path
-from model.verified import VerifiedStore
+from model.common.formatting import display_path
+from model.review.verified import VerifiedStore
 
 COLUMNS = ["Class", "File", "Sample", "Decided (UTC)", "By", "Judged with model"]
 

@@ -1,7 +1,7 @@
 """Run engine tasks on QThreads, turning their plain callbacks into Qt signals.
 
 An engine task is called as `task(state, *args)`; it reports through `state.report(value)` and
-polls `state.should_stop()` (Orange3's TaskState, `model.task`). A `Worker` is one such call
+polls `state.should_stop()` (Orange3's TaskState, `model.common.task`). A `Worker` is one such call
 on its own thread; a `TaskRunner` is what a widget owns to run its tasks (Orange3's
 ConcurrentWidgetMixin): starting a task supersedes the one before it, and progress, results
 and errors of a superseded or discarded task never reach the widget.
@@ -19,7 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from model.task import TaskState
+from model.common.task import TaskState
 
 BACKGROUND_NICENESS = 10
 

@@ -1,4 +1,9 @@
-"""Shared fixtures: real images from ../shared, small synthetic sets, a corpus of bad files."""
+"""Fixtures for every tier, without Qt: real images from ../shared, a corpus of bad files, model
+files; and the tiers: `pytest` runs the quick tier, `pytest --full` everything (CI).
+
+Tiers: a test marked `slow` (seconds or more: training, subprocesses, whole folders) runs only
+with --full; one marked `data` needs ../shared's development data (every such test is also told
+apart by its helper, `real_data()`, which skips when the data are absent)."""
 
 from __future__ import annotations
 
@@ -7,14 +12,9 @@ import struct
 import zlib
 from pathlib import Path
 
-# Qt's offscreen screen is 800x800 unless told otherwise; windows now size themselves to their
-# screen, so the tests give them an ordinary desktop's (the small-screen tests set their own).
-if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
-    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={Path(__file__).with_name('offscreen-1920x1080.json')}"
-
 import numpy as np
 import pytest
-from helpers import CLASSES, real_data  # noqa: E402
+from helpers import CLASSES, real_data, seed_model_file
 from PIL import Image
 
 
@@ -35,35 +35,6 @@ def real_train_subset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def real_test_subset(tmp_path_factory) -> Path:
     return link_subset(real_data() / "TEST", tmp_path_factory.mktemp("test"), per_class=8)
-
-
-SYNTHETIC_CLASSES = ["BLOB", "RING"]
-
-
-def synthetic_image(kind: str, rng: np.random.Generator, size=(96, 72)) -> Image.Image:
-    """A pink field with a purple filled disc (BLOB) or an open ring (RING) somewhere in it."""
-    width, height = size
-    pixels = np.empty((height, width, 3), np.float32)
-    pixels[:] = (230, 190, 200)
-    pixels += rng.normal(0, 8, pixels.shape)
-    cy, cx = rng.uniform(0.35, 0.65) * height, rng.uniform(0.35, 0.65) * width
-    radius = rng.uniform(0.18, 0.28) * height
-    yy, xx = np.mgrid[:height, :width]
-    distance = np.hypot(yy - cy, xx - cx)
-    mask = distance < radius if kind == "BLOB" else (distance < radius) & (distance > radius * 0.6)
-    pixels[mask] = (110, 60, 160)
-    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-
-
-@pytest.fixture(scope="session")
-def synthetic_set(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("synthetic")
-    rng = np.random.default_rng(0)
-    for kind in SYNTHETIC_CLASSES:
-        (root / kind).mkdir()
-        for i in range(40):
-            synthetic_image(kind, rng).save(root / kind / f"{kind.lower()}_{i:02d}.png")
-    return root
 
 
 def png_claiming(width: int, height: int) -> bytes:
@@ -120,16 +91,28 @@ def bad_corpus(tmp_path) -> dict[str, tuple[Path, bool]]:
     return corpus
 
 
-@pytest.fixture(scope="module")
-def seed_model_file(tmp_path_factory) -> Path:
-    """An untrained seed network for the four classes, at 48x48: real files, fast inference."""
-    import torch
+@pytest.fixture
+def make_model_file(tmp_path):
+    """A factory of untrained real model files: make_model_file(name, arch=..., size=..., ...)."""
 
-    from model.arch import build_model
-    from model.modelfile import ModelInfo, save
-    from model.preprocess import InputPolicy
+    def make(name: str = "model.safetensors", **options) -> Path:
+        return seed_model_file(tmp_path / name, **options)
 
-    torch.manual_seed(3)
-    path = tmp_path_factory.mktemp("seed-model") / "seed.safetensors"
-    save(path, build_model("seed", 4), ModelInfo(arch="seed", classes=CLASSES, policy=InputPolicy(48, 48)))
-    return path
+    return make
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--full", action="store_true", help="run every tier, the slow tests too (as CI does)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes seconds or more; runs with --full")
+    config.addinivalue_line("markers", "data: needs ../shared's development data")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--full"):
+        return
+    quick = [item for item in items if item.get_closest_marker("slow") is None]
+    config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("slow")])
+    items[:] = quick

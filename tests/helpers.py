@@ -1,4 +1,5 @@
-"""Helpers shared by the tests: the development data, and driving the main window."""
+"""Helpers shared by every tier of tests, without Qt: the development data, model files, edited
+JSON documents. Qt helpers live in tests/gui/qt_helpers.py."""
 
 from __future__ import annotations
 
@@ -10,16 +11,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
 
-from model.dev_data import BLOOD_CELLS, PBC
+from tools.dev_data import BLOOD_CELLS, PBC
 
 if TYPE_CHECKING:
     import torch
 
-    from bloodcell_gui.main_window import MainWindow
+    from model.images.preprocess import InputPolicy
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = BLOOD_CELLS
@@ -40,8 +38,8 @@ def pbc_data() -> Path:
 
 
 def pbc_cells(per_class: dict[str, int], offset: int = 0) -> list:
-    """Real cells of the second lab (model.verified.VerifiedCell), `per_class[name]` of each class."""
-    from model.verified import VerifiedCell
+    """Real cells of the second lab (model.review.verified.VerifiedCell), `per_class[name]` of each class."""
+    from model.review.verified import VerifiedCell
 
     cells = []
     for name, count in per_class.items():
@@ -65,7 +63,7 @@ def with_lab_statistics(network: torch.nn.Module) -> torch.nn.Module:
 
 def augmented_copy(image: Image.Image, angle: float, flip: bool, shift: tuple[int, int]) -> Image.Image:
     """What the data set's augmentation did: rotate (black corners), flip, shift; the cell stays in view."""
-    from model.cell_locator import locate_stained_cell
+    from model.images.cell_locator import locate_stained_cell
 
     copy = image.rotate(angle, resample=Image.Resampling.BILINEAR, center=locate_stained_cell(image), translate=shift)
     return copy.transpose(Image.Transpose.FLIP_TOP_BOTTOM) if flip else copy
@@ -74,8 +72,8 @@ def augmented_copy(image: Image.Image, angle: float, flip: bool, shift: tuple[in
 def cells_inside_the_frame(paths: list[Path], count: int) -> list[Path]:
     """The first `count` photos whose cell lies well inside the frame, so that a turned copy
     still shows all of it (as the data set's own copies do)."""
-    from model.cell_locator import locate_stained_cell
-    from model.images import load_rgb
+    from model.images.cell_locator import locate_stained_cell
+    from model.images.reading import load_rgb
 
     inside = []
     for path in paths:
@@ -85,26 +83,6 @@ def cells_inside_the_frame(paths: list[Path], count: int) -> list[Path]:
             if len(inside) == count:
                 break
     return inside
-
-
-def drop(widget, paths: list[Path]) -> QDropEvent:
-    """What the window receives when files are dragged from a file manager and dropped."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    where = QPointF(widget.width() / 2, widget.height() / 2)
-    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(where.toPoint(), Qt.DropAction.CopyAction, mime, buttons, modifiers)
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted(), "the window refused the drag"
-    event = QDropEvent(where, Qt.DropAction.CopyAction, mime, buttons, modifiers)
-    QApplication.sendEvent(widget, event)
-    return event
-
-
-def classify_and_wait(qtbot, main: MainWindow, paths: list[Path], timeout: int = 300_000) -> None:
-    with qtbot.waitSignal(main.classificationFinished, timeout=timeout):
-        event = drop(main, paths)
-        assert event.isAccepted()
 
 
 def run_bloodcell(*args, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -117,19 +95,6 @@ def run_bloodcell(*args, timeout: float = 600, cwd: Path | None = None) -> subpr
         text=True,
         errors="replace",
     )
-
-
-def answer_next_question(button_text: str) -> None:
-    """Click `button_text` in the next modal question, as a technician would."""
-
-    def click() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, click)
-            return
-        next(b for b in box.buttons() if b.text() == button_text).click()
-
-    QTimer.singleShot(20, click)
 
 
 # Values of the wrong type or size for any field of a JSON document, and DELETE: the field removed.
@@ -195,7 +160,7 @@ def edited_model_file(source, target, change=None, *, raw=None, metadata_change=
 def edited_default(target, change=None, *, weights=None):
     """A copy of the shipped default with its first network's graph edited by `change(model)`,
     or its stored weights edited by `weights(arrays)` (the graph kept)."""
-    from model.resources import default_model_path
+    from model.common.resources import default_model_path
 
     return edited_model_file(default_model_path(), target, change, weights=weights)
 
@@ -211,3 +176,25 @@ def rotated_classes(model) -> None:
         if tensor.name in last.input[1:]:
             rolled = numpy_helper.to_array(tensor).copy()
             tensor.CopyFrom(numpy_helper.from_array(np.roll(rolled, 1, axis=0), tensor.name))
+
+
+def seed_model_file(
+    path: Path,
+    *,
+    arch: str = "seed",
+    classes: list[str] | None = None,
+    size: tuple[int, int] = (48, 48),
+    policy: InputPolicy | None = None,
+    **info,
+) -> Path:
+    """An untrained network saved as a real model file (weights, ONNX graph, probe records):
+    real files, real inference, fast. `policy` (else a plain one at `size`); `info`: more
+    ModelInfo fields (name, metrics, ...)."""
+    from model.images.preprocess import InputPolicy
+    from model.modelfile.torch_file import ModelInfo, save
+    from model.networks.build import build_model
+
+    classes = CLASSES if classes is None else classes
+    policy = policy or InputPolicy(*size)
+    save(path, build_model(arch, len(classes)), ModelInfo(arch=arch, classes=classes, policy=policy, **info))
+    return path

@@ -22,8 +22,8 @@ from bloodcell_gui.style import plain_label
 from bloodcell_gui.timers import make_timer
 from bloodcell_gui.wizard.widgets import spin
 from bloodcell_gui.workers import TaskRunner, describe_error
-from model.config import Augmentation
-from model.run import TrainingRun
+from model.training.run import TrainingRun
+from model.training.settings import Augmentation
 
 TILES = 16
 

@@ -20,8 +20,8 @@ from bloodcell_gui.charts import BarChart
 from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, message_label, plain_label
 from bloodcell_gui.wizard.widgets import folder_row
 from bloodcell_gui.workers import TaskRunner, describe_error
-from model.data_checks import data_warnings
-from model.run import ScannedData, TrainingRun
+from model.training.checks import data_warnings
+from model.training.run import ScannedData, TrainingRun
 
 
 class DataPage(QWizardPage):

@@ -25,8 +25,8 @@ from bloodcell_gui.heatmap import ConfusionHeatmap
 from bloodcell_gui.style import THUMBNAIL_SIZE, WARNING_COLOR, message_label
 from bloodcell_gui.thumbnails import load_qimage
 from bloodcell_gui.workers import TaskRunner, describe_error
-from model.evaluate import PER_CLASS_HEADER, per_class_rows
-from model.run import RunEvaluation, TrainingRun
+from model.evaluation.evaluate import PER_CLASS_HEADER, per_class_rows
+from model.training.run import RunEvaluation, TrainingRun
 
 
 class EvaluationPage(QWizardPage):

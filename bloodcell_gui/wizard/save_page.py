@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, message_label
 from bloodcell_gui.wizard.widgets import folder_row
-from model.run import TrainingRun
+from model.training.run import TrainingRun
 
 
 class SavePage(QWizardPage):

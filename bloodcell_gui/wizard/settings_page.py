@@ -21,12 +21,13 @@ from PySide6.QtWidgets import (
 
 from bloodcell_gui.charts import LineChart
 from bloodcell_gui.style import plain_label
-from bloodcell_gui.wizard.widgets import check_box, folder_row, int_spin
+from bloodcell_gui.wizard.widgets import check_box, folder_row, int_spin, limited_spin
 from bloodcell_gui.workers import TaskRunner, describe_error
-from model.architectures import ARCHITECTURES
-from model.config import TrainConfig
-from model.preprocess import FRAMINGS, InputPolicy
-from model.run import TrainingRun
+from model.images.preprocess import FRAMINGS, InputPolicy
+from model.networks.catalogue import ARCHITECTURES
+from model.training import limits
+from model.training.run import TrainingRun
+from model.training.settings import TrainConfig
 
 
 class SettingsPage(QWizardPage):
@@ -49,8 +50,8 @@ class SettingsPage(QWizardPage):
         self.weights.setPlaceholderText("optional, ResNets only: a torchvision .pth or .safetensors file")
         self.weights_row = folder_row(self.weights, self._browse_weights)
         self.arch.currentIndexChanged.connect(self._arch_changed)
-        self.width_box = int_spin(32, 1024, defaults.width, 16)
-        self.height_box = int_spin(32, 1024, defaults.height, 16)
+        self.width_box = limited_spin(limits.INPUT_SIDE, defaults.width, 16)
+        self.height_box = limited_spin(limits.INPUT_SIDE, defaults.height, 16)
         size_row = QWidget()
         size_layout = QHBoxLayout(size_row)
         size_layout.setContentsMargins(0, 0, 0, 0)
@@ -66,11 +67,11 @@ class SettingsPage(QWizardPage):
             "Centring on the stained cell cuts a window around the leukocyte before scaling, "
             "so the network sees the cell at close to full resolution and little of the red cells around it."
         )
-        self.batch_size = int_spin(1, 1024, defaults.batch_size, 8)
-        self.epochs = int_spin(1, 500, defaults.epochs)
+        self.batch_size = limited_spin(limits.BATCH_SIZE, defaults.batch_size, 8)
+        self.epochs = limited_spin(limits.EPOCHS, defaults.epochs)
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 1.0)
+        self.lr.setRange(limits.LEARNING_RATE.low, limits.LEARNING_RATE.high)
         self.lr.setSingleStep(1e-4)
         self.lr.setValue(defaults.lr)
         self.find_lr = QPushButton("Find learning rate")
@@ -80,10 +81,10 @@ class SettingsPage(QWizardPage):
         lr_layout.setContentsMargins(0, 0, 0, 0)
         lr_layout.addWidget(self.lr)
         lr_layout.addWidget(self.find_lr)
-        self.patience = int_spin(0, 100, defaults.patience)
+        self.patience = limited_spin(limits.PATIENCE, defaults.patience)
         self.patience.setToolTip("Stop when the validation loss has not improved for this many epochs (0: never)")
         self.mixup = QDoubleSpinBox()
-        self.mixup.setRange(0.0, 2.0)
+        self.mixup.setRange(limits.MIXUP.low, limits.MIXUP.high)
         self.mixup.setSingleStep(0.1)
         self.mixup.setValue(defaults.mixup)
         self.mixup.setSpecialValueText("off")
@@ -91,7 +92,9 @@ class SettingsPage(QWizardPage):
             "Train on blends of two images with correspondingly blended labels (fastai MixUp); the value is "
             "the Beta distribution's alpha, 0.2 to 0.4 is usual. Discourages memorising individual cells."
         )
-        self.valid_pct = int_spin(5, 50, int(defaults.valid_pct * 100))
+        self.valid_pct = int_spin(
+            round(limits.VALID_SHARE.low * 100), round(limits.VALID_SHARE.high * 100), int(defaults.valid_pct * 100)
+        )
         self.valid_pct.setSuffix(" %")
         self.split_by_cell = check_box(
             "Keep copies of one cell together (split by cell)",
@@ -143,13 +146,13 @@ class SettingsPage(QWizardPage):
         self.arch.currentIndexChanged.connect(self.publish)
 
     def initializePage(self) -> None:
-        from model.task import imported_task
+        from model.common.task import imported_task
 
         if self.device.count() == 0:
             self.device.addItem("Automatic (a GPU if there is one)", "auto")
             # Listing GPUs imports torch: on a worker, as the window may not have loaded it.
             self.devices_runner.start(
-                imported_task("model.devices", "device_choices"),
+                imported_task("model.inference.devices", "device_choices"),
                 on_done=self._list_devices,
                 on_error=self._devices_not_listed,
             )

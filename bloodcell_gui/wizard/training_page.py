@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 from bloodcell_gui.charts import LineChart
 from bloodcell_gui.style import plain_label
 from bloodcell_gui.workers import TaskRunner, describe_error
-from model.formatting import format_seconds
-from model.run import TrainingRun
+from model.common.formatting import format_seconds
+from model.training.run import TrainingRun
 
 
 class TrainingPage(QWizardPage):
@@ -93,7 +93,7 @@ class TrainingPage(QWizardPage):
             self._done()
 
     def _event(self, event) -> None:
-        from model.events import BatchProgress, EpochEnd, ScanProgress
+        from model.common.events import BatchProgress, EpochEnd, ScanProgress
 
         if isinstance(event, ScanProgress):
             self.progress.setRange(0, event.total)
@@ -135,7 +135,7 @@ class TrainingPage(QWizardPage):
             self.status.setText(f"{ending} No epoch ended, so the model is not evaluated on validation yet.")
 
     def _failed(self, error: Exception) -> None:
-        from model.train import TrainingError
+        from model.training.train import TrainingError
 
         message = describe_error(error)
         self.status.setText(f"Training failed: {message}")

@@ -16,7 +16,7 @@ from bloodcell_gui.wizard.save_page import SavePage
 from bloodcell_gui.wizard.settings_page import SettingsPage
 from bloodcell_gui.wizard.training_page import TrainingPage
 from bloodcell_gui.workers import TaskRunner
-from model.run import TrainingRun
+from model.training.run import TrainingRun
 
 
 class TrainingWizard(QWizard):

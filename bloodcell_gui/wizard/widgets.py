@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QWidget
 
+from model.training.limits import Limit
+
 
 def folder_row(edit: QLineEdit, on_browse) -> QWidget:
     row = QWidget()
@@ -22,6 +24,11 @@ def int_spin(minimum: int, maximum: int, value: int, step: int = 1) -> QSpinBox:
     box.setSingleStep(step)
     box.setValue(value)
     return box
+
+
+def limited_spin(limit: Limit, value: int, step: int = 1) -> QSpinBox:
+    """A spin box for a whole-number training setting, over its declared range (model.training.limits)."""
+    return int_spin(int(limit.low), int(limit.high), value, step)
 
 
 def spin(minimum: float, maximum: float, step: float, value: float, decimals: int = 2) -> QDoubleSpinBox:

@@ -22,10 +22,10 @@ from onnx import TensorProto, helper, numpy_helper
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
-from model.classifiers import open_classifier
-from model.graph_file import load_graphs
-from model.modelfile import ModelFileError
-from model.resources import default_model_path
+from model.common.resources import default_model_path
+from model.fileformat.graphs import load_graphs
+from model.modelfile.opening import open_classifier
+from model.modelfile.torch_file import ModelFileError
 
 UNARY = ["Relu", "Sigmoid", "HardSigmoid", "HardSwish", "Identity", "Softmax", "Clip"]
 BINARY = ["Add", "Mul", "Sub", "Div", "Max", "Min"]

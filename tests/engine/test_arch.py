@@ -2,8 +2,8 @@ import pytest
 import torch
 from torchvision import models as tv_models
 
-from model.arch import ArchitectureError, build_model
-from model.architectures import ARCHITECTURES
+from model.networks.build import ArchitectureError, build_model
+from model.networks.catalogue import ARCHITECTURES
 
 
 @pytest.mark.parametrize("arch", list(ARCHITECTURES))
@@ -69,7 +69,7 @@ def test_efficientnet_lite0_starts_from_the_imagenet_weights_its_wheel_ships():
 
 
 def test_the_registry_gives_each_network_its_input_normalisation():
-    from model.config import TrainConfig
+    from model.training.settings import TrainConfig
 
     lite = TrainConfig(data=".", arch="efficientnet-lite0").policy
     seed = TrainConfig(data=".", arch="seed-deep").policy

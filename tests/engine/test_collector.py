@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from model.collector import import_quietly, imports_without_pauses
+from model.common.collector import import_quietly, imports_without_pauses
 
 
 @pytest.fixture
@@ -64,8 +64,8 @@ def test_importing_the_training_engine_makes_no_full_collector_pass():
         import gc
         passes = []
         gc.callbacks.append(lambda phase, info: passes.append(info["generation"]) if phase == "start" else None)
-        from model.collector import import_quietly
-        import_quietly("model.train")
+        from model.common.collector import import_quietly
+        import_quietly("model.training.train")
         import sys
         assert "fastai.vision.all" in sys.modules and "torch" in sys.modules
         print(passes.count(2), gc.get_freeze_count(), gc.isenabled())
@@ -89,7 +89,7 @@ def test_a_block_that_imports_nothing_freezes_nothing():
 def test_an_imported_task_imports_its_module_only_when_it_runs(module_folder):
     import threading
 
-    from model.task import TaskState, imported_task
+    from model.common.task import TaskState, imported_task
 
     (module_folder / "collector_probe_c.py").write_text(
         "import gc, threading\ncollector_on = gc.isenabled()\n"
@@ -113,12 +113,15 @@ def test_what_the_windows_run_on_their_own_thread_loads_no_torch():
         """
         import sys
         from pathlib import Path
-        from model.finetune_checks import coverage_problems
-        from model.task import imported_task
-        from model.verified import VerifiedCell
+        from model.adaptation.checks import coverage_problems
+        from model.common.task import imported_task
+        from model.review.verified import VerifiedCell
         coverage_problems([VerifiedCell(Path("a.jpg"), "A")], ["A", "B"])
-        for module, name in (("model.finetune", "adapt_file"), ("model.lab_statistics", "match_file"),
-                             ("model.devices", "device_choices")):
+        for module, name in (
+            ("model.adaptation.finetune", "adapt_file"),
+            ("model.adaptation.lab_statistics", "match_file"),
+            ("model.inference.devices", "device_choices"),
+        ):
             imported_task(module, name)
         print("torch" in sys.modules)
         """

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from model.data_checks import IMBALANCE_RATIO, TINY_CLASS, data_warnings, training_problems
-from model.scan import DatasetScan
+from model.images.scan import DatasetScan
+from model.training.checks import IMBALANCE_RATIO, TINY_CLASS, data_warnings, training_problems
 
 
 def test_balanced_large_classes_give_no_warning():

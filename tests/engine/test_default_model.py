@@ -1,11 +1,11 @@
 from helpers import CLASSES, real_data
 
-from model.classifiers import open_classifier
-from model.evaluate import evaluate_folder
-from model.modelfile import load
-from model.preprocess import STAINED_CELL
-from model.resources import default_model_path
-from model.symmetry import QUARTER_TURNS
+from model.common.resources import default_model_path
+from model.evaluation.evaluate import evaluate_folder
+from model.images.preprocess import STAINED_CELL
+from model.images.symmetry import QUARTER_TURNS
+from model.modelfile.opening import open_classifier
+from model.modelfile.torch_file import load
 
 
 def test_the_shipped_model_is_small_and_says_how_it_was_made():

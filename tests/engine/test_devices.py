@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from model.devices import available_devices, resolve_device
+from model.inference.devices import available_devices, resolve_device
 
 
 def test_a_gpu_that_will_not_describe_itself_is_listed_with_the_reason(monkeypatch):

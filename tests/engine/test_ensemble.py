@@ -3,21 +3,19 @@ import json
 import numpy as np
 import pytest
 import torch
-from helpers import CLASSES
+from helpers import CLASSES, seed_model_file
 from safetensors.torch import save_file
 
-from model.arch import build_model
-from model.classifiers import open_classifier
-from model.ensemble import EnsembleError, combine
-from model.modelfile import ModelFileError, ModelInfo, load, read_info, save
-from model.preprocess import STAINED_CELL, InputPolicy
-from model.symmetry import NONE, QUARTER_TURNS
+from model.images.preprocess import STAINED_CELL, InputPolicy
+from model.images.symmetry import NONE, QUARTER_TURNS
+from model.modelfile.ensemble import EnsembleError, combine
+from model.modelfile.opening import open_classifier
+from model.modelfile.torch_file import ModelFileError, load, read_info, save
 
 
 def network_file(path, seed: int, policy: InputPolicy, views: str = NONE, classes=CLASSES):
     torch.manual_seed(seed)
-    info = ModelInfo(arch="seed", classes=classes, policy=policy, test_time_views=views, name=path.stem)
-    return save(path, build_model("seed", len(classes)), info)
+    return seed_model_file(path, classes=classes, policy=policy, test_time_views=views, name=path.stem)
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.evaluate import Evaluation
-from model.ground_truth import ground_truth
+from model.evaluation.evaluate import Evaluation
+from model.evaluation.ground_truth import ground_truth
 
 
 def test_metrics_from_a_known_confusion_matrix():
@@ -31,7 +31,7 @@ def test_ground_truth_comes_from_the_first_folder_below_the_root():
 
 
 def test_balanced_accuracy_and_macro_f1_weigh_classes_equally():
-    from model.evaluate import per_class_rows
+    from model.evaluation.evaluate import per_class_rows
 
     # 90 of class A, all right; 10 of class B, all called A: accuracy 90 %, balanced 50 %.
     evaluation = Evaluation.from_pairs(["A", "B"], [(0, 0)] * 90 + [(1, 0)] * 10)

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from model.export import csv_cell, header
-from model.formatting import display_path
-from model.review import ImageRow, ReviewSession
-from model.unfamiliar import UNLIKE_TRAINING
+from model.common.formatting import display_path
+from model.review.export import csv_cell, header, write_session_csv
+from model.review.session import ImageRow, ReviewSession
+from model.unfamiliar.statistics import UNLIKE_TRAINING
 
 CLASSES = ["A", "B"]
 
@@ -42,7 +42,7 @@ def test_one_row_per_image_in_the_schema_order(tmp_path):
         ImageRow(Path("/x/split.jpeg"), (0.6, 0.4), networks_agree=False),  # an ensemble's networks disagree
     ]
     out = tmp_path / "out.csv"
-    ReviewSession(classes=CLASSES, rows=rows).write_csv(out, model_name="m", model_sha256="abc")
+    write_session_csv(ReviewSession(classes=CLASSES, rows=rows), out, model_name="m", model_sha256="abc")
     written = list(csv.reader(out.open(encoding="utf-8")))
     assert (
         written[0]

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from helpers import CLASSES, pbc_cells
 
-from model.finetune import adapt, hold_back, save_adaptation
-from model.finetune_checks import coverage_problems
-from model.finetune_settings import FinetuneSettings
-from model.hashing import file_sha256
-from model.modelfile import load, read_info
-from model.task import TaskState
-from model.verified import VerifiedCell
+from model.adaptation.checks import coverage_problems
+from model.adaptation.finetune import adapt, hold_back, save_adaptation
+from model.adaptation.settings import FinetuneSettings
+from model.common.hashing import file_sha256
+from model.common.task import TaskState
+from model.modelfile.torch_file import load, read_info
+from model.review.verified import VerifiedCell
 
 FAST = FinetuneSettings(frozen_epochs=1, epochs=2, batch_size=8, device="cpu")
 
@@ -41,10 +41,10 @@ def test_too_few_cells_or_one_class_are_refused_and_thin_classes_named():
 
 
 def test_an_unbalanced_set_adapts_every_network_and_records_its_parent(seed_model_file, tmp_path):
-    from model.ensemble import combine
+    from model.modelfile.ensemble import combine
 
     parent_path = tmp_path / "ensemble.safetensors"
-    from model.modelfile import save
+    from model.modelfile.torch_file import save
 
     ensemble = combine([seed_model_file, seed_model_file], name="two seeds")
     save(parent_path, ensemble.module, ensemble.info)
@@ -92,7 +92,7 @@ def test_a_stop_keeps_the_weights_reached(seed_model_file):
 
 
 def test_the_cli_adapts_from_folders_and_info_shows_the_chain(seed_model_file, tmp_path, capsys):
-    from model.cli import main
+    from model.cli.main import main
 
     data = tmp_path / "lab"
     for cell in pbc_cells({"EOSINOPHIL": 5, "LYMPHOCYTE": 5, "MONOCYTE": 4, "NEUTROPHIL": 5}):
@@ -112,10 +112,10 @@ def test_the_cli_adapts_from_folders_and_info_shows_the_chain(seed_model_file, t
 
 
 def test_adapting_from_a_file_imports_fastai_quietly_before_reading_the_parent(monkeypatch, tmp_path):
-    # Reading the parent's networks imports fastai (model.arch): done first, the import makes
-    # no long collector pass that would freeze the window (model.collector).
-    import model.finetune as finetune
-    import model.modelfile as modelfile
+    # Reading the parent's networks imports fastai (model.networks.build): done first, the import makes
+    # no long collector pass that would freeze the window (model.common.collector).
+    import model.adaptation.finetune as finetune
+    import model.modelfile.torch_file as modelfile
 
     order = []
     monkeypatch.setattr(finetune, "import_quietly", lambda name: order.append(("import", name)))

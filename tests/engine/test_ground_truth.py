@@ -1,4 +1,4 @@
-from model.ground_truth import FolderTruth, has_class_folders
+from model.evaluation.ground_truth import FolderTruth, has_class_folders
 
 
 def test_class_folders_give_ground_truth_to_the_images_below_them(tmp_path):

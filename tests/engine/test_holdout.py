@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from model.holdout import is_held_out
+from model.training.holdout import is_held_out
 
 
 def test_the_held_out_share_depends_on_the_file_name_alone():

@@ -10,16 +10,16 @@ import pytest
 from helpers import CLASSES, pbc_cells, run_bloodcell
 from PIL import Image
 
-from model.adaptation_judgement import judge
-from model.calibrate import check_reference_inputs
-from model.evaluate import Evaluation
-from model.finetune import adapt, hold_back
-from model.finetune_settings import FinetuneSettings
-from model.hashing import file_sha256
-from model.modelfile import load
-from model.task import TaskState
-from model.unfamiliar import ReferenceError
-from model.verified import VerifiedCell
+from model.adaptation.finetune import adapt, hold_back
+from model.adaptation.judgement import judge
+from model.adaptation.settings import FinetuneSettings
+from model.common.hashing import file_sha256
+from model.common.task import TaskState
+from model.evaluation.evaluate import Evaluation
+from model.modelfile.torch_file import load
+from model.review.verified import VerifiedCell
+from model.training.calibrate import check_reference_inputs
+from model.unfamiliar.statistics import ReferenceError
 
 FAST = FinetuneSettings(frozen_epochs=1, epochs=1, batch_size=8, device="cpu")
 
@@ -122,7 +122,7 @@ def test_train_warns_when_it_saves_a_model_at_chance(tmp_path):
 
 
 def test_noise_and_blank_pictures_are_not_cells_to_learn_from(tmp_path):
-    from model.finetune import pictures_of_cells
+    from model.adaptation.finetune import pictures_of_cells
 
     rng = np.random.default_rng(0)
     noise, blank = tmp_path / "noise.png", tmp_path / "blank.png"

@@ -1,30 +1,27 @@
 """ONNX graphs in model files are data from elsewhere: each kind of crafted graph is refused with
 the file's name and the reason, by the torch-free reader and by the full loader alike."""
 
-
 import numpy as np
 import onnx
 import pytest
 import torch
-from helpers import edited_model_file
+from helpers import CLASSES, edited_model_file, seed_model_file
 from onnx import TensorProto, helper, numpy_helper
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
-from model.arch import build_model
-from model.classifiers import open_classifier
-from model.graph_file import load_graphs
-from model.modelfile import ModelFileError, ModelInfo, load, save
-from model.preprocess import InputPolicy
-
-CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+from model.fileformat.graphs import load_graphs
+from model.images.preprocess import InputPolicy
+from model.modelfile.opening import open_classifier
+from model.modelfile.torch_file import ModelFileError, ModelInfo, load, save
+from model.networks.build import build_model
 
 
 @pytest.fixture(scope="module")
 def good_file(tmp_path_factory):
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("graphs") / "good.safetensors"
-    return save(path, build_model("seed", len(CLASSES)), ModelInfo("seed", CLASSES, InputPolicy(32, 32)))
+    return seed_model_file(path, size=(32, 32))
 
 
 with_graph = edited_model_file

@@ -8,15 +8,13 @@ import struct
 
 import pytest
 import torch
-from helpers import WRONG_VALUES, every_node, with_value
+from helpers import CLASSES, WRONG_VALUES, every_node, with_value
 from safetensors.torch import save_file
 
-from model.arch import build_model
-from model.classifiers import open_classifier
-from model.modelfile import ModelFileError, ModelInfo, load, read_info, save
-from model.preprocess import InputPolicy
-
-CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+from model.images.preprocess import InputPolicy
+from model.modelfile.opening import open_classifier
+from model.modelfile.torch_file import ModelFileError, ModelInfo, load, read_info, save
+from model.networks.build import build_model
 
 
 def tiny_info(**fields) -> ModelInfo:
@@ -92,7 +90,7 @@ def test_any_metadata_field_of_the_default_model_with_a_wrong_value_is_refused_o
     # either succeeds or refuses by name; never another exception.
     from safetensors import safe_open
 
-    from model.resources import default_model_path
+    from model.common.resources import default_model_path
 
     with safe_open(default_model_path(), "pt") as opened:
         document = json.loads(opened.metadata()["bloodcell"])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.images import ImageError, load_rgb
+from model.images.reading import ImageError, load_rgb
 
 
 def test_every_file_in_the_bad_corpus_loads_or_fails_with_a_reason(bad_corpus):

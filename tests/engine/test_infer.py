@@ -2,15 +2,14 @@ import tracemalloc
 
 import numpy as np
 import torch
+from helpers import CLASSES
 
-from model.arch import build_model
-from model.classifiers import open_classifier
-from model.infer import Classifier
-from model.modelfile import LoadedModel, ModelInfo
-from model.preprocess import InputPolicy
-from model.torch_backend import fold_batch_norms
-
-CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+from model.images.preprocess import InputPolicy
+from model.inference.backends.torch_backend import fold_batch_norms
+from model.inference.classifier import Classifier
+from model.modelfile.opening import open_classifier
+from model.modelfile.torch_file import LoadedModel, ModelInfo
+from model.networks.build import build_model
 
 
 def random_classifier() -> Classifier:
@@ -40,8 +39,8 @@ def test_results_follow_input_order_and_match_a_direct_forward_pass(real_test_su
     files = sorted(real_test_subset.rglob("*.jpeg"))[:10]
     results = list(classifier.classify(files, batch_size=3))
     assert [r.path for r in results] == files
-    from model.images import load_rgb
-    from model.preprocess import to_uint8_array
+    from model.images.preprocess import to_uint8_array
+    from model.images.reading import load_rgb
 
     pixels = np.stack([to_uint8_array(load_rgb(f), classifier.policy) for f in files])
     expected = classifier.probabilities(pixels)

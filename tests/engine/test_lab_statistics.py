@@ -11,17 +11,18 @@ import torch
 from helpers import CLASSES, pbc_data, real_data, run_bloodcell, with_lab_statistics
 from PIL import Image
 
-from model.arch import build_model
-from model.calibrate import reference_statistics
-from model.classifiers import open_classifier
-from model.hashing import file_sha256
-from model.holdout import is_held_out
-from model.infer import decode_image
-from model.lab_statistics import BATCH_SIZE, MIN_IMAGES, match_lab, save_match
-from model.model_header import LAB_STATISTICS, ModelInfo
-from model.modelfile import load, save
-from model.preprocess import InputPolicy
-from model.task import TaskState
+from model.adaptation.lab_statistics import BATCH_SIZE, MIN_IMAGES, match_lab, save_match
+from model.common.hashing import file_sha256
+from model.common.task import TaskState
+from model.fileformat.header import LAB_STATISTICS, ModelInfo
+from model.images.preprocess import InputPolicy
+from model.inference.classifier import decode_image
+from model.modelfile.opening import open_classifier
+from model.modelfile.torch_file import load, save
+from model.networks.build import build_model
+from model.networks.members import networks_of
+from model.training.calibrate import reference_statistics
+from model.training.holdout import is_held_out
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def batch_norm_model(tmp_path_factory) -> Path:
     info = ModelInfo("seed-deep", CLASSES, InputPolicy(64, 64, framing="cell"), name="BatchNorm test model")
     path = save(tmp_path_factory.mktemp("bn") / "bn.safetensors", network, info)
     loaded = load(path)
-    # At least the 40 pictures to fit and 20 held out every calibration needs (model.calibrate).
+    # At least the 40 pictures to fit and 20 held out every calibration needs (model.training.calibrate).
     cells = sorted((real_data() / "TEST_SIMPLE").glob("*/*.jpeg"))
     more = sorted((real_data() / "TEST").glob("*/*.jpeg"))[::120]
     fit = [(cell, CLASSES.index(cell.parent.name)) for cell in [*cells[::2], *more]]
@@ -61,8 +62,8 @@ def test_statistics_are_the_lab_images_own_and_the_weights_are_kept(tmp_path, ba
     images = pbc_images(128)
     match = match_lab(parent, file_sha256(batch_norm_model), images, TaskState())
     assert match.images_used == 128 and match.left_out == []
-    parents = list(parent.module) if parent.info.is_ensemble else [parent.module]
-    matched = list(match.model.module) if parent.info.is_ensemble else [match.model.module]
+    parents = networks_of(parent.module, parent.info.is_ensemble)
+    matched = networks_of(match.model.module, parent.info.is_ensemble)
     for index, (before, after, network) in enumerate(zip(parents, matched, parent.info.networks, strict=True)):
         # The first BatchNorm's input does not depend on any statistics: its new running mean
         # must be the mean, over the batches, of that input's per-channel means on these images.

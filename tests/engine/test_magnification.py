@@ -4,25 +4,21 @@ framed back to the one the model learnt, and a batch or a single picture still c
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 
 import pytest
 from helpers import pbc_cells, real_data, run_bloodcell
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-
-from proxy_labs import magnified  # noqa: E402 - bench/ is not a package
-
-from model.magnification import (  # noqa: E402
+from bench.proxy_labs import magnified
+from model.images.magnification import (
     Magnification,
     batch_magnification,
     estimate_magnification,
     fixed_magnification,
     policy_at,
 )
-from model.preprocess import InputPolicy  # noqa: E402
+from model.images.preprocess import InputPolicy
 
 
 def another_magnification(tmp_path: Path, factor: float, per_class: int = 4) -> list[Path]:
@@ -76,8 +72,8 @@ def test_a_fixed_magnification_is_used_as_given(tmp_path):
 
 
 def test_the_session_keeps_the_magnification_it_was_framed_at(tmp_path):
-    from model.review import ImageRow, ReviewSession
-    from model.session_file import load_session, save_session
+    from model.review.session import ImageRow, ReviewSession
+    from model.review.session_file import load_session, save_session
 
     session = ReviewSession(classes=["A", "B"], rows=[ImageRow(Path("x.jpg"), (0.9, 0.1))])
     session.magnification = Magnification(1.8, 120)

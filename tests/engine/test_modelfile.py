@@ -6,9 +6,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from model.arch import build_model
-from model.modelfile import ModelFileError, ModelInfo, load, read_info, save
-from model.preprocess import InputPolicy
+from model.images.preprocess import InputPolicy
+from model.modelfile.torch_file import ModelFileError, ModelInfo, load, read_info, save
+from model.networks.build import build_model
 
 CLASSES = ["A", "B", "C"]
 
@@ -125,7 +125,7 @@ def test_a_failed_save_leaves_the_previous_file_intact(tmp_path, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("model.atomic.os.fsync", disk_full)
+    monkeypatch.setattr("model.common.atomic.os.fsync", disk_full)
     with pytest.raises(OSError, match="No space"):
         saved_model(path, arch="seed-deep")
     assert path.read_bytes() == before

@@ -4,10 +4,7 @@ import numpy as np
 import pytest
 from helpers import augmented_copy, cells_inside_the_frame, real_data
 
-from model.data import split_whole_groups
-from model.images import load_rgb
-from model.interpret import validation_caution
-from model.near_duplicates import (
+from model.images.near_duplicates import (
     COPY_DISTANCE,
     CopyCheck,
     cell_groups,
@@ -15,6 +12,9 @@ from model.near_duplicates import (
     check_for_copies,
     nearest_distances,
 )
+from model.images.reading import load_rgb
+from model.training.interpret import validation_caution
+from model.training.splits import split_whole_groups
 
 
 def originals(count: int) -> list[Path]:

@@ -15,10 +15,10 @@ from onnx import TensorProto, helper, numpy_helper
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
-from model.classifiers import open_classifier
-from model.graph_file import load_graphs
-from model.modelfile import ModelFileError, load
-from model.resources import default_model_path
+from model.common.resources import default_model_path
+from model.fileformat.graphs import load_graphs
+from model.modelfile.opening import open_classifier
+from model.modelfile.torch_file import ModelFileError, load
 
 
 def after_output(model, output: str, make_nodes) -> None:
@@ -202,7 +202,7 @@ class LyingBackend:
         self.lie = lie
 
     def run(self, batches):
-        from model.infer import ViewOutputs
+        from model.inference.classifier import ViewOutputs
 
         return [ViewOutputs(*self.lie(len(pixels))) for pixels in batches]
 
@@ -223,7 +223,7 @@ OUTPUT_LIES = {
 
 @pytest.mark.parametrize("case", list(OUTPUT_LIES))
 def test_outputs_are_checked_before_they_become_answers(case):
-    from model.infer import Classifier
+    from model.inference.classifier import Classifier
 
     lie, reason = OUTPUT_LIES[case]
     loaded = load_graphs(default_model_path())

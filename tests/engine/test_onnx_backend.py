@@ -3,21 +3,19 @@
 import numpy as np
 import pytest
 import torch
-from helpers import real_data, with_lab_statistics
+from helpers import CLASSES, real_data, with_lab_statistics
 
-from model.arch import build_model
-from model.classifiers import open_classifier
-from model.cli import main as cli_main
-from model.graph_file import NO_GRAPHS, load_graphs
-from model.infer import Classifier, ViewOutputs
-from model.modelfile import ModelFileError, ModelInfo, load, save
-from model.onnx_backend import OnnxBackend
-from model.preprocess import InputPolicy
-from model.resources import default_model_path
-from model.symmetry import FLIPS, QUARTER_TURNS
-from model.torch_backend import TorchBackend, last_linear
-
-CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+from model.cli.main import main as cli_main
+from model.common.resources import default_model_path
+from model.fileformat.graphs import NO_GRAPHS, load_graphs
+from model.images.preprocess import InputPolicy
+from model.images.symmetry import FLIPS, QUARTER_TURNS
+from model.inference.backends.onnx_backend import OnnxBackend
+from model.inference.backends.torch_backend import TorchBackend, last_linear
+from model.inference.classifier import Classifier, ViewOutputs
+from model.modelfile.opening import open_classifier
+from model.modelfile.torch_file import ModelFileError, ModelInfo, load, save
+from model.networks.build import build_model
 
 
 def both_backends(path, inputs):

@@ -3,9 +3,9 @@ import pytest
 from helpers import real_data
 from PIL import Image, ImageDraw
 
-from model.cell_locator import locate_stained_cell
-from model.images import load_rgb
-from model.preprocess import STAINED_CELL, WHOLE_IMAGE, InputPolicy, crop_around_cell, fit_to_input
+from model.images.cell_locator import locate_stained_cell
+from model.images.preprocess import STAINED_CELL, WHOLE_IMAGE, InputPolicy, crop_around_cell, fit_to_input
+from model.images.reading import load_rgb
 
 PINK, VIOLET, GREY = (225, 170, 165), (110, 60, 180), (215, 215, 215)
 

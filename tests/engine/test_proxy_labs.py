@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 from helpers import real_data
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-
-from proxy_labs import PROXIES, held_out_pictures, magnified  # noqa: E402 - bench/ is not a package
+from bench.proxy_labs import PROXIES, held_out_pictures, magnified
 
 
 def test_every_proxy_keeps_the_frame_and_changes_the_picture():
@@ -31,7 +26,7 @@ def test_a_higher_magnification_shows_the_centre_larger():
 
 
 def test_the_held_out_pictures_are_balanced_and_never_trained_on():
-    from model.holdout import is_held_out
+    from model.training.holdout import is_held_out
 
     labs = held_out_pictures(per_class=5)
     assert {len(pictures) for pictures in labs.values()} == {20}

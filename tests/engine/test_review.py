@@ -1,17 +1,18 @@
 import csv
 from pathlib import Path
 
-from model.infer import Result
-from model.review import ReviewSession
+from model.inference.classifier import ClassifiedImage, UnreadableImage
+from model.review.export import write_session_csv
+from model.review.session import ReviewSession
 
 CLASSES = ["A", "B", "C"]
 
 
 def session_with_rows() -> ReviewSession:
     session = ReviewSession(classes=CLASSES, threshold=0.8)
-    session.add(Result(Path("/x/1.jpg"), probabilities=(0.9, 0.05, 0.05)), truth=0)
-    session.add(Result(Path("/x/2.jpg"), probabilities=(0.3, 0.6, 0.1)), truth=0)
-    session.add(Result(Path("/x/3.jpg"), error="the file is empty (0 bytes)"))
+    session.add(ClassifiedImage(Path("/x/1.jpg"), (0.9, 0.05, 0.05)), truth=0)
+    session.add(ClassifiedImage(Path("/x/2.jpg"), (0.3, 0.6, 0.1)), truth=0)
+    session.add(UnreadableImage(Path("/x/3.jpg"), "the file is empty (0 bytes)"))
     return session
 
 
@@ -43,7 +44,7 @@ def test_csv_export_has_a_row_per_image_including_failures(tmp_path):
     session = session_with_rows()
     session.set_verified([1], 0)
     out = tmp_path / "r.csv"
-    session.write_csv(out, model_name="m", model_sha256="abc")
+    write_session_csv(session, out, model_name="m", model_sha256="abc")
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [r["predicted"] for r in rows] == ["A", "B", ""]
     assert rows[1]["verified"] == "A" and rows[1]["reviewed"] == "yes"

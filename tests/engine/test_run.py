@@ -2,11 +2,11 @@
 
 import pytest
 
-from model.classify_job import ClassifiedBatch, classify_inputs
-from model.config import TrainConfig
-from model.run import RunError, TrainingRun
-from model.task import TaskState
-from model.train import TrainingError
+from model.common.task import TaskState
+from model.evaluation.classify_job import ClassifiedBatch, classify_inputs
+from model.training.run import RunError, TrainingRun
+from model.training.settings import TrainConfig
+from model.training.train import TrainingError
 
 
 def test_a_stage_refuses_to_run_before_the_one_it_needs(tmp_path):
@@ -37,7 +37,7 @@ def test_the_full_run_records_test_metrics_with_their_folder(synthetic_set, tmp_
     run.trained = run.train(TaskState())
     run.evaluation = run.evaluate(TaskState(), review_validation=False)
     saved = run.save(tmp_path / "m.safetensors", name="synthetic")
-    from model.modelfile import read_info
+    from model.modelfile.torch_file import read_info
 
     info = read_info(saved)
     assert info.metrics["test"]["folder"] == str(synthetic_set)
@@ -60,10 +60,10 @@ def test_classifying_a_folder_reports_batches_with_folder_truth(synthetic_set, t
 def tiny_synthetic_classifier():
     import torch
 
-    from model.arch import build_model
-    from model.classifiers import open_classifier
-    from model.modelfile import LoadedModel, ModelInfo
-    from model.preprocess import InputPolicy
+    from model.images.preprocess import InputPolicy
+    from model.modelfile.opening import open_classifier
+    from model.modelfile.torch_file import LoadedModel, ModelInfo
+    from model.networks.build import build_model
 
     torch.manual_seed(0)
     info = ModelInfo(arch="seed", classes=["BLOB", "RING"], policy=InputPolicy(48, 36))

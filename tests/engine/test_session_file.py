@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from helpers import WRONG_VALUES, every_node, run_bloodcell, with_value
 
-from model.audit import CLASSIFIED, NEW_VERSION, RECLASSIFIED, REVIEWED, SIGNED, UNDONE
-from model.infer import Result
-from model.review import ModelIdentity, ReviewSession, Sample, SessionSigned, SignOffRefused
-from model.session_file import SessionFileError, load_session, save_session, session_json
+from model.inference.classifier import ClassifiedImage, UnreadableImage
+from model.review.audit import CLASSIFIED, NEW_VERSION, RECLASSIFIED, REVIEWED, SIGNED, UNDONE
+from model.review.session import ModelIdentity, ReviewSession, Sample, SessionSigned, SignOffRefused
+from model.review.session_file import SessionFileError, load_session, save_session, session_json
 
 CLASSES = ["EOSINOPHIL", "LYMPHOCYTE"]
 MODEL = ModelIdentity("lab model", "ab" * 32)
@@ -22,11 +22,11 @@ def a_session() -> ReviewSession:
     session = ReviewSession(classes=CLASSES, sample=Sample("S-2026-0042", "P-17", 100, "left smear"))
     session.reviewer = "A. Technician"
     results = [
-        Result(Path("/d/sure.jpg"), (0.99, 0.01), unfamiliarity=-0.5),
-        Result(Path("/d/unsure.jpg"), (0.6, 0.4), unfamiliarity=0.1),
-        Result(Path("/d/cat.jpg"), (0.97, 0.03), unfamiliarity=4.0),
-        Result(Path(b"/d/caf\xe9.jpg".decode("utf-8", "surrogateescape")), (0.02, 0.98), unfamiliarity=0.0),
-        Result(Path("/d/broken.jpg"), error="the file is empty (0 bytes)"),
+        ClassifiedImage(Path("/d/sure.jpg"), (0.99, 0.01), unfamiliarity=-0.5),
+        ClassifiedImage(Path("/d/unsure.jpg"), (0.6, 0.4), unfamiliarity=0.1),
+        ClassifiedImage(Path("/d/cat.jpg"), (0.97, 0.03), unfamiliarity=4.0),
+        ClassifiedImage(Path(b"/d/caf\xe9.jpg".decode("utf-8", "surrogateescape")), (0.02, 0.98), unfamiliarity=0.0),
+        UnreadableImage(Path("/d/broken.jpg"), "the file is empty (0 bytes)"),
     ]
     for number, result in enumerate(results):
         session.add(

@@ -8,13 +8,11 @@ import json
 import shutil
 
 import pytest
-from helpers import real_data, run_bloodcell
+from helpers import CLASSES, real_data, run_bloodcell
 
-from model.hashing import file_sha256
-from model.review import ImageRow, ReviewSession, Sample
-from model.session_file import SessionFileError, load_session, save_session
-
-CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+from model.common.hashing import file_sha256
+from model.review.session import ImageRow, ReviewSession, Sample
+from model.review.session_file import SessionFileError, load_session, save_session
 
 
 @pytest.fixture
@@ -77,7 +75,7 @@ def test_an_edit_by_a_text_editor_is_detected_and_named(signed_file, edit):
 def test_a_signature_the_app_could_not_have_made_is_named(signed_file):
     """A signature added to a session with an image still waiting, hashes recomputed and all:
     what sign() refuses cannot be opened as signed."""
-    from model.session_integrity import content_sha256, seal
+    from model.review.integrity import content_sha256, seal
 
     document = json.loads(signed_file.read_text())
     add_a_signature_with_work_left(document)
@@ -116,7 +114,7 @@ def test_files_holding_patient_data_are_the_users_alone(signed_file, tmp_path):
     import os
     import stat
 
-    from model.verified import VerifiedStore
+    from model.review.verified import VerifiedStore
 
     os.chmod(signed_file, 0o644)  # as a copy from elsewhere may be
     save_session(signed_file, load_session(signed_file))

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from helpers import CLASSES, real_data
 
-from model.modelfile import read_info
-from model.scan import DatasetScan
-from model.sources import balanced_weights, merge_sources, split_within_sources
+from model.images.scan import DatasetScan
+from model.modelfile.torch_file import read_info
+from model.training.sources import balanced_weights, merge_sources, split_within_sources
 
 
 def scan(root: str, per_class: dict[str, int]) -> DatasetScan:
@@ -41,8 +41,8 @@ def test_validation_is_drawn_within_each_source_and_sampling_balances_them():
 
 
 def test_the_command_line_trains_on_two_labs_and_records_each(tmp_path, monkeypatch):
-    from model import unfamiliar
-    from model.cli import main
+    from model.cli.main import main
+    from model.unfamiliar import statistics as unfamiliar
 
     monkeypatch.setattr(unfamiliar, "MIN_SOURCE_IMAGES", 3)  # this tiny training's labs are held to the share
 

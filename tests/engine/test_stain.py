@@ -3,8 +3,16 @@ import torch
 from fastai.vision.core import TensorImage
 from skimage.color import rgb2lab
 
-from model.config import Augmentation
-from model.stain import HED_FROM_RGB, RGB_FROM_HED, LabColourCast, cast_colours, jitter_stains, lab_to_rgb, rgb_to_lab
+from model.training.settings import Augmentation
+from model.training.stain import (
+    HED_FROM_RGB,
+    RGB_FROM_HED,
+    LabColourCast,
+    cast_colours,
+    jitter_stains,
+    lab_to_rgb,
+    rgb_to_lab,
+)
 
 
 def test_no_jitter_leaves_the_image_as_it_was():

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from model.config import Augmentation, TrainConfig
-from model.infer import ViewOutputs, combine_networks
-from model.symmetry import FLIPS, MIRROR, NONE, QUARTER_TURNS, VIEW_SETS, numpy_views
-from model.torch_backend import torch_views
+from model.images.symmetry import FLIPS, MIRROR, NONE, QUARTER_TURNS, VIEW_SETS, numpy_views
+from model.inference.backends.torch_backend import torch_views
+from model.inference.classifier import ViewOutputs, combine_networks
+from model.training.settings import Augmentation, TrainConfig
 
 
 def top_left_corner(nhwc: np.ndarray) -> np.ndarray:

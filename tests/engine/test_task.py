@@ -1,7 +1,7 @@
 import threading
 
-from model.hashing import file_sha256
-from model.task import TaskState
+from model.common.hashing import file_sha256
+from model.common.task import TaskState
 
 
 def test_a_task_state_reports_and_stops_across_threads():

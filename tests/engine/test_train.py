@@ -5,13 +5,13 @@ import pytest
 import torch
 from helpers import augmented_copy, cells_inside_the_frame, real_data
 
-from model.classifiers import open_classifier
-from model.config import Augmentation, TrainConfig
-from model.evaluate import evaluate_folder
-from model.events import BatchProgress, EpochEnd, ScanProgress
-from model.images import load_rgb
-from model.modelfile import LoadedModel, load, save
-from model.train import TrainingError, fit
+from model.common.events import BatchProgress, EpochEnd, ScanProgress
+from model.evaluation.evaluate import evaluate_folder
+from model.images.reading import load_rgb
+from model.modelfile.opening import open_classifier
+from model.modelfile.torch_file import LoadedModel, load, save
+from model.training.settings import Augmentation, TrainConfig
+from model.training.train import TrainingError, fit
 
 
 def quick_config(data, **overrides) -> TrainConfig:
@@ -69,7 +69,7 @@ def test_real_subset_trains_saves_classifies_and_evaluates(real_train_subset, re
 
 def test_classifier_matches_the_learners_own_predictions(real_train_subset):
     """Inference preprocessing must be exactly the training pipeline's (minus augmentation)."""
-    from model.train import make_learner, scan_training_data
+    from model.training.train import make_learner, scan_training_data
 
     config = quick_config(real_train_subset)
     train_scan, _ = scan_training_data(config, lambda e: None, lambda: False)
@@ -84,7 +84,7 @@ def test_classifier_matches_the_learners_own_predictions(real_train_subset):
 
 
 def _info(learn, config):
-    from model.modelfile import ModelInfo
+    from model.modelfile.torch_file import ModelInfo
 
     return ModelInfo(arch=config.arch, classes=list(learn.dls.vocab), policy=config.policy)
 
@@ -118,7 +118,7 @@ def test_one_class_cannot_be_trained(tmp_path):
 
 
 def test_learning_rate_finder_suggests_a_rate_from_its_curve(synthetic_set):
-    from model.train import find_learning_rate
+    from model.training.train import find_learning_rate
 
     rates, losses, suggestion = find_learning_rate(quick_config(synthetic_set))
     assert len(rates) == len(losses) > 10
@@ -152,7 +152,7 @@ def test_split_by_cell_keeps_every_cell_on_one_side(tmp_path):
 
 
 def test_mixup_blends_training_batches_only_when_asked(synthetic_set, monkeypatch):
-    import model.train as train_module
+    import model.training.train as train_module
 
     blend_weights = []
 
@@ -174,7 +174,7 @@ def test_at_most_the_asked_number_of_copies_of_each_cell_are_kept():
 
     import numpy as np
 
-    from model.data import LabelledImage, _cap_copies
+    from model.training.data import LabelledImage, _cap_copies
 
     items = [LabelledImage(Path(f"{i}.png"), "A") for i in range(10)]
     groups = np.array([0, 0, 0, 0, 1, 1, 1, 2, 3, 3])
@@ -188,7 +188,7 @@ def test_at_most_the_asked_number_of_copies_of_each_cell_are_kept():
 def test_an_image_deleted_during_training_is_replaced_and_named(synthetic_set, tmp_path):
     import shutil
 
-    from model.data import LabelledImage, ReadOrSubstitute
+    from model.training.data import LabelledImage, ReadOrSubstitute
 
     files = sorted((synthetic_set / "BLOB").glob("*.png"))[:3]
     copies = [shutil.copy(f, tmp_path / f.name) for f in files]
@@ -201,7 +201,7 @@ def test_an_image_deleted_during_training_is_replaced_and_named(synthetic_set, t
 
 
 def test_a_training_whose_loss_turns_nan_saves_nothing(synthetic_set, monkeypatch):
-    import model.train as train_module
+    import model.training.train as train_module
 
     class NaNLoss(torch.nn.Module):
         def forward(self, output, target):
@@ -225,7 +225,7 @@ def test_fewer_training_images_than_a_batch_are_still_trained_on(synthetic_set, 
 
 
 def test_ensemble_members_trained_with_one_split_seed_share_their_validation_images(real_train_subset):
-    from model.train import make_learner, scan_training_data
+    from model.training.train import make_learner, scan_training_data
 
     def validation(**seeds) -> set[Path]:
         config = quick_config(real_train_subset, valid_pct=0.3, **seeds)

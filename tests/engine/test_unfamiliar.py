@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from conftest import CLASSES, link_subset
 from helpers import pbc_data, real_data, run_bloodcell
-from unfamiliar_proxies import write_proxies
 
-from model.modelfile import ModelFileError, load, save
-from model.review import ImageRow, ReviewSession
-from model.unfamiliar import (
+from model.modelfile.torch_file import ModelFileError, load, save
+from model.review.export import write_session_csv
+from model.review.session import ImageRow, ReviewSession
+from model.unfamiliar.statistics import (
     NO_LEUKOCYTE,
     UNLIKE_TRAINING,
     ReferenceError,
@@ -22,6 +22,7 @@ from model.unfamiliar import (
     another_lab,
     calibrate,
 )
+from tools.unfamiliar_proxies import write_proxies
 
 DEFAULT_MODEL = Path(__file__).parents[2] / "resources" / "default_model.safetensors"
 
@@ -244,9 +245,9 @@ def test_classify_says_when_the_pictures_look_like_a_lab_the_model_does_not_know
 def test_a_new_lab_is_pointed_to_matching_only_when_the_model_has_statistics_to_match(arch, command):
     # A network normalised per picture keeps no lab's statistics: match-lab would refuse it, so
     # the advice is to adapt it from verified cells instead.
-    from model.cli import adapting_advice
-    from model.model_header import ModelInfo
-    from model.preprocess import InputPolicy
+    from model.cli.main import adapting_advice
+    from model.fileformat.header import ModelInfo
+    from model.images.preprocess import InputPolicy
 
     single = ModelInfo(arch, CLASSES, InputPolicy())
     assert command in adapting_advice(single)
@@ -286,7 +287,7 @@ def test_damaged_statistics_in_a_model_file_are_refused_with_a_reason(calibrated
 
 
 def test_calibrating_without_data_remakes_the_training_split_or_says_what_is_missing(tmp_path):
-    from model.modelfile import load, save
+    from model.modelfile.torch_file import load, save
 
     moved = load(DEFAULT_MODEL)  # a model whose training folders are on another machine
     settings = moved.info.networks[0].training["settings"]
@@ -327,7 +328,7 @@ def test_a_new_lab_sends_every_image_to_review_and_its_differential_is_provision
     assert [session.status(row) for row in session.rows] == ["review"] * 3 + ["unidentified"] * 5
     assert session.provisional and session.review_count == 3
     out = tmp_path / "new-lab.csv"
-    session.write_csv(out, model_name="m", model_sha256="abc")
+    write_session_csv(session, out, model_name="m", model_sha256="abc")
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert {row["provisional"] for row in rows} == {"yes"}
     session.set_reviewed([0, 1, 2])  # a technician looked at every answer: the counts are theirs

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import pwd
 
-from model.user_folders import resolve
+from model.common.user_folders import resolve
 
 
 def test_a_data_folder_that_is_a_file_is_named_with_what_is_lost(tmp_path):

@@ -9,8 +9,8 @@ import pytest
 from helpers import CLASSES
 from PIL import Image
 
-from model.review import ImageRow, ModelIdentity
-from model.verified import VerifiedStore, VerifiedStoreError
+from model.review.session import ImageRow, ModelIdentity
+from model.review.verified import VerifiedStore, VerifiedStoreError
 
 MODEL = ModelIdentity("lab model", "ab" * 32)
 

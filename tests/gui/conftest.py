@@ -1,15 +1,18 @@
+import os
 from pathlib import Path
+
+# Qt's offscreen screen is 800x800 unless told otherwise; windows now size themselves to their
+# screen, so the tests give them an ordinary desktop's (the small-screen tests set their own).
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={Path(__file__).parents[1] / 'offscreen-1920x1080.json'}"
 
 import pytest
 import torch
-from helpers import CLASSES
+from helpers import seed_model_file
 from PySide6.QtCore import QSettings
 
 from bloodcell_gui.main_window import MainWindow
 from bloodcell_gui.workers import Worker
-from model.arch import build_model
-from model.modelfile import ModelInfo, save
-from model.preprocess import InputPolicy
 
 
 @pytest.fixture(scope="session")
@@ -17,15 +20,7 @@ def tiny_model(tmp_path_factory) -> Path:
     """An untrained seed network at a small input size: real files, real inference, fast."""
     torch.manual_seed(7)
     path = tmp_path_factory.mktemp("models") / "tiny.safetensors"
-    info = ModelInfo(
-        arch="seed",
-        classes=CLASSES,
-        policy=InputPolicy(80, 60),
-        name="tiny test model",
-        metrics={"test": {"accuracy": 0.5}},
-    )
-    save(path, build_model("seed", 4), info)
-    return path
+    return seed_model_file(path, size=(80, 60), name="tiny test model", metrics={"test": {"accuracy": 0.5}})
 
 
 @pytest.fixture(autouse=True)

@@ -3,14 +3,15 @@ save, switch, classify again."""
 
 from __future__ import annotations
 
-from helpers import CLASSES, answer_next_question, classify_and_wait, real_data
+from helpers import CLASSES, real_data
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
+from qt_helpers import answer_next_question, classify_and_wait
 
 from bloodcell_gui.main_window import MainWindow
 from bloodcell_gui.model_info import model_info_html
-from model.hashing import file_sha256
-from model.modelfile import read_info
+from model.common.hashing import file_sha256
+from model.modelfile.torch_file import read_info
 
 
 def lab_folder(target, per_class: int):

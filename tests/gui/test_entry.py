@@ -10,8 +10,8 @@ from PySide6.QtCore import QSettings
 import bloodcell_gui.app as app_module
 from bloodcell_gui.entry import main
 from bloodcell_gui.main_window import MainWindow
-from model.cli import build_parser
-from model.cli_guard import COMMANDS
+from model.cli.guard import COMMANDS
+from model.cli.main import build_parser
 
 
 def test_the_entry_knows_every_subcommand():

@@ -7,14 +7,15 @@ import os
 import shutil
 
 import torch
-from helpers import CLASSES, classify_and_wait, real_data
+from helpers import CLASSES, real_data
 from PIL import Image
 from PySide6.QtCore import Qt
+from qt_helpers import classify_and_wait
 from safetensors.torch import load_file, save_file
 
-from model.arch import build_model
-from model.modelfile import ModelInfo, read_info, save
-from model.preprocess import InputPolicy
+from model.images.preprocess import InputPolicy
+from model.modelfile.torch_file import ModelInfo, read_info, save
+from model.networks.build import build_model
 
 
 def test_pipes_links_and_odd_names_in_a_dropped_folder(qtbot, window, tmp_path):

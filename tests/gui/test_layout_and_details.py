@@ -2,10 +2,11 @@
 
 import shutil
 
-from helpers import CLASSES, classify_and_wait, real_data
+from helpers import CLASSES, real_data
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFont, QFontMetricsF
 from PySide6.QtWidgets import QApplication
+from qt_helpers import classify_and_wait
 
 from bloodcell_gui.heatmap import ConfusionHeatmap
 

@@ -6,14 +6,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import CLASSES, classify_and_wait, drop, real_data
+from helpers import CLASSES, real_data
 from pypdf import PdfReader
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+from qt_helpers import classify_and_wait, drop
 
-from model.hashing import file_sha256
+from model.common.hashing import file_sha256
 
 
 def cli_csv(paths, model, tmp_path) -> Path:
@@ -137,7 +138,7 @@ def test_a_failed_export_leaves_the_previous_file(qtbot, window, tmp_path, monke
     def disk_full(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("model.atomic.os.fsync", disk_full)
+    monkeypatch.setattr("model.common.atomic.os.fsync", disk_full)
     assert not window.export_csv(target)
     assert target.read_text() == "previous export\n"
     assert "No space left" in window.last_error
@@ -234,8 +235,8 @@ def test_model_information_shows_the_metadata(qtbot, window):
 
 def test_the_shipped_model_information_names_each_lab_and_its_figures(qtbot):
     from bloodcell_gui.model_info import ModelInfoDialog
-    from model.model_header import read_info
-    from model.resources import default_model_path
+    from model.common.resources import default_model_path
+    from model.fileformat.header import read_info
 
     dialog = ModelInfoDialog(read_info(default_model_path()), default_model_path(), "0" * 64)
     qtbot.addWidget(dialog)
@@ -251,8 +252,8 @@ def test_the_shipped_model_information_names_each_lab_and_its_figures(qtbot):
 
 def test_an_ensemble_loads_classifies_and_describes_each_network(qtbot, window, tiny_model, tmp_path):
     from bloodcell_gui.model_info import ModelInfoDialog
-    from model.ensemble import combine
-    from model.modelfile import save
+    from model.modelfile.ensemble import combine
+    from model.modelfile.torch_file import save
 
     combined = combine([tiny_model, tiny_model], name="two tiny networks")
     path = save(tmp_path / "ensemble.safetensors", combined.module, combined.info)

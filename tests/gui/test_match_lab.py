@@ -3,14 +3,15 @@ model saved, switched to, and its step shown in the model information."""
 
 from __future__ import annotations
 
-from helpers import CLASSES, answer_next_question, classify_and_wait, real_data
+from helpers import CLASSES, real_data
 from PySide6.QtCore import Qt
+from qt_helpers import answer_next_question, classify_and_wait
 
 from bloodcell_gui import match_lab_dialog
 from bloodcell_gui.model_info import model_info_html
-from model import lab_statistics
-from model.hashing import file_sha256
-from model.modelfile import read_info
+from model.adaptation import lab_statistics
+from model.common.hashing import file_sha256
+from model.modelfile.torch_file import read_info
 
 
 def lab_images(target, per_class: int):

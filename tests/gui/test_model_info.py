@@ -6,8 +6,8 @@ import html
 import re
 
 from bloodcell_gui.model_info import model_info_html
-from model.model_header import read_info
-from model.resources import default_model_path
+from model.common.resources import default_model_path
+from model.fileformat.header import read_info
 
 
 def test_the_default_models_information_has_no_raw_dictionaries():

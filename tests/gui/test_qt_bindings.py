@@ -2,6 +2,7 @@
 
 import sys
 
+import pytest
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 
@@ -9,6 +10,8 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 def test_painting_does_not_leak_references_to_none(qapp):
     # PySide6 6.12.0 drops a reference to None on every call of a void method; after some
     # tens of thousands of calls (minutes of live training curves) Python aborts.
+    if sys.version_info >= (3, 12):
+        pytest.skip("None is immortal from Python 3.12: its count says nothing and the leak cannot abort")
     image = QImage(64, 64, QImage.Format.Format_RGB32)
     painter = QPainter(image)
     path = QPainterPath(QPointF(0, 0))

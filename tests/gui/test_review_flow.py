@@ -4,14 +4,15 @@ their model, keys that reach the review list, a flow that moves on after each de
 import csv
 
 import torch
-from helpers import CLASSES, answer_next_question, classify_and_wait, drop, real_data
+from helpers import CLASSES, real_data, seed_model_file
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+from qt_helpers import answer_next_question, classify_and_wait, drop
 
-from model.arch import build_model
-from model.modelfile import ModelInfo, save
-from model.preprocess import InputPolicy
+from model.images.preprocess import InputPolicy
+from model.modelfile.torch_file import ModelInfo, save
+from model.networks.build import build_model
 
 
 def test_reopening_a_folder_never_changes_the_counts(qtbot, window):
@@ -73,7 +74,7 @@ def test_switching_models_reclassifies_or_starts_anew_and_exports_name_each_rows
 
 def test_a_session_with_two_models_says_so_in_the_report_and_per_row(qtbot, window, tmp_path):
     from bloodcell_gui.report import report_html
-    from model.review import ModelIdentity
+    from model.review.session import ModelIdentity
 
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
     window.results.session.rows[0].model = ModelIdentity("older model", "f" * 64)
@@ -106,7 +107,7 @@ def test_time_left_is_shown_only_once_it_means_something(qtbot):
     from PySide6.QtCore import QObject
 
     from bloodcell_gui.classification_queue import ClassificationQueue
-    from model.classify_job import ClassifiedBatch
+    from model.evaluation.classify_job import ClassifiedBatch
 
     owner = QObject()
     queue = ClassificationQueue(parent=owner)
@@ -193,7 +194,7 @@ def test_the_detail_pane_never_shows_a_row_that_is_gone(qtbot, window):
 def test_switching_models_keeps_truth_marks_provenance_and_the_sample(qtbot, window, tmp_path):
     from conftest import link_subset
 
-    from model.audit import CLASSIFIED, NEW_SET
+    from model.review.audit import CLASSIFIED, NEW_SET
 
     folder = link_subset(real_data() / "TEST_SIMPLE", tmp_path / "truth", per_class=1)  # class folders: truth
     classify_and_wait(qtbot, window, [folder])
@@ -208,9 +209,7 @@ def test_switching_models_keeps_truth_marks_provenance_and_the_sample(qtbot, win
     decided = {i: (row.verified, row.reviewed, row.decided_by, row.decided_at) for i, row in enumerate(session.rows)}
     truths = [row.truth for row in session.rows]
     torch.manual_seed(12)
-    other = save(
-        tmp_path / "other.safetensors", build_model("seed", 4), ModelInfo("seed", CLASSES, InputPolicy(32, 32))
-    )
+    other = seed_model_file(tmp_path / "other.safetensors", size=(32, 32))
     answer_next_question("Classify them again")
     with qtbot.waitSignal(window.classificationFinished, timeout=120_000):
         window.load_model(other)

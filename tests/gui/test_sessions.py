@@ -7,15 +7,16 @@ import sys
 import textwrap
 from pathlib import Path
 
-from helpers import classify_and_wait, real_data
+from helpers import real_data
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
+from qt_helpers import classify_and_wait
 
 from bloodcell_gui.main_window import MainWindow
-from model.audit import CLASSIFIED, RECLASSIFIED, REVIEWED, SIGNED
-from model.review import Sample
-from model.session_file import load_session, session_json
+from model.review.audit import CLASSIFIED, RECLASSIFIED, REVIEWED, SIGNED
+from model.review.session import Sample
+from model.review.session_file import load_session, session_json
 
 
 def answer(button: QMessageBox.StandardButton) -> None:
@@ -71,12 +72,10 @@ def test_a_session_is_saved_reopened_signed_and_audited(qtbot, window, tmp_path)
     session = other.results.session
     other.store.set_reviewer("A. Technician")  # this PC user's name, remembered
     unsure = [i for i, row in enumerate(session.rows) if session.needs_review(row) or row.unidentified]
-    if unsure:
-        assert not other.sign_session()
-        assert "cannot sign yet" in other.last_error
-        decide(
-            other, [(other.table_filter.mapFromSource(other.results.index(i, 0)).row(), Qt.Key.Key_R) for i in unsure]
-        )
+    assert unsure, "the untrained model's answers must wait for review, or the refusal below tests nothing"
+    assert not other.sign_session()
+    assert "cannot sign yet" in other.last_error
+    decide(other, [(other.table_filter.mapFromSource(other.results.index(i, 0)).row(), Qt.Key.Key_R) for i in unsure])
     answer(QMessageBox.StandardButton.Yes)
     assert other.sign_session(), other.last_error
     assert session.signed and "signed, read-only" in other.windowTitle()
@@ -160,8 +159,8 @@ def test_after_kill_9_the_autosaved_session_is_offered_with_its_decisions(qtbot,
 def test_a_new_version_of_a_signed_session_never_saved_keeps_the_signed_file(qtbot, window, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
-    from model.hashing import file_sha256
-    from model.session_file import load_session
+    from model.common.hashing import file_sha256
+    from model.review.session_file import load_session
 
     window.threshold.setValue(0.0)  # nothing waits for review: the session can be signed
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])

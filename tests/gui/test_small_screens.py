@@ -38,7 +38,11 @@ def test_every_state_fits_the_screen(tmp_path, tiny_model, width, height):
     assert done.returncode == 0, done.stderr[-3000:]
     states = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert [s["state"] for s in states][:5] == [
-        "first window", "classified", "heatmap cell clicked", "class clicked", "show all"
+        "first window",
+        "classified",
+        "heatmap cell clicked",
+        "class clicked",
+        "show all",
     ]
     assert states[-1]["state"] == "wizard"
     for state in states:

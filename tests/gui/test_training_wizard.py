@@ -4,12 +4,13 @@ import shutil
 
 import numpy as np
 import pytest
-from helpers import CLASSES, classify_and_wait, real_data
+from helpers import CLASSES, real_data
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWizard
+from qt_helpers import classify_and_wait
 
 from bloodcell_gui.wizard.training_wizard import TrainingWizard
-from model.modelfile import load
+from model.modelfile.torch_file import load
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ def test_end_to_end_train_evaluate_save_and_use(qtbot, window, wizard, real_trai
     assert window.results.session.classified == 4
 
     # The command line, given the same data and settings, records the same figures.
-    from model.cli import main as cli
+    from model.cli.main import main as cli
 
     by_cli = tmp_path / "cli-model.safetensors"
     settings = ["--arch", "seed", "--size", "64x48", "--bs", "16", "--epochs", "1", "--patience", "0"]
@@ -198,7 +199,7 @@ def test_the_wizard_trains_on_another_labs_folder_too(qtbot, wizard, real_train_
 
 
 def test_the_settings_page_says_so_when_the_gpus_cannot_be_listed(qtbot, wizard, monkeypatch):
-    import model.devices as devices
+    import model.inference.devices as devices
 
     def broken() -> list:
         raise RuntimeError("CUDA driver version is insufficient")
@@ -218,7 +219,7 @@ def test_the_settings_page_lists_devices_from_a_worker(qtbot, wizard, monkeypatc
     # on the GUI thread that froze it for seconds.
     import threading
 
-    import model.devices as devices
+    import model.inference.devices as devices
 
     threads = []
     real = devices.available_devices
@@ -229,3 +230,22 @@ def test_the_settings_page_lists_devices_from_a_worker(qtbot, wizard, monkeypatc
     assert page.device.count() == 1  # Automatic, at once; the rest when the worker answers
     qtbot.waitUntil(lambda: page.device.findData("cpu") >= 0, timeout=30_000)
     assert threads and threads[0] is not threading.main_thread()
+
+
+def test_the_settings_page_offers_exactly_the_declared_ranges(wizard):
+    from model.training import limits
+
+    page = wizard.settings_page
+    boxes = {
+        limits.EPOCHS: page.epochs,
+        limits.BATCH_SIZE: page.batch_size,
+        limits.PATIENCE: page.patience,
+        limits.INPUT_SIDE: page.width_box,
+        limits.LEARNING_RATE: page.lr,
+        limits.MIXUP: page.mixup,
+    }
+    for limit, box in boxes.items():
+        assert (box.minimum(), box.maximum()) == pytest.approx((limit.low, limit.high)), limit.words
+    assert (page.valid_pct.minimum() / 100, page.valid_pct.maximum() / 100) == pytest.approx(
+        (limits.VALID_SHARE.low, limits.VALID_SHARE.high)
+    )

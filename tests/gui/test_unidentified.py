@@ -3,26 +3,24 @@ differential until a technician gives it a class, and the detail view says why."
 
 import pytest
 import torch
-from helpers import CLASSES, classify_and_wait, real_data
+from helpers import CLASSES, real_data, seed_model_file
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
+from qt_helpers import classify_and_wait
 
 from bloodcell_gui.main_window import MainWindow
-from model.arch import build_model
-from model.calibrate import reference_statistics
-from model.classifiers import open_classifier
-from model.model_header import ModelInfo
-from model.modelfile import load, save
-from model.preprocess import InputPolicy
-from model.task import TaskState
-from model.unfamiliar import NO_LEUKOCYTE
+from model.common.task import TaskState
+from model.modelfile.opening import open_classifier
+from model.modelfile.torch_file import load, save
+from model.training.calibrate import reference_statistics
+from model.unfamiliar.statistics import NO_LEUKOCYTE
 
 
 @pytest.fixture
 def calibrated_window(qtbot, tmp_path, tiny_model, monkeypatch):
     loaded = load(tiny_model)
-    # At least the 40 pictures to fit and 20 held out every calibration needs (model.calibrate).
+    # At least the 40 pictures to fit and 20 held out every calibration needs (model.training.calibrate).
     cells = sorted((real_data() / "TEST_SIMPLE").glob("*/*.jpeg"))
     more = sorted((real_data() / "TEST").glob("*/*.jpeg"))[::120]
     fit = [(path, CLASSES.index(path.parent.name)) for path in [*cells[::2], *more]]
@@ -113,12 +111,12 @@ def test_many_unfamiliar_cells_suggest_matching_the_model_to_the_lab(qtbot, cali
 
 def test_a_model_normalised_per_picture_is_offered_adapting_not_matching(qtbot, window, tmp_path):
     from bloodcell_gui.adapt_dialog import AdaptDialog
-    from model.unfamiliar import AnotherLab
+    from model.unfamiliar.statistics import AnotherLab
 
     assert window.match_lab_action.isEnabled()  # the BatchNorm seed: its statistics can move
     torch.manual_seed(0)
     path = tmp_path / "instance.safetensors"
-    save(path, build_model("seed-deep-instance", 4), ModelInfo("seed-deep-instance", CLASSES, InputPolicy(48, 48)))
+    seed_model_file(path, arch="seed-deep-instance")
     window.load_model(path)
     qtbot.waitUntil(lambda: window.loaded.path == path, timeout=30_000)
     assert not window.match_lab_action.isEnabled()  # nothing to move: no dead end offered
@@ -136,8 +134,8 @@ def test_the_detail_view_says_why_an_ensemble_that_disagrees_needs_review():
     from pathlib import Path
 
     from bloodcell_gui.detail import verdict_html
-    from model.review import ImageRow
-    from model.unfamiliar import NETWORKS_DISAGREE
+    from model.review.session import ImageRow
+    from model.unfamiliar.statistics import NETWORKS_DISAGREE
 
     row = ImageRow(Path("x.jpg"), (0.6, 0.4, 0.0, 0.0), unfamiliarity=0.5, unfamiliar_threshold=1.0)
     assert "Review:" not in verdict_html(CLASSES, row)

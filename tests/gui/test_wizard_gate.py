@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from bloodcell_gui.charts import LineChart
-from model.evaluate import Evaluation
-from model.run import RunEvaluation
+from model.evaluation.evaluate import Evaluation
+from model.training.run import RunEvaluation
 
 
 def evaluation(confusion) -> Evaluation:

@@ -63,7 +63,7 @@ def test_stop_delivers_what_the_task_returns_and_discard_drops_it(qtbot, qapp):
 def test_a_failure_arrives_as_the_exception_itself(qtbot, qapp):
     from PySide6.QtCore import QObject
 
-    from model.train import TrainingError
+    from model.training.train import TrainingError
 
     def fails(state):
         raise TrainingError("no memory", out_of_memory=True)
