@@ -3,7 +3,9 @@ files; and the tiers: `pytest` runs the quick tier, `pytest --full` everything (
 
 Tiers: a test marked `slow` (seconds or more: training, subprocesses, whole folders) runs only
 with --full; one marked `data` needs ../shared's development data (every such test is also told
-apart by its helper, `real_data()`, which skips when the data are absent)."""
+apart by what it uses: `real_data()`, `pbc_data()`, `pbc_cells()`, the real-image fixtures, the
+default model's figures; the marker is set here, from the test's source and fixtures, so
+`pytest -m "not data"` runs what a checkout without ../shared can)."""
 
 from __future__ import annotations
 
@@ -110,7 +112,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "data: needs ../shared's development data")
 
 
+DATA_FIXTURES = {"real_train_subset", "real_test_subset", "bad_corpus"}
+DATA_HELPERS = ("real_data(", "pbc_data(", "pbc_cells(", "BLOOD_CELLS", "PBC", "dev_data")
+
+
+def _needs_data(item: pytest.Item) -> bool:
+    import inspect
+
+    if DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    function = getattr(item, "function", None)
+    try:
+        source = inspect.getsource(inspect.getmodule(function)) if function else ""
+    except (OSError, TypeError):
+        return False
+    return any(helper in source for helper in DATA_HELPERS)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _needs_data(item):
+            item.add_marker(pytest.mark.data)
     if config.getoption("--full"):
         return
     quick = [item for item in items if item.get_closest_marker("slow") is None]

@@ -1,7 +1,7 @@
 """Make a chosen candidate the shipped default model.
 
 Nothing here chooses: run it only for the candidate a registered rule chose
-(docs/recipe-search-*). It measures, once, the candidate's figures on each lab's test cells
+(research/notes/recipe-search-*). It measures, once, the candidate's figures on each lab's test cells
 (`blood-cells/TEST`, and `pbc/`'s held-out 20 %, the share the file's own settings set aside by
 name and never trained on), records them in the file, names it and writes it with its ONNX graphs
 and unfamiliar-image statistics to resources/default_model.safetensors.

@@ -6,7 +6,7 @@ pictures; another lab's stain, camera and magnification move those, and measured
 that shift more than the features that does not travel. The shipped default, trained on one
 lab, went from 37.7 % to 75.7 % balanced accuracy on the second lab's held-out cells with 1,600
 of that lab's unlabelled images; a leave-one-lab-out EfficientNet-Lite0 from 52.8 % to 75.8 %
-(docs/recipe-search-2026-11-28.md). No technician time is needed: a day's cells will do.
+(research/notes/recipe-search-2026-11-28.md). No technician time is needed: a day's cells will do.
 
 - Each network prepares the images with its own input policy (framing, size, normalisation),
   as classification does; the statistics are a cumulative average over all of them.

@@ -56,7 +56,7 @@ def seed_deep_instance_cnn(n_classes: int) -> nn.Sequential:
     """seed-deep with InstanceNorm in place of BatchNorm: each layer is normalised by the image's
     own statistics, so no lab's running averages are carried into another lab's pictures (the
     BatchNorm statistics of the training lab are what did not travel in the leave-one-lab-out
-    runs; `docs/recipe-search-2026-11-28.md`). Nothing to re-measure with `match-lab`."""
+    runs; `research/notes/recipe-search-2026-11-28.md`). Nothing to re-measure with `match-lab`."""
     return seed_deep_cnn(n_classes, NormType.Instance)
 
 
@@ -86,7 +86,7 @@ def seed_deep_colour_standardised_cnn(n_classes: int) -> nn.Module:
     fainter) is divided out before the first convolution, which InstanceNorm after it does not
     do: a convolution mixes the channels first. Trained on one lab and scored on the other, moving
     each test picture's channels to the training lab's average lifted pbc-to-bc from 33.5 % and
-    58.1 % to 59.9 % and 59.5 % balanced with no retraining (`docs/recipe-search-2026-11-28.md`)."""
+    58.1 % to 59.9 % and 59.5 % balanced with no retraining (`research/notes/recipe-search-2026-11-28.md`)."""
     return nn.Sequential(nn.InstanceNorm2d(3, affine=True), *seed_deep_instance_cnn(n_classes))
 
 

@@ -23,7 +23,7 @@ A first, cheaper gate needs no network: an image in which no stained leukocyte i
 different classes is unsure, not unfamiliar: that image goes to review (model.review.session), not here.
 Measured on a two-lab ensemble's own validation cells, disagreement took 9.6 % of one lab's
 familiar cells out of the differential on top of the 4 % the threshold allows, and flagged no
-non-leukocyte picture that the score did not (docs/recipe-search-2026-11-28.md, step 15).
+non-leukocyte picture that the score did not (research/notes/recipe-search-2026-11-28.md, step 15).
 """
 
 from __future__ import annotations
