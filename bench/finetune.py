@@ -29,14 +29,14 @@ PER_CLASS = 25
 def main() -> None:
     args = parser(__doc__).parse_args()
     os.environ["BLOODCELL_DEFAULT_MODEL"] = str(args.model)
-    import bloodcell_gui.session_actions as session_actions
+    import bloodcell_gui.session_controller as session_controller
     from bloodcell_gui.app import make_application
     from bloodcell_gui.main_window import MainWindow
     from model.review.verified import VerifiedEntry
     from model.training.holdout import is_held_out
 
     scratch = Path(tempfile.mkdtemp(prefix="bloodcell-bench-"))
-    session_actions.autosave_folder = lambda: scratch / "app-data"  # not the user's own list
+    session_controller.autosave_folder = lambda: scratch / "app-data"  # not the user's own list
     app = make_application()
     window = MainWindow(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
     window.show()
@@ -51,13 +51,15 @@ def main() -> None:
         chosen = [f for f in sorted(folder.iterdir()) if not is_held_out(f)][:PER_CLASS]
         paths += chosen
         for path in chosen:
-            window.verified.entries[str(path)] = VerifiedEntry(str(path), "", folder.name, "", "", "2026-11-28")
+            window.verified_cells.verified.entries[str(path)] = VerifiedEntry(
+                str(path), "", folder.name, "", "", "2026-11-28"
+            )
     classifier = window.loaded.classifier
     started = time.perf_counter()
     sum(1 for _ in classifier.classify(paths))
     classify_seconds = time.perf_counter() - started
 
-    dialog = window.open_adapt_dialog()
+    dialog = window.verified_cells.open_adapt_dialog()
     clock = QElapsedTimer()
     ticks: list[int] = []
     probe = QTimer(interval=PROBE_MS)
@@ -86,7 +88,7 @@ def main() -> None:
     report("event-loop stall, 99th percentile", float(np.percentile(stalls, 99)), "ms")
     print(dialog.result.text())
     print(f"target: at most 120 s ({'met' if adapt_seconds <= 120 else 'NOT met'}), max stall <= 100 ms")
-    window.unsaved_decisions = False
+    window.sessions.unsaved_decisions = False
     dialog.reject()
     window.close()
     app.processEvents()

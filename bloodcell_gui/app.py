@@ -74,8 +74,8 @@ def close_on_sigterm(window: MainWindow) -> None:
 def export_and_quit(window: MainWindow, folder: Path) -> None:
     """Export the results as the File menu does (results.csv, report.pdf in `folder`), say how
     it went on standard output, and close the window."""
-    written = [name for name, export in (("results.csv", window.export_csv), ("report.pdf", window.export_pdf))
-               if export(folder / name)]  # fmt: skip
+    exports = (("results.csv", window.exports.export_csv), ("report.pdf", window.exports.export_pdf))
+    written = [name for name, export in exports if export(folder / name)]
     rows = window.results.rowCount() if window.results is not None else 0
     print(f"exported {' '.join(written) or 'nothing'} ({rows} images) {window.last_error or ''}".strip(), flush=True)
     window.close()

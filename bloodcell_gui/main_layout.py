@@ -30,9 +30,10 @@ from bloodcell_gui.detail import DetailPanel
 from bloodcell_gui.differential import DifferentialView
 from bloodcell_gui.eliding_label import ElidingLabel
 from bloodcell_gui.heatmap import ConfusionHeatmap
-from bloodcell_gui.results_model import ViewFilter
+from bloodcell_gui.results_model import GROUP_ROLE, ResultsFilter, ViewFilter
+from bloodcell_gui.screens import fit_to_screen, shrink_to_screen
 from bloodcell_gui.style import plain_label
-from bloodcell_gui.thumbnail_view import configure_thumbnail_view
+from bloodcell_gui.thumbnail_view import ThumbnailDelegate, configure_thumbnail_view
 from model.common.editions import training_available
 
 NO_TRUTH_YET = "Drop a folder with class subfolders (EOSINOPHIL/, …) to compare with ground truth."
@@ -99,8 +100,8 @@ class MainLayout:
 
     def _build_summary(self) -> QGroupBox:
         self.differential = DifferentialView()
-        self.differential.classClicked.connect(self._filter_class)
-        self.differential.reclassifyRequested.connect(self._reclassify_rows)
+        self.differential.classClicked.connect(self.summary.filter_class)
+        self.differential.reclassifyRequested.connect(self.review.reclassify_rows)
         self.totals = QLabel("No images yet")
         self.totals.setWordWrap(True)
         # Shown when many of the session's images are unfamiliar to the model (model.unfamiliar.statistics.
@@ -110,7 +111,7 @@ class MainLayout:
         self.lab_hint.setWordWrap(True)
         self.lab_hint.setTextFormat(Qt.TextFormat.RichText)
         self.lab_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self.lab_hint.linkActivated.connect(self._lab_hint_link)
+        self.lab_hint.linkActivated.connect(self.summary.lab_hint_link)
         self.lab_hint.hide()
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
@@ -135,7 +136,7 @@ class MainLayout:
         self.familiar_share.setSuffix(" %")
         self.familiar_share.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.familiar_share.setKeyboardTracking(False)
-        self.familiar_share.valueChanged.connect(self._familiar_share_changed)
+        self.familiar_share.valueChanged.connect(self.models.familiar_share_changed)
         form = QFormLayout()
         form.addRow("Review below confidence", self.threshold)
         form.addRow("Familiar images passed", self.familiar_share)
@@ -144,7 +145,7 @@ class MainLayout:
 
     def _build_truth(self) -> QGroupBox:
         self.heatmap = ConfusionHeatmap()
-        self.heatmap.cellClicked.connect(self._filter_cell)
+        self.heatmap.cellClicked.connect(self.summary.filter_cell)
         self.accuracy = QLabel(NO_TRUTH_YET)
         self.accuracy.setWordWrap(True)
         box = QGroupBox("Ground truth")
@@ -158,7 +159,7 @@ class MainLayout:
         # must not widen the middle column past a 1024-pixel screen.
         self.filter_label = ElidingLabel()
         self.show_all = QPushButton("Show all")
-        self.show_all.clicked.connect(lambda: self._apply_filter(ViewFilter()))
+        self.show_all.clicked.connect(lambda: self.summary.apply_filter(ViewFilter()))
         self.filter_bar = QWidget()
         filter_layout = QHBoxLayout(self.filter_bar)
         filter_layout.setContentsMargins(4, 0, 4, 0)
@@ -182,7 +183,7 @@ class MainLayout:
         self.table.setDragEnabled(True)
         for view in (self.grid, self.table, self.review_view, self.unidentified_view):
             view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-            view.customContextMenuRequested.connect(self._context_menu)
+            view.customContextMenuRequested.connect(self.review.context_menu)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.grid, "Thumbnails")
         self.tabs.addTab(self.table, "Table")
@@ -226,44 +227,48 @@ class MainLayout:
     def build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self.open_files_action = file_menu.addAction("Open files…", QKeySequence.StandardKey.Open)
-        self.open_files_action.triggered.connect(self.open_files_dialog)
-        file_menu.addAction("Open folder…", QKeySequence("Ctrl+Shift+O")).triggered.connect(self.open_folder_dialog)
+        self.open_files_action.triggered.connect(self.inputs.open_files_dialog)
+        file_menu.addAction("Open folder…", QKeySequence("Ctrl+Shift+O")).triggered.connect(
+            self.inputs.open_folder_dialog
+        )
         file_menu.addSeparator()
         self.export_csv_action = file_menu.addAction("Export CSV…", QKeySequence("Ctrl+E"))
-        self.export_csv_action.triggered.connect(self.export_csv_dialog)
+        self.export_csv_action.triggered.connect(self.exports.export_csv_dialog)
         self.export_pdf_action = file_menu.addAction("Export PDF report…", QKeySequence.StandardKey.Print)
-        self.export_pdf_action.triggered.connect(self.export_pdf_dialog)
+        self.export_pdf_action.triggered.connect(self.exports.export_pdf_dialog)
         file_menu.addSeparator()
         file_menu.addAction("Clear results").triggered.connect(self.clear_results)
         file_menu.addAction("Quit", QKeySequence.StandardKey.Quit).triggered.connect(self.close)
-        self.build_session_menus(file_menu)
+        self.sessions.build_menus(file_menu, self.menuBar())
 
         model_menu = self.menuBar().addMenu("&Model")
-        model_menu.addAction("Load model…").triggered.connect(self.load_model_dialog)
+        model_menu.addAction("Load model…").triggered.connect(self.models.load_dialog)
         self.recent_menu = model_menu.addMenu("Recent models")
-        model_menu.addAction("Model information…").triggered.connect(self.show_model_info)
+        model_menu.addAction("Model information…").triggered.connect(self.models.show_info)
         model_menu.addSeparator()
         can_train = training_available()
         if can_train:
             self.train_action = model_menu.addAction("Train model…")
-            self.train_action.triggered.connect(self.open_training_wizard)
-        model_menu.addAction("Verified cells…").triggered.connect(self.show_verified_cells)
+            self.train_action.triggered.connect(self.models.open_training_wizard)
+        model_menu.addAction("Verified cells…").triggered.connect(self.verified_cells.show_verified_cells)
         if can_train:
             self.adapt_action = model_menu.addAction("Adapt to this lab…")
-            self.adapt_action.triggered.connect(self.open_adapt_dialog)
+            self.adapt_action.triggered.connect(self.verified_cells.open_adapt_dialog)
             self.match_lab_action = model_menu.addAction("Match this lab's images…")
-            self.match_lab_action.triggered.connect(self.open_match_lab_dialog)
+            self.match_lab_action.triggered.connect(self.verified_cells.open_match_lab_dialog)
         else:  # BloodCell Review: say where training happens instead of offering what cannot run
-            model_menu.addAction("Train or adapt a model…").triggered.connect(self.explain_where_to_train)
+            model_menu.addAction("Train or adapt a model…").triggered.connect(
+                self.verified_cells.explain_where_to_train
+            )
 
         self.review_menu = self.menuBar().addMenu("&Review")
         self.class_actions = QActionGroup(self)
         self.mark_reviewed_action = QAction("Mark reviewed", self)
         self.mark_reviewed_action.setShortcut(QKeySequence("R"))
-        self.mark_reviewed_action.triggered.connect(lambda: self._mark_selected_reviewed(True))
+        self.mark_reviewed_action.triggered.connect(lambda: self.review.mark_selected_reviewed(True))
         self.clear_verified_action = QAction("Clear my class", self)
         self.clear_verified_action.setShortcut(QKeySequence("0"))
-        self.clear_verified_action.triggered.connect(lambda: self._reclassify_rows(self.selected_rows(), None))
+        self.clear_verified_action.triggered.connect(lambda: self.review.reclassify_rows(self.selected_rows(), None))
         self.addAction(self.mark_reviewed_action)
         self.addAction(self.clear_verified_action)
         self._rebuild_review_menu([])
@@ -277,10 +282,55 @@ class MainLayout:
             action = QAction(f"Reclassify as {name}", self)
             if i < 9:
                 action.setShortcut(QKeySequence(str(i + 1)))
-            action.triggered.connect(lambda checked=False, index=i: self._reclassify_rows(self.selected_rows(), index))
+            action.triggered.connect(
+                lambda checked=False, index=i: self.review.reclassify_rows(self.selected_rows(), index)
+            )
             self.class_actions.addAction(action)
             self.addAction(action)
             self.review_menu.addAction(action)
         self.review_menu.addSeparator()
         self.review_menu.addAction(self.mark_reviewed_action)
         self.review_menu.addAction(self.clear_verified_action)
+
+    def attach_results(self, results, on_current) -> None:
+        """Show `results` in every view through its own filter; `on_current` hears each view's
+        current row."""
+        self.grid_filter = ResultsFilter(results, ViewFilter(readable_only=True))
+        self.table_filter = ResultsFilter(results)
+        self.review_filter = ResultsFilter(results, ViewFilter(review_only=True))
+        self.unidentified_filter = ResultsFilter(results, ViewFilter(unidentified_only=True))
+        self.failed_filter = ResultsFilter(results, ViewFilter(failed_only=True))
+        delegate = ThumbnailDelegate(results, self)
+        for view, proxy in (
+            (self.grid, self.grid_filter),
+            (self.table, self.table_filter),
+            (self.review_view, self.review_filter),
+            (self.unidentified_view, self.unidentified_filter),
+            (self.failed_view, self.failed_filter),
+        ):
+            view.setModel(proxy)
+            view.selectionModel().currentChanged.connect(on_current)
+        for view in (self.grid, self.review_view, self.unidentified_view):
+            view.setItemDelegate(delegate)
+        for proxy in (self.grid_filter, self.review_filter, self.unidentified_filter):
+            proxy.setSortRole(GROUP_ROLE)
+            proxy.setDynamicSortFilter(True)
+            proxy.sort(0, Qt.SortOrder.AscendingOrder)
+        self.failed_view.setColumnHidden(1, True)
+        for column in range(2, results.columnCount() - 1):
+            self.failed_view.setColumnHidden(column, True)
+
+    def restore_layout(self) -> None:
+        """The window's size and splitter as last left (fitted to this screen), and the thresholds."""
+        geometry = self.store.geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            fit_to_screen(self, 1360, 820)
+        else:
+            shrink_to_screen(self)  # saved on a larger screen
+        splitter = self.store.splitter()
+        if splitter is None or not self.splitter.restoreState(splitter):
+            # Shares of the width, so a 1024-pixel screen keeps the thumbnails, not the margins.
+            width = self.width()
+            self.splitter.setSizes([int(width * 0.3), int(width * 0.48), int(width * 0.22)])
+        self.threshold.setValue(self.store.threshold())
+        self.familiar_share.setValue(self.store.familiar_share() * 100)

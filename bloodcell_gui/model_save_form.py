@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QCheckBox, QDialog, QFileDialog, QFormLayout, QLin
 
 from bloodcell_gui.settings_store import SettingsStore
 from bloodcell_gui.wizard.widgets import folder_row
-from bloodcell_gui.workers import TaskRunner
+from bloodcell_gui.workers import TaskRunner, describe_error
 
 
 class ModelSaveForm(QWidget):
@@ -33,17 +33,13 @@ class ModelSaveForm(QWidget):
         """The whole form (Browse… too) only once there is a model to save."""
         self.setEnabled(ready)
 
-    def write(self, save: Callable[[Path, str], object], in_use: Path, fallback_name: str) -> tuple[Path | None, str]:
-        """Call `save(path, name)` for the chosen file; (the path, "") or (None, why not)."""
+    def target(self, in_use: Path) -> tuple[Path | None, str]:
+        """The chosen file, (the path, "") or (None, why it cannot be written): never the model in use."""
         path = Path(self.path.text().strip())
         if path.suffix != ".safetensors":
             path = path.with_suffix(path.suffix + ".safetensors")
         if path.resolve() == Path(in_use).resolve():
             return None, f"{path} is the model in use: choose another file, so both are kept."
-        try:
-            save(path, self.name.text().strip() or fallback_name)
-        except OSError as error:
-            return None, f"Could not save {path}: {error.strerror or error}"
         return path, ""
 
     def _browse(self) -> None:
@@ -61,6 +57,8 @@ class DerivedModelDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner = TaskRunner(self)
+        # Writing a model file (its ONNX export and probe check take seconds) is a task too.
+        self.saver = TaskRunner(self)
 
     def _set_running(self, running: bool) -> None:
         raise NotImplementedError
@@ -85,16 +83,42 @@ class DerivedModelDialog(QDialog):
         self._set_running(False)
 
     def save_with(self, save: Callable[[Path, str], object], fallback_name: str) -> Path | None:
-        """Write the made model with `save(path, name)`, say so, switch when asked, and close."""
-        path, problem = self.saving.write(save, self.loaded.path, fallback_name)
+        """Write the made model with `save(path, name)` in the background; then say so, switch
+        when asked, and close. Returns the file being written, or None (the reason shown)."""
+        path, problem = self.saving.target(self.loaded.path)
         if path is None:
             self.error.setText(problem)
             return None
+        name = self.saving.name.text().strip() or fallback_name
+        self.error.clear()
+        self.status.setText(f"Saving {path}…")
+        self.saving.setEnabled(False)
+        self.saver.start(
+            write_model_file,
+            save,
+            path,
+            name,
+            on_done=lambda _: self._saved(path),
+            on_error=lambda error: self._save_failed(path, error),
+        )
+        return path
+
+    def _saved(self, path: Path) -> None:
         self.status.setText(f"Saved {path}.")
         self.modelSaved.emit(str(path), self.saving.use_now.isChecked())
         self.accept()
-        return path
+
+    def _save_failed(self, path: Path, error: BaseException) -> None:
+        self.saving.setEnabled(True)
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else describe_error(error)
+        self.error.setText(f"Could not save {path}: {reason}")
 
     def done(self, result: int) -> None:
         self.runner.discard()
         super().done(result)
+
+
+def write_model_file(state, save: Callable[[Path, str], object], path: Path, name: str) -> Path:
+    """A task: write a model file with `save(path, name)` (weights, ONNX export, probe check)."""
+    save(path, name)
+    return path

@@ -9,16 +9,20 @@ import os
 import sys
 from pathlib import Path
 
-for blocked in ("torch", "torchvision", "fastai"):
-    sys.modules[blocked] = None
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bloodcell_gui.app import make_application  # noqa: E402
-from tools.dev_data import BLOOD_CELLS  # noqa: E402
-from tools.screenshots import loaded_window, settle, wait_until  # noqa: E402
+def block_training_stack() -> None:
+    """Make torch, torchvision and fastai unimportable, as they are in BloodCell Review's bundle
+    (before anything imports them: only when run as a script)."""
+    for blocked in ("torch", "torchvision", "fastai"):
+        sys.modules[blocked] = None  # type: ignore[assignment]
 
 
 def main() -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from bloodcell_gui.app import make_application
+    from tools.dev_data import BLOOD_CELLS
+    from tools.screenshots import loaded_window, settle, wait_until
+
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/small-screens")
     out.mkdir(parents=True, exist_ok=True)
     make_application()
@@ -33,7 +37,7 @@ def main() -> None:
         settle(300)
         model_menu.grab().save(str(out / f"review-model-menu-{width}x{height}.png"))
         model_menu.hide()
-        box = window.explain_where_to_train()
+        box = window.verified_cells.explain_where_to_train()
         settle(300)
         box.grab().save(str(out / f"review-where-to-train-{width}x{height}.png"))
         box.close()
@@ -42,4 +46,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    block_training_stack()
     main()

@@ -90,7 +90,7 @@ def wizard_screenshots(out: Path) -> None:
     window = MainWindow(settings)
     window.start()
     wait_until(lambda: window.loaded is not None)
-    wizard = window.open_training_wizard()
+    wizard = window.models.open_training_wizard()
     with tempfile.TemporaryDirectory() as scratch:
         train = linked_subset(DATA / "TRAIN", Path(scratch) / "train", per_class=150)
         test = linked_subset(DATA / "TEST", Path(scratch) / "test", per_class=60)
@@ -164,7 +164,7 @@ def screens_at(out: Path, width: int, height: int) -> None:
     settle(600)
     window.grab().save(str(out / f"main-heatmap-filtered-{size}.png"))
     window.show_all.click()
-    wizard = window.open_training_wizard()
+    wizard = window.models.open_training_wizard()
     with tempfile.TemporaryDirectory() as scratch:
         train = linked_subset(DATA / "TRAIN", Path(scratch) / "train", per_class=24)
         test = linked_subset(DATA / "TEST", Path(scratch) / "test", per_class=8)
@@ -205,9 +205,9 @@ def adapt_screenshots(out: Path) -> None:
     settings = QSettings(str(out / "screenshot-settings.ini"), QSettings.Format.IniFormat)
     settings.clear()
     with tempfile.TemporaryDirectory() as scratch:
-        import bloodcell_gui.session_actions as session_actions
+        import bloodcell_gui.session_controller as session_controller
 
-        session_actions.autosave_folder = lambda: Path(scratch) / "app-data"  # not the user's own list
+        session_controller.autosave_folder = lambda: Path(scratch) / "app-data"  # not the user's own list
         window = MainWindow(settings)
         window.resize(1366, 768)
         window.show()
@@ -221,26 +221,26 @@ def adapt_screenshots(out: Path) -> None:
             window.results.set_verified([index], row.truth)
         for width, height in SMALL_SCREENS:
             size = f"{width}x{height}"
-            listing = window.show_verified_cells()
+            listing = window.verified_cells.show_verified_cells()
             listing.resize(min(820, width - 40), min(480, height - 80))
             settle()
             listing.grab().save(str(out / f"verified-cells-{size}.png"))
             listing.close()
-            dialog = window.open_adapt_dialog()
+            dialog = window.verified_cells.open_adapt_dialog()
             dialog.resize(min(760, width - 40), height - 80)
             dialog.start()
             wait_until(lambda dialog=dialog: not dialog.runner.running)
             settle()
             dialog.grab().save(str(out / f"adapt-{size}.png"))
             dialog.reject()
-            matching = window.open_match_lab_dialog()
+            matching = window.verified_cells.open_match_lab_dialog()
             matching.resize(min(700, width - 40), min(420, height - 80))
             matching.start()
             wait_until(lambda matching=matching: not matching.runner.running)
             settle()
             matching.grab().save(str(out / f"match-lab-{size}.png"))
             matching.reject()
-        window.unsaved_decisions = False
+        window.sessions.unsaved_decisions = False
         window.close()
     (out / "screenshot-settings.ini").unlink(missing_ok=True)
 

@@ -28,7 +28,7 @@ def main(train: Path, test: Path, out: Path) -> None:
     window = MainWindow(settings)
     window.start()
     wait_until(lambda: window.loaded is not None)
-    wizard = window.open_training_wizard()
+    wizard = window.models.open_training_wizard()
     wizard.data_page.set_folders(train, test=test)
     wait_until(wizard.data_page.isComplete, timeout_s=900)
     wizard.next()

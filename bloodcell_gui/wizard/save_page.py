@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from bloodcell_gui.style import ERROR_COLOR, WARNING_COLOR, message_label
 from bloodcell_gui.wizard.widgets import folder_row
+from bloodcell_gui.workers import TaskRunner, describe_error
 from model.training.run import TrainingRun
 
 
@@ -41,6 +42,7 @@ class SavePage(QWizardPage):
         form.addRow(self.verdict)
         form.addRow(self.error)
         self.saved_path: Path | None = None
+        self.saver = TaskRunner(self)
 
     def initializePage(self) -> None:
         """Offer the new model for use only when it is worth it; otherwise say why, and leave
@@ -63,18 +65,38 @@ class SavePage(QWizardPage):
         return path if path.suffix == ".safetensors" else path.with_suffix(path.suffix + ".safetensors")
 
     def validatePage(self) -> bool:
-        """Write the file when Finish is pressed; a failure keeps the wizard open and says why."""
+        """Finish writes the file in the background (its ONNX export and probe check take
+        seconds) and closes the wizard when it is written; a failure keeps the wizard open and
+        says why."""
+        if self.saved_path is not None:
+            return True  # written: Finish again, from `_saved`
         if self.run.trained is None:
             self.error.setText("There is no trained model to save.")
             return False
-        try:
-            # A model file is a few megabytes: writing it is quicker than a worker round trip.
-            self.saved_path = self.run.save(
-                self.target(),
-                name=self.name.text().strip() or "BloodCell model",
-                notes=self.notes.toPlainText().strip(),
-            )
-        except OSError as error:
-            self.error.setText(f"Could not save {self.target()}: {error.strerror or error}")
+        if self.saver.running:
             return False
-        return True
+        target = self.target()
+        self.error.setText(f"Saving {target}…")
+        self.setEnabled(False)
+        name = self.name.text().strip() or "BloodCell model"
+        notes = self.notes.toPlainText().strip()
+        self.saver.start(
+            save_run, self.run, target, name, notes, on_done=self._saved, on_error=lambda e: self._failed(target, e)
+        )
+        return False
+
+    def _saved(self, path: Path) -> None:
+        self.saved_path = path
+        self.error.clear()
+        self.setEnabled(True)
+        self.wizard().accept()
+
+    def _failed(self, target: Path, error: BaseException) -> None:
+        self.setEnabled(True)
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else describe_error(error)
+        self.error.setText(f"Could not save {target}: {reason}")
+
+
+def save_run(state, run: TrainingRun, path: Path, name: str, notes: str) -> Path:
+    """A task: write the trained model's file."""
+    return run.save(path, name=name, notes=notes)

@@ -110,11 +110,16 @@ def _document(session: ReviewSession) -> dict:
 
 def save_session(path: Path | str, session: ReviewSession) -> Path:
     """Write the session atomically: the previous file stays whole until the new one is."""
+    atomic_write_bytes(Path(path), encode_session(session_json(session)), private=True)  # patient data
+    return Path(path)
+
+
+def encode_session(snapshot: dict) -> bytes:
+    """A session document (`session_json`, a snapshot of plain values) sealed and serialised:
+    the costly half of a save, which a background writer runs off the GUI thread."""
     # ASCII with \u escapes: valid UTF-8 for any reader, and a file name that is not valid
     # UTF-8 (kept by Python as lone surrogates) comes back exactly.
-    text = json.dumps(seal(session_json(session)), ensure_ascii=True, indent=1, allow_nan=False)
-    atomic_write_bytes(Path(path), text.encode("ascii"), private=True)  # patient data: the user's alone
-    return Path(path)
+    return json.dumps(seal(snapshot), ensure_ascii=True, indent=1, allow_nan=False).encode("ascii")
 
 
 def load_session(path: Path | str) -> ReviewSession:

@@ -17,9 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from model.common.atomic import atomic_write_bytes
+from model.common.background_writer import BackgroundWriter
 from model.review.session import ImageRow, ModelIdentity
 
 FORMAT = "bloodcell-verified-cells"
+# What a background write of the store is called in its outcome.
+VERIFIED = "verified cells"
 FORMAT_VERSION = 1
 # A store is a list a technician reviews by hand; this bounds what a crafted file can ask for.
 MAX_ENTRIES = 1_000_000
@@ -103,14 +106,23 @@ class VerifiedStore:
     def save(self) -> None:
         if self.path is None:
             return
-        document = {
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(self.path, encode_store(self.snapshot()), private=True)  # which cells a lab saw
+
+    def save_in_background(self, writer: BackgroundWriter) -> None:
+        """Snapshot now, serialise and write on `writer`'s thread (the user's alone: 0600)."""
+        if self.path is None:
+            return
+        snapshot = self.snapshot()
+        writer.submit(self.path, lambda: encode_store(snapshot), purpose=VERIFIED, private=True)
+
+    def snapshot(self) -> dict:
+        """The store as plain values, which later changes to it do not reach."""
+        return {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "entries": [asdict(entry) for entry in self.entries.values()],
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(document, indent=1, ensure_ascii=True)
-        atomic_write_bytes(self.path, text.encode("ascii"), private=True)  # which cells a lab saw: the user's alone
 
     def counts(self, classes: list[str]) -> dict[str, int]:
         """Cells per class, the model's classes first (all of them, zero where none)."""
@@ -184,3 +196,7 @@ def read_entries(path: Path) -> list[VerifiedEntry]:
         raise VerifiedStoreError(f"{path}: {error}") from None
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
         raise VerifiedStoreError(f"{path}: cannot be read ({type(error).__name__}: {error})") from None
+
+
+def encode_store(snapshot: dict) -> bytes:
+    return json.dumps(snapshot, indent=1, ensure_ascii=True).encode("ascii")

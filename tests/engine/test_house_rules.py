@@ -35,3 +35,27 @@ def test_the_docs_checker_sees_a_missing_script():
 
 def test_the_readme_stays_a_guide():
     assert len((check_docs.ROOT / "README.md").read_text().splitlines()) <= 300
+
+
+def project_classes() -> dict[str, list[str]]:
+    """Every class in model/ and bloodcell_gui/, with the names of its bases."""
+    import ast
+
+    found: dict[str, list[str]] = {}
+    for folder in ("model", "bloodcell_gui"):
+        for path in (check_docs.ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ClassDef):
+                    bases = [base.id if isinstance(base, ast.Name) else ast.unparse(base) for base in node.bases]
+                    found[f"{path.relative_to(check_docs.ROOT)}:{node.name}"] = bases
+    return found
+
+
+def test_the_window_is_composed_not_inherited():
+    classes = project_classes()
+    names = {key.split(":")[1] for key in classes}
+    heavy = {key: bases for key, bases in classes.items() if len([b for b in bases if b in names]) > 2}
+    assert heavy == {}
+    window = check_docs.ROOT / "bloodcell_gui" / "main_window.py"
+    assert len(window.read_text().splitlines()) <= 300
+    assert [b for b in classes["bloodcell_gui/main_window.py:MainWindow"] if b in names] == ["MainLayout"]

@@ -28,7 +28,7 @@ def own_autosave_folder(tmp_path, monkeypatch):
     """Each test's windows autosave into its own folder: a session left by another test (or a
     killed run) would otherwise be offered for recovery, in a modal question."""
     folder = tmp_path / "app-data"
-    monkeypatch.setattr("bloodcell_gui.session_actions.autosave_folder", lambda: folder)
+    monkeypatch.setattr("bloodcell_gui.session_controller.autosave_folder", lambda: folder)
     return folder
 
 
@@ -52,5 +52,5 @@ def window(qtbot, tmp_path, tiny_model, monkeypatch):
     main.start()
     qtbot.waitUntil(lambda: main.loaded is not None, timeout=60_000)
     yield main
-    main.unsaved_decisions = False  # a test's decisions are not saved: closing must not ask
+    main.sessions.unsaved_decisions = False  # a test's decisions are not saved: closing must not ask
     main.close()

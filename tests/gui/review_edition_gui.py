@@ -40,8 +40,8 @@ def main() -> None:
         "title": window.windowTitle(),
         "device": window.loaded.device_name if window.loaded else None,
         "rows": window.results.rowCount() if window.results else 0,
-        "csv": window.export_csv(out / "review.csv"),
-        "pdf": window.export_pdf(out / "review.pdf"),
+        "csv": window.exports.export_csv(out / "review.csv"),
+        "pdf": window.exports.export_pdf(out / "review.pdf"),
         "menu": menu_items,
         "torch_loaded": any(sys.modules.get(name) is not None for name in ("torch", "torchvision", "fastai")),
     }

@@ -82,7 +82,7 @@ def main() -> int:
     for index in range(window.tabs.count()):
         window.tabs.setCurrentIndex(index)
         report(f"tab {window.tabs.tabText(index)}", window)
-    wizard = window.open_training_wizard()
+    wizard = window.models.open_training_wizard()
     settle(300)
     room = wizard.screen().availableGeometry()
     buttons = [wizard.button(which) for which in (QWizard.WizardButton.NextButton, QWizard.WizardButton.CancelButton)]
@@ -92,7 +92,7 @@ def main() -> int:
         [f"wizard {wizard.frameGeometry().getRect()} beyond {room.getRect()}"]
         if not room.contains(wizard.frameGeometry()) else [])}), flush=True)  # fmt: skip
     wizard.reject()
-    window.unsaved_decisions = False
+    window.sessions.unsaved_decisions = False
     window.close()
     QApplication.processEvents()
     return 0

@@ -33,25 +33,25 @@ def test_verified_cells_outlive_the_window_and_adapt_the_model(qtbot, window, ti
     while window.review_filter.rowCount():
         row = window.results.row(window.current_row())
         QTest.keyClick(view, Qt.Key(Qt.Key.Key_1 + row.truth))  # the technician's class, by key
-    assert window.verified.counts(CLASSES) == dict.fromkeys(CLASSES, 6)
+    assert window.verified_cells.verified.counts(CLASSES) == dict.fromkeys(CLASSES, 6)
 
     # Clearing a decision (0) takes the cell out of the verified list again.
     window.tabs.setCurrentWidget(window.table)
     window.table.setFocus()
     window.table.selectRow(0)
     QTest.keyClick(window.table, Qt.Key.Key_0)
-    assert sum(window.verified.counts(CLASSES).values()) == 23
+    assert sum(window.verified_cells.verified.counts(CLASSES).values()) == 23
 
-    window.unsaved_decisions = False
+    window.sessions.unsaved_decisions = False
     window.close()
     again = MainWindow(window.settings)
     qtbot.addWidget(again)
     again.show()
     again.start()
     qtbot.waitUntil(lambda: again.loaded is not None, timeout=60_000)
-    assert sum(again.verified.counts(CLASSES).values()) == 23  # kept across the restart
+    assert sum(again.verified_cells.verified.counts(CLASSES).values()) == 23  # kept across the restart
 
-    listing = again.show_verified_cells()
+    listing = again.verified_cells.show_verified_cells()
     assert listing.table.rowCount() == 23
     listing.table.selectRow(0)
     answer_next_question("&No")  # removal asks first: No keeps the cell
@@ -59,11 +59,11 @@ def test_verified_cells_outlive_the_window_and_adapt_the_model(qtbot, window, ti
     assert listing.table.rowCount() == 23
     answer_next_question("&Yes")
     qtbot.mouseClick(listing.remove_button, Qt.MouseButton.LeftButton)
-    assert listing.table.rowCount() == 22 and sum(again.verified.counts(CLASSES).values()) == 22
+    assert listing.table.rowCount() == 22 and sum(again.verified_cells.verified.counts(CLASSES).values()) == 22
     assert listing.export_to(tmp_path / "exported") == 22
     listing.close()
 
-    dialog = again.open_adapt_dialog()
+    dialog = again.verified_cells.open_adapt_dialog()
     assert dialog.start_button.isEnabled(), dialog.warning.text()
     (source,) = [dialog.sources.item(i) for i in range(dialog.sources.count())]  # the one session's sample
     source.setCheckState(Qt.CheckState.Unchecked)  # learn from no sample: nothing to adapt on
@@ -92,12 +92,12 @@ def test_verified_cells_outlive_the_window_and_adapt_the_model(qtbot, window, ti
     classify_and_wait(qtbot, again, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
     rows = again.results.session.rows
     assert rows and all(row.model.sha256 == file_sha256(target) for row in rows)
-    again.unsaved_decisions = False
+    again.sessions.unsaved_decisions = False
     again.close()
 
 
 def test_adapting_is_refused_with_the_reason_when_cells_are_too_few(qtbot, window):
-    dialog = window.open_adapt_dialog()
+    dialog = window.verified_cells.open_adapt_dialog()
     assert not dialog.start_button.isEnabled()
     assert "at least 4 verified cells" in dialog.warning.text()
 
@@ -110,6 +110,6 @@ def test_a_damaged_list_of_verified_cells_is_set_aside_and_said(qtbot, tmp_path,
     assert "verified-cells.json" in main.last_error and "kept as" in main.last_error
     (aside,) = [path for path in own_autosave_folder.iterdir() if path.name != "instance.lock"]
     assert aside.name.startswith("verified-cells.damaged-") and aside.read_text(encoding="ascii") == "{broken"
-    assert main.verified.entries == {}
-    main.unsaved_decisions = False
+    assert main.verified_cells.verified.entries == {}
+    main.sessions.unsaved_decisions = False
     main.close()

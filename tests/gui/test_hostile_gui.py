@@ -33,7 +33,7 @@ def test_pipes_links_and_odd_names_in_a_dropped_folder(qtbot, window, tmp_path):
     assert "not a regular file" in failed["pipe.jpg"]
     assert len(session.rows) == 6  # the link up the tree listed nothing twice, and ended
     out = tmp_path / "out.csv"
-    assert window.export_csv(out), window.last_error
+    assert window.exports.export_csv(out), window.last_error
     assert "caf\\xe9.jpeg" in out.read_text(encoding="utf-8")
     assert len(list(csv.DictReader(out.open(encoding="utf-8")))) == 6
 
@@ -47,7 +47,7 @@ def test_names_with_markup_are_shown_as_text(qtbot, window, tmp_path):
         ModelInfo("seed", CLASSES, InputPolicy(32, 32), name=name),
     )
     window.load_model(path)
-    qtbot.waitUntil(lambda: not window.model_loading and window.loaded.path == path, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.models.loading and window.loaded.path == path, timeout=60_000)
     assert name in window.model_label.text()
     assert window.model_label.textFormat() == Qt.TextFormat.PlainText
     folder = tmp_path / "<i>folder"

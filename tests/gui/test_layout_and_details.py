@@ -79,7 +79,7 @@ def test_drops_are_copies_with_a_highlight_and_non_images_are_listed(qtbot, wind
     assert "notes.txt" in window.progress_label.text() and window.results.session.failed == []
     counts = window.results.session.counts()
     biggest = max(range(4), key=counts.__getitem__)
-    window._filter_class(biggest)
+    window.summary.filter_class(biggest)
     assert f"({counts[biggest]} images)" in window.filter_label.text()
     window.clear_results()
     assert window.progress_label.text() == "" and not window.filter_bar.isVisibleTo(window)
@@ -89,9 +89,9 @@ def test_a_failed_export_folder_is_not_offered_again(qtbot, window, tmp_path, mo
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
     good = tmp_path / "good"
     good.mkdir()
-    assert window.export_csv(good / "a.csv")
+    assert window.exports.export_csv(good / "a.csv")
     window.store.remember_folder("exports", good)
     bad = tmp_path / "missing" / "b.csv"
-    monkeypatch.setattr("bloodcell_gui.export_actions.QFileDialog.getSaveFileName", lambda *a, **k: (str(bad), ""))
-    window.export_csv_dialog()
+    monkeypatch.setattr("bloodcell_gui.export_controller.QFileDialog.getSaveFileName", lambda *a, **k: (str(bad), ""))
+    window.exports.export_csv_dialog()
     assert window.store.folder("exports") == str(good)

@@ -76,7 +76,7 @@ def test_the_gui_export_and_the_cli_csv_are_the_same_file(qtbot, window, tiny_mo
     folder = real_data() / "TEST_SIMPLE"
     classify_and_wait(qtbot, window, [folder])
     gui = tmp_path / "gui.csv"
-    assert window.export_csv(gui)
+    assert window.exports.export_csv(gui)
     gui_header, *gui_rows = list(csv.reader(gui.open(encoding="utf-8")))
     cli_rows = cli_rows_once_per_picture([folder], tiny_model, tmp_path)
     assert gui_header == list(cli_rows[0])
@@ -117,7 +117,7 @@ def test_reclassify_review_and_export(qtbot, window, tmp_path):
     assert window.results.data(window.results.index(row_index, verified_column)) == "MONOCYTE"
 
     csv_path, pdf_path = tmp_path / "out.csv", tmp_path / "out.pdf"
-    assert window.export_csv(csv_path) and window.export_pdf(pdf_path)
+    assert window.exports.export_csv(csv_path) and window.exports.export_pdf(pdf_path)
     rows = {r["path"]: r for r in csv.DictReader(csv_path.open(encoding="utf-8"))}
     exported = rows[str(row.path)]
     assert exported["verified"] == "MONOCYTE" and exported["reviewed"] == "yes"
@@ -139,7 +139,7 @@ def test_a_failed_export_leaves_the_previous_file(qtbot, window, tmp_path, monke
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("model.common.atomic.os.fsync", disk_full)
-    assert not window.export_csv(target)
+    assert not window.exports.export_csv(target)
     assert target.read_text() == "previous export\n"
     assert "No space left" in window.last_error
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
@@ -184,7 +184,7 @@ def test_a_bad_model_file_leaves_the_current_model_loaded(qtbot, window, tmp_pat
     bad.write_bytes(b"\x80\x04K\x01.")  # a pickle
     before = window.loaded
     window.load_model(bad)
-    qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.models.loading, timeout=60_000)
     assert window.loaded is before
     assert "broken.safetensors" in window.last_error and "pickle" in window.last_error
     assert "tiny test model" in window.model_label.text()
@@ -198,7 +198,7 @@ def test_settings_persist(qtbot, window, tiny_model):
     again = MainWindow(window.settings)
     qtbot.addWidget(again)
     assert again.threshold.value() == pytest.approx(0.65)
-    assert again.recent_models()[0] == str(tiny_model)
+    assert again.store.recent_models()[0] == str(tiny_model)
 
 
 def test_dragging_thumbnails_onto_a_class_reclassifies_them(qtbot, window):
@@ -224,7 +224,7 @@ def test_dragging_thumbnails_onto_a_class_reclassifies_them(qtbot, window):
 def test_model_information_shows_the_metadata(qtbot, window):
     from bloodcell_gui.model_info import ModelInfoDialog
 
-    window.show_model_info()
+    window.models.show_info()
     dialog = window.findChild(ModelInfoDialog)
     assert dialog is not None
     text = dialog.text.toPlainText()
@@ -258,11 +258,11 @@ def test_an_ensemble_loads_classifies_and_describes_each_network(qtbot, window, 
     combined = combine([tiny_model, tiny_model], name="two tiny networks")
     path = save(tmp_path / "ensemble.safetensors", combined.module, combined.info)
     window.load_model(path)
-    qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.models.loading, timeout=60_000)
     assert window.loaded.path == path, window.last_error
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
     assert window.results.session.classified == 4
-    window.show_model_info()
+    window.models.show_info()
     dialog = window.findChild(ModelInfoDialog)
     text = dialog.text.toPlainText()
     assert "an ensemble of 2 networks" in text
@@ -280,10 +280,10 @@ def test_model_information_works_out_balanced_accuracy_from_a_recorded_confusion
 
 def test_a_long_comment_continues_on_a_second_page_and_direction_overrides_show(qtbot, window, tmp_path):
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE"])
-    window.session.sample.sample_id = "S-\u202e01"  # would show as "S-10" if obeyed
-    window.session.sample.comments = " ".join(f"word{i}" for i in range(4000))
+    window.sessions.session.sample.sample_id = "S-\u202e01"  # would show as "S-10" if obeyed
+    window.sessions.session.sample.comments = " ".join(f"word{i}" for i in range(4000))
     pdf_path = tmp_path / "long.pdf"
-    assert window.export_pdf(pdf_path)
+    assert window.exports.export_pdf(pdf_path)
     document = PdfReader(pdf_path)
     assert len(document.pages) >= 2
     text = " ".join(unicodedata.normalize("NFKC", page.extract_text()) for page in document.pages)

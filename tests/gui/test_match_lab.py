@@ -56,7 +56,7 @@ def test_the_session_images_match_the_model_which_is_saved_and_used(qtbot, windo
 
 def test_too_few_images_are_refused_with_the_reason(qtbot, window):
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
-    dialog = window.open_match_lab_dialog()
+    dialog = window.verified_cells.open_match_lab_dialog()
     assert not dialog.start_button.isEnabled()
     assert f"At least {lab_statistics.MIN_IMAGES} images" in dialog.warning.text()
 

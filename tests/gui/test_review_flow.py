@@ -57,7 +57,7 @@ def test_switching_models_reclassifies_or_starts_anew_and_exports_name_each_rows
     assert window.results.row(0).verified == kept.verified == 1  # the technician's class is kept
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "LYMPHOCYTE"])
     out = tmp_path / "mixed.csv"
-    assert window.export_csv(out)
+    assert window.exports.export_csv(out)
     assert {r["model"] for r in csv.DictReader(out.open(encoding="utf-8"))} == {"other model"}
 
     answer_next_question("Start a new set")
@@ -67,7 +67,7 @@ def test_switching_models_reclassifies_or_starts_anew_and_exports_name_each_rows
     classify_and_wait(qtbot, window, [folder])
     answer_next_question("Keep the current model")
     window.load_model(other)
-    qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.models.loading, timeout=60_000)
     qtbot.wait(100)
     assert window.loaded.path == tiny_model and window.results.rowCount() == 4
 
@@ -79,7 +79,7 @@ def test_a_session_with_two_models_says_so_in_the_report_and_per_row(qtbot, wind
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
     window.results.session.rows[0].model = ModelIdentity("older model", "f" * 64)
     out = tmp_path / "two.csv"
-    assert window.export_csv(out)
+    assert window.exports.export_csv(out)
     models = [r["model"] for r in csv.DictReader(out.open(encoding="utf-8"))]
     assert models.count("older model") == 1 and models.count("tiny test model") == 3
     html = report_html(window.results.session, "tiny test model", "a" * 64, __import__("datetime").datetime.now())
@@ -187,7 +187,7 @@ def test_the_detail_pane_never_shows_a_row_that_is_gone(qtbot, window):
     window.tabs.setCurrentWidget(window.table)
     window.table.setCurrentIndex(window.table.model().index(0, 0))
     assert window.detail.title.text()
-    window.start_session(type(window.results.session)(classes=window.results.classes))  # a new set
+    window.sessions.start_session(type(window.results.session)(classes=window.results.classes))  # a new set
     qtbot.waitUntil(lambda: window.detail.title.text() == "", timeout=5_000)
 
 

@@ -44,14 +44,15 @@ def decide(window, keys) -> None:
 
 def test_a_session_is_saved_reopened_signed_and_audited(qtbot, window, tmp_path):
     window.store.set_reviewer("A. Technician")
-    window.start_session(
+    window.sessions.start_session(
         window.results.session.__class__(classes=window.results.classes, sample=Sample("S-42", "P-7", 100, ""))
     )
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
     decide(window, [(0, Qt.Key.Key_3), (1, Qt.Key.Key_R)])
-    assert window.unsaved_decisions and window.windowTitle().endswith("*")
+    assert window.sessions.unsaved_decisions and window.windowTitle().endswith("*")
     path = tmp_path / "s42.bcsession"
-    assert window._write_session(path) and not window.unsaved_decisions
+    window.sessions.document.save(path)  # written in the background
+    assert window.sessions.wait_for_writes() and not window.sessions.unsaved_decisions
     saved = session_json(window.results.session)
     counts = window.results.session.counts()
     window.close()
@@ -62,7 +63,7 @@ def test_a_session_is_saved_reopened_signed_and_audited(qtbot, window, tmp_path)
     other.show()
     other.start()
     qtbot.waitUntil(lambda: other.loaded is not None, timeout=60_000)
-    assert other.open_session(path)
+    assert other.sessions.open_session(path)
     again = session_json(other.results.session)
     saved.pop("saved_utc"), again.pop("saved_utc")
     assert again == saved
@@ -73,19 +74,19 @@ def test_a_session_is_saved_reopened_signed_and_audited(qtbot, window, tmp_path)
     other.store.set_reviewer("A. Technician")  # this PC user's name, remembered
     unsure = [i for i, row in enumerate(session.rows) if session.needs_review(row) or row.unidentified]
     assert unsure, "the untrained model's answers must wait for review, or the refusal below tests nothing"
-    assert not other.sign_session()
+    assert not other.sessions.sign_session()
     assert "cannot sign yet" in other.last_error
     decide(other, [(other.table_filter.mapFromSource(other.results.index(i, 0)).row(), Qt.Key.Key_R) for i in unsure])
     answer(QMessageBox.StandardButton.Yes)
-    assert other.sign_session(), other.last_error
+    assert other.sessions.sign_session(), other.last_error
     assert session.signed and "signed, read-only" in other.windowTitle()
     before = [row.verified for row in session.rows]
-    other._reclassify_rows([2], 0)  # what key 1 and the menu do
+    other.review.reclassify_rows([2], 0)  # what key 1 and the menu do
     assert [row.verified for row in session.rows] == before and "signed" in other.last_error
     events = [entry.event for entry in session.audit]
     assert events[0] == CLASSIFIED and events[1:3] == [RECLASSIFIED, REVIEWED] and events[-1] == SIGNED
-    assert load_session(path).signed  # signing a saved session saves it
-    other.unsaved_decisions = False
+    assert other.sessions.wait_for_writes() and load_session(path).signed  # signing a saved session saves it
+    other.sessions.unsaved_decisions = False
     other.close()
 
 
@@ -151,8 +152,8 @@ def test_after_kill_9_the_autosaved_session_is_offered_with_its_decisions(qtbot,
     decided = [(row.verified, row.reviewed) for row in main.results.session.rows]
     assert sorted(decided, key=str).count((None, False)) <= 2  # at most the last decision is lost
     assert (0, True) in decided and (1, True) in decided
-    assert main.unsaved_decisions
-    main.unsaved_decisions = False
+    assert main.sessions.unsaved_decisions
+    main.sessions.unsaved_decisions = False
     main.close()
 
 
@@ -164,38 +165,40 @@ def test_a_new_version_of_a_signed_session_never_saved_keeps_the_signed_file(qtb
 
     window.threshold.setValue(0.0)  # nothing waits for review: the session can be signed
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
-    window.session.reviewer = "Ana"
-    window.session.sign()
-    assert window.session_path is None
+    window.sessions.session.reviewer = "Ana"
+    window.sessions.session.sign()
+    assert window.sessions.session_path is None
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *args, **kwargs: ("", "")))
-    window.new_version()  # the technician cancels where to keep the signed version
-    assert window.session.signed
+    window.sessions.new_version()  # the technician cancels where to keep the signed version
+    assert window.sessions.session.signed
     target = tmp_path / "signed.bcsession"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *args, **kwargs: (str(target), "")))
-    window.new_version()
+    window.sessions.new_version()
     assert load_session(target).signed
-    assert not window.session.signed and window.session.parent["sha256"] == file_sha256(target)
+    assert not window.sessions.session.signed and window.sessions.session.parent["sha256"] == file_sha256(target)
 
 
 def test_a_second_window_never_touches_the_first_ones_autosave_or_verified_cells(qtbot, window, tmp_path):
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "MONOCYTE"])
-    window.session.sample.sample_id = "S-9"
-    window.unsaved = True
-    window.autosave()
-    autosave = window.autosave_path()
+    window.sessions.session.sample.sample_id = "S-9"
+    window.sessions.changed(decision=False)  # autosaved in the background
+    assert window.sessions.wait_for_writes()
+    autosave = window.sessions.autosave_path()
     assert autosave is not None and autosave.is_file()
     second = MainWindow(QSettings(str(tmp_path / "second.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(second)
-    assert second.autosave_path() is None and second.verified.path is None  # the first window owns them
-    assert not second.offer_recovery()  # it is not the second window's to recover
+    assert (
+        second.sessions.autosave_path() is None and second.verified_cells.verified.path is None
+    )  # the first window owns them
+    assert not second.sessions.offer_recovery()  # it is not the second window's to recover
     qtbot.waitUntil(lambda: "Another BloodCell window" in second.last_error, timeout=5_000)  # said once
-    second.unsaved_decisions = False
+    second.sessions.unsaved_decisions = False
     second.close()
     assert autosave.is_file()  # a clean close of the second leaves the first's autosave
-    window.unsaved_decisions = False
+    window.sessions.unsaved_decisions = False
     window.close()
     third = MainWindow(QSettings(str(tmp_path / "third.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(third)
-    assert third.autosave_path() == autosave  # the first closed: the next window owns them
-    third.unsaved_decisions = False
+    assert third.sessions.autosave_path() == autosave  # the first closed: the next window owns them
+    third.sessions.unsaved_decisions = False
     third.close()

@@ -15,7 +15,7 @@ from model.modelfile.torch_file import load
 
 @pytest.fixture
 def wizard(qtbot, window):
-    wizard = window.open_training_wizard()
+    wizard = window.models.open_training_wizard()
     assert isinstance(wizard, TrainingWizard)
     yield wizard
     wizard.reject()

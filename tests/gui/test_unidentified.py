@@ -33,7 +33,7 @@ def calibrated_window(qtbot, tmp_path, tiny_model, monkeypatch):
     main.start()
     qtbot.waitUntil(lambda: main.loaded is not None, timeout=60_000)
     yield main
-    main.unsaved_decisions = False
+    main.sessions.unsaved_decisions = False
     main.close()
 
 
@@ -120,7 +120,7 @@ def test_a_model_normalised_per_picture_is_offered_adapting_not_matching(qtbot, 
     window.load_model(path)
     qtbot.waitUntil(lambda: window.loaded.path == path, timeout=30_000)
     assert not window.match_lab_action.isEnabled()  # nothing to move: no dead end offered
-    window._show_lab_hint(AnotherLab(unlike=60, judged=100, expected_share=0.04, low=0.5, high=0.7))
+    window.summary.show_lab_hint(AnotherLab(unlike=60, judged=100, expected_share=0.04, low=0.5, high=0.7))
     assert "Adapt the model from cells verified here" in window.lab_hint.text()
     assert "Match" not in window.lab_hint.text()
     window.lab_hint.linkActivated.emit("adapt")  # as a click on the link sends it
@@ -162,6 +162,6 @@ def test_a_few_images_from_a_new_lab_all_wait_for_review_and_the_report_says_pro
     assert session.review_count == len(waiting) > 0
     assert window.differential_box.title() == "Differential (provisional)"
     assert window.lab_hint.isVisible() and "could be anywhere" in window.lab_hint.text()
-    assert window.export_pdf(tmp_path / "report.pdf")
+    assert window.exports.export_pdf(tmp_path / "report.pdf")
     text = "".join(page.extract_text() for page in PdfReader(tmp_path / "report.pdf").pages)
     assert "Provisional" in text
