@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMainWindow, Q
 
 from bloodcell_gui.sample_dialog import SampleDialog
 from bloodcell_gui.settings_store import SettingsStore
+from bloodcell_gui.timers import make_timer
 from model.common.background_writer import BackgroundWriter, WriteOutcome
 from model.common.editions import edition
 from model.common.user_folders import user_folders
@@ -22,6 +23,8 @@ from model.review.session import ReviewSession, Sample, SignOffRefused
 from model.review.session_file import SUFFIX, SessionFileError, load_session
 
 SESSION_FILTER = f"BloodCell sessions (*{SUFFIX})"
+# At most one autosave snapshot this often while decisions follow each other.
+AUTOSAVE_MS = 200
 
 
 def autosave_folder() -> Path | None:
@@ -55,6 +58,8 @@ class SessionController(QObject):
         self._autosave_failure_said = False
         self._closing_confirmed = False
         self.closing_question: QMessageBox | None = None
+        self._autosave_timer = make_timer(self, AUTOSAVE_MS, single_shot=True)
+        self._autosave_timer.timeout.connect(self.document.autosave)
 
     def build_menus(self, file_menu, menu_bar) -> None:
         actions = [
@@ -103,8 +108,12 @@ class SessionController(QObject):
         self.document.unsaved_decisions = value
 
     def changed(self, decision: bool = True) -> None:
-        """The session changed: the document marks it unsaved and autosaves it off this thread."""
-        self.document.changed(decision=decision)
+        """The session changed: the document marks it unsaved, and it is autosaved off this thread
+        at most every AUTOSAVE_MS while decisions follow each other (a crash loses at most the
+        decisions of that last moment), at once when they pause."""
+        self.document.changed(decision=decision, autosave=False)
+        if not self._autosave_timer.isActive():
+            self._autosave_timer.start()
         self.show_title()
 
     def show_title(self) -> None:
@@ -192,7 +201,11 @@ class SessionController(QObject):
         return True
 
     def wait_for_writes(self, timeout: float | None = 60) -> bool:
-        """Wait until every write so far is on disk and applied (closing, a new version, tests)."""
+        """Wait until every write so far is on disk and applied (closing, a new version, tests);
+        an autosave still waiting for its timer is taken now."""
+        if self._autosave_timer.isActive():
+            self._autosave_timer.stop()
+            self.document.autosave()
         done = self.document.flush(timeout)
         QCoreApplication.sendPostedEvents(self)  # the outcomes' queued signals
         return done
@@ -262,8 +275,9 @@ class SessionController(QObject):
 
     def close(self) -> None:
         """A clean close: the writes so far finish, nothing is left to recover, the lock goes."""
+        self._autosave_timer.stop()
         self.document.discard_autosave()
-        self.writer.close(timeout=60)
+        self.writer.flush(timeout=60)
         self.release_user_data()
 
     # -- the user's data folder: one window owns it

@@ -32,7 +32,7 @@ from model.common.editions import WHERE_TO_TRAIN, program_name, training_availab
 from model.common.formatting import terminal_path
 from model.common.resources import default_model_path
 from model.fileformat.header import ModelFileError, ModelInfo, read_info
-from model.images.magnification import AUTO, LIMITS
+from model.images.magnification import AUTO, LIMITS, fixed_magnification
 from model.networks.catalogue import ARCHITECTURES, can_match_lab
 from model.training import limits
 from model.unfamiliar.statistics import DEFAULT_PASS_SHARE
@@ -241,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", type=Path)
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--json", type=Path, help="also write the figures as JSON")
+    evaluate.add_argument(
+        "--magnification",
+        type=magnification_choice,
+        default=AUTO,
+        help="as for classify: auto (default), off, or the lab's fixed factor",
+    )
     evaluate.set_defaults(run=run_evaluate)
 
     combine = training_command("combine", help="combine model files into one ensemble that averages them")
@@ -365,7 +371,7 @@ def run_classify(args: argparse.Namespace) -> int:
     the rows done are written, followed by a row that says the file is incomplete."""
     from model.common.hashing import file_sha256
     from model.evaluation.ground_truth import FolderTruth
-    from model.images.magnification import estimate_magnification, fixed_magnification
+    from model.images.magnification import estimate_magnification
     from model.images.scan import expand_inputs
     from model.modelfile.opening import open_classifier
     from model.review.export import CsvExport
@@ -460,7 +466,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         check_output(args.json, [args.folder], what="JSON file")
     classifier = open_classifier(args.model or default_model_path(), args.device)
-    evaluation = evaluate_folder(classifier, args.folder)
+    chosen = args.magnification
+    framing = fixed_magnification(chosen) if isinstance(chosen, float) else chosen
+    evaluation = evaluate_folder(classifier, args.folder, magnification=framing)
     if evaluation.total == 0:
         print(
             f"error: no images in subfolders named {', '.join(classifier.classes)} under {args.folder}",

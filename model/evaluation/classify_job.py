@@ -16,7 +16,7 @@ from model.common.collector import imports_without_pauses
 from model.common.hashing import file_sha256
 from model.common.task import TaskState
 from model.evaluation.ground_truth import FolderTruth
-from model.images.magnification import AUTO, Magnification, estimate_magnification
+from model.images.magnification import AUTO, Magnification, batch_framing
 
 if TYPE_CHECKING:
     from model.inference.classifier import Classifier, Result
@@ -111,7 +111,7 @@ def classify_inputs(
         hashes[item] = digest
     total = len(files) + len(pending)
     done = len(pending)
-    framing = _framing(magnification, files)
+    framing = batch_framing(magnification, files)
     last_report = time.monotonic()
 
     def batch(results: list[Classified]) -> ClassifiedBatch:
@@ -138,12 +138,3 @@ def _content_hash(path: Path) -> str:
         return file_sha256(path)
     except OSError:
         return ""
-
-
-def _framing(magnification: Magnification | str | None, files: list[Path]) -> Magnification | None:
-    """The magnification to frame the batch at: AUTO measures the batch's own pictures."""
-    if magnification == AUTO:
-        return estimate_magnification(files) if files else None
-    if magnification is not None and not isinstance(magnification, Magnification):
-        raise ValueError(f"magnification must be {AUTO!r}, a Magnification or None, not {magnification!r}")
-    return magnification

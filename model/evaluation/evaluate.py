@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.evaluation.ground_truth import ground_truth
+from model.images.magnification import AUTO, Magnification, batch_framing
+from model.images.scan import expand_inputs
 from model.inference.acceptance import DEFAULT_REVIEW_THRESHOLD, is_unsure
 
 if TYPE_CHECKING:
@@ -154,6 +156,7 @@ def evaluate_folder(
     on_result: Callable[[Result], None] = lambda result: None,
     should_stop: Callable[[], bool] = lambda: False,
     review_threshold: float | None = None,
+    magnification: Magnification | str | None = None,
 ) -> Evaluation:
     """Classify every image under `folder` and compare with its class subfolder (evaluate_labelled).
 
@@ -167,6 +170,7 @@ def evaluate_folder(
         on_result=on_result,
         should_stop=should_stop,
         review_threshold=review_threshold,
+        magnification=magnification,
     )
 
 
@@ -178,17 +182,22 @@ def evaluate_labelled(
     on_result: Callable[[Result], None] = lambda result: None,
     should_stop: Callable[[], bool] = lambda: False,
     review_threshold: float | None = None,
+    magnification: Magnification | str | None = None,
 ) -> Evaluation:
     """The one way labelled images are scored (the app, the command line, adaptation, every
     script): classify `inputs` (files and folders) with the classifier as it is, compare each
     image with `truth(path)` (None: not counted), count the unfamiliar ones, and the accuracy on
-    those accepted without review. Unreadable files are listed, not counted."""
+    those accepted without review. Unreadable files are listed, not counted. `magnification`:
+    AUTO frames the pictures at the batch's own magnification, as `classify` does
+    (model.images.magnification); None as in training."""
     review_threshold = DEFAULT_REVIEW_THRESHOLD if review_threshold is None else review_threshold
     pairs: list[tuple[int, int]] = []
     accepted: list[tuple[int, int]] = []
     flagged = 0
     bad: list[UnreadableImage] = []
-    for result in classifier.classify(list(inputs), should_stop=should_stop):
+    files = [item for item in expand_inputs(inputs) if isinstance(item, Path)] if magnification == AUTO else []
+    framing = batch_framing(magnification, files)
+    for result in classifier.classify(list(inputs), should_stop=should_stop, magnification=framing):
         on_result(result)
         if not result.ok:
             bad.append(result)

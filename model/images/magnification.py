@@ -143,3 +143,13 @@ def fixed_magnification(factor: float) -> Magnification:
     if not LIMITS[0] <= factor <= LIMITS[1]:
         raise ValueError(f"a magnification of {factor:g} is outside {LIMITS[0]:g} to {LIMITS[1]:g}")
     return Magnification(float(factor), 0)
+
+
+def batch_framing(magnification: Magnification | str | None, files: list[Path]) -> Magnification | None:
+    """The magnification to frame a batch at: AUTO measures the batch's own pictures (None when
+    too few can be measured: framed as in training); a Magnification as given; None as in training."""
+    if magnification == AUTO:
+        return estimate_magnification(files) if files else None
+    if magnification is not None and not isinstance(magnification, Magnification):
+        raise ValueError(f"magnification must be {AUTO!r}, a Magnification or None, not {magnification!r}")
+    return magnification

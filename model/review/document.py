@@ -56,13 +56,14 @@ class ReviewDocument:
         self.session = session
         self._generation += 1
 
-    def changed(self, *, decision: bool = True) -> None:
-        """The session changed (a decision, new results): unsaved, and autosaved at once, so that
-        a crash loses at most the last decision."""
+    def changed(self, *, decision: bool = True, autosave: bool = True) -> None:
+        """The session changed (a decision, new results): unsaved, and autosaved (at once, or
+        when the caller's timer says: `autosave=False`), so that a crash loses little."""
         self.unsaved = True
         self.unsaved_decisions = self.unsaved_decisions or decision
         self._generation += 1
-        self.autosave()
+        if autosave:
+            self.autosave()
 
     def autosave(self) -> None:
         if self.autosave_path is None or not self.unsaved:

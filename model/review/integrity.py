@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 CHAIN_START = hashlib.sha256(b"bloodcell-audit-chain-1").hexdigest()
@@ -37,7 +38,28 @@ def canonical(value: object) -> bytes:
 def content_sha256(document: dict, *, without_signature: bool = False) -> str:
     """The hash of a session document's content (`without_signature`: what a signature signs)."""
     skipped = UNSIGNED_KEYS + (("signature",) if without_signature else ())
-    return hashlib.sha256(canonical({k: v for k, v in document.items() if k not in skipped})).hexdigest()
+    digest = hashlib.sha256()
+    for piece in canonical_pieces({k: v for k, v in document.items() if k not in skipped}):
+        digest.update(piece)
+    return digest.hexdigest()
+
+
+def canonical_pieces(document: dict) -> Iterator[bytes]:
+    """`canonical(document)` in pieces, a list's items one by one: the same bytes, but no single
+    call holds Python's lock for the whole of a long session (a background writer must not
+    stall the GUI thread)."""
+    yield b"{"
+    for number, key in enumerate(sorted(document)):
+        yield (b"," if number else b"") + canonical(key) + b":"
+        value = document[key]
+        if isinstance(value, list):
+            yield b"["
+            for index, item in enumerate(value):
+                yield (b"," if index else b"") + canonical(item)
+            yield b"]"
+        else:
+            yield canonical(value)
+    yield b"}"
 
 
 def chained(entries: list[dict]) -> list[dict]:

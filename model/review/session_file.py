@@ -119,7 +119,27 @@ def encode_session(snapshot: dict) -> bytes:
     the costly half of a save, which a background writer runs off the GUI thread."""
     # ASCII with \u escapes: valid UTF-8 for any reader, and a file name that is not valid
     # UTF-8 (kept by Python as lone surrogates) comes back exactly.
-    return json.dumps(seal(snapshot), ensure_ascii=True, indent=1, allow_nan=False).encode("ascii")
+    return readable_json(seal(snapshot)).encode("ascii")
+
+
+def readable_json(document: dict) -> str:
+    """The document as JSON text, one line per field and per item of a list (an image, an audit
+    entry), made item by item: no single call holds Python's lock for a whole long session."""
+
+    def dumped(value: object) -> str:
+        return json.dumps(value, ensure_ascii=True, allow_nan=False)
+
+    lines = ["{"]
+    for number, (key, value) in enumerate(document.items()):
+        comma = "," if number < len(document) - 1 else ""
+        if isinstance(value, list) and value:
+            lines.append(f" {dumped(key)}: [")
+            lines += [f"  {dumped(item)}{',' if index < len(value) - 1 else ''}" for index, item in enumerate(value)]
+            lines.append(f" ]{comma}")
+        else:
+            lines.append(f" {dumped(key)}: {dumped(value)}{comma}")
+    lines.append("}")
+    return "\n".join(lines)
 
 
 def load_session(path: Path | str) -> ReviewSession:

@@ -199,4 +199,6 @@ def read_entries(path: Path) -> list[VerifiedEntry]:
 
 
 def encode_store(snapshot: dict) -> bytes:
-    return json.dumps(snapshot, indent=1, ensure_ascii=True).encode("ascii")
+    from model.review.session_file import readable_json
+
+    return readable_json(snapshot).encode("ascii")
