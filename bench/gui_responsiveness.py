@@ -136,12 +136,17 @@ def review(args, cells: int) -> None:
     """Review `cells` cells with autosave, then save a model file, and report the stalls."""
 
     from bloodcell_gui.app import make_application
-    from model.modelfile.torch_file import load
+    from model.common.collector import import_quietly, imports_without_pauses
 
     app = make_application()
     scratch = Path(tempfile.mkdtemp(prefix="bloodcell-bench-"))
     files = image_files(args.data / "TEST")
-    loaded = load(args.model)
+    # As the app does (model.common.collector): torch imported and the model loaded with the
+    # collector paused, and what they made frozen out of its sight, or its full passes over
+    # them would stall the window in both modes alike.
+    torch_file = import_quietly("model.modelfile.torch_file")
+    with imports_without_pauses():
+        loaded = torch_file.load(args.model)
     results = {mode: review_once(app, mode, cells, files, loaded, scratch) for mode in ("baseline", "background")}
     for mode, (reviewing, saving, decided) in results.items():
         print(f"{mode}: {decided} cells decided")

@@ -314,8 +314,17 @@ class MainLayout:
             view.setItemDelegate(delegate)
         for proxy in (self.grid_filter, self.review_filter, self.unidentified_filter):
             proxy.setSortRole(GROUP_ROLE)
-            proxy.setDynamicSortFilter(True)
             proxy.sort(0, Qt.SortOrder.AscendingOrder)
+        for proxy in (
+            self.grid_filter,
+            self.table_filter,
+            self.review_filter,
+            self.unidentified_filter,
+            self.failed_filter,
+        ):
+            # A decision changes its rows' data; each view then re-filters those rows alone (a
+            # whole-list refilter costs 15 ms a key at 2,000 images).
+            proxy.setDynamicSortFilter(True)
         self.failed_view.setColumnHidden(1, True)
         for column in range(2, results.columnCount() - 1):
             self.failed_view.setColumnHidden(column, True)

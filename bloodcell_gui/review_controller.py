@@ -5,8 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMenu
 
-from bloodcell_gui.results_model import ResultsFilter
-
 
 class ReviewController(QObject):
     """Decisions in `window`'s views (its `results`, `current_view`, `selected_rows`,
@@ -50,10 +48,8 @@ class ReviewController(QObject):
         proxy = view.model()
         position = view.currentIndex().row() if view.currentIndex().isValid() else 0
         before = proxy.rowCount()
-        decision()
+        decision()  # every view's filter takes the decided rows in or out (dynamic filtering)
         self.sessions.changed()
-        if isinstance(proxy, ResultsFilter):
-            proxy.refilter()
         if advance and proxy.rowCount():
             step = 0 if proxy.rowCount() < before else 1
             target = proxy.index(min(position + step, proxy.rowCount() - 1), 0)
