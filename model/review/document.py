@@ -17,7 +17,14 @@ from model.common.background_writer import BackgroundWriter, WriteOutcome
 from model.review.audit import EXPORTED, SAMPLE_CHANGED
 from model.review.export import write_session_csv
 from model.review.session import ReviewSession, Sample
-from model.review.session_file import SUFFIX, SessionFileError, encode_session, load_session, session_json
+from model.review.session_file import (
+    SUFFIX,
+    SessionFileError,
+    encode_session,
+    load_session,
+    session_json,
+    session_snapshot,
+)
 
 AUTOSAVE_NAME = f"autosave{SUFFIX}"
 SAVE, AUTOSAVE = "save", "autosave"
@@ -80,8 +87,8 @@ class ReviewDocument:
         self._write(target, SAVE)
 
     def _write(self, path: Path, purpose: str) -> None:
-        snapshot = session_json(self.session)  # plain values: the worker serialises a copy
-        self.writer.submit(path, lambda: encode_session(snapshot), purpose=purpose, private=True)
+        snapshot = session_snapshot(self.session)  # milliseconds; the document is made on the worker
+        self.writer.submit(path, lambda: encode_session(session_json(snapshot)), purpose=purpose, private=True)
 
     def written(self, outcome: WriteOutcome) -> None:
         """Apply a finished write (on the calling thread): a saved session is no longer unsaved

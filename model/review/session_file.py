@@ -17,6 +17,7 @@ every earlier one, and refuses, with the reason, a file that is damaged or newer
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -106,6 +107,21 @@ def _document(session: ReviewSession) -> dict:
         ],
         "audit": [entry.to_json() for entry in session.audit],
     }
+
+
+def session_snapshot(session: ReviewSession) -> ReviewSession:
+    """A copy of the session that later changes to it do not reach, taken in a few milliseconds
+    (rows and audit entries are shallow-copied: their fields are values), so that a writer can
+    make the document (`session_json`) off the GUI thread. A signed session whose signature has
+    not yet fixed its content hash is fixed here first (it belongs to the session itself)."""
+    if session.signature is not None and not session.signature.content_sha256:
+        session_json(session)
+    snapshot = copy.copy(session)
+    snapshot.rows = [copy.copy(row) for row in session.rows]
+    snapshot.audit = list(session.audit)
+    snapshot.sample = copy.copy(session.sample)
+    snapshot.parent = dict(session.parent) if session.parent is not None else None
+    return snapshot
 
 
 def save_session(path: Path | str, session: ReviewSession) -> Path:

@@ -110,19 +110,16 @@ class VerifiedStore:
         atomic_write_bytes(self.path, encode_store(self.snapshot()), private=True)  # which cells a lab saw
 
     def save_in_background(self, writer: BackgroundWriter) -> None:
-        """Snapshot now, serialise and write on `writer`'s thread (the user's alone: 0600)."""
+        """Snapshot now (a list of frozen entries), serialise and write on `writer`'s thread (the
+        user's alone: 0600)."""
         if self.path is None:
             return
         snapshot = self.snapshot()
         writer.submit(self.path, lambda: encode_store(snapshot), purpose=VERIFIED, private=True)
 
-    def snapshot(self) -> dict:
-        """The store as plain values, which later changes to it do not reach."""
-        return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "entries": [asdict(entry) for entry in self.entries.values()],
-        }
+    def snapshot(self) -> list[VerifiedEntry]:
+        """The entries as they are now (frozen: later changes to the store do not reach them)."""
+        return list(self.entries.values())
 
     def counts(self, classes: list[str]) -> dict[str, int]:
         """Cells per class, the model's classes first (all of them, zero where none)."""
@@ -198,7 +195,8 @@ def read_entries(path: Path) -> list[VerifiedEntry]:
         raise VerifiedStoreError(f"{path}: cannot be read ({type(error).__name__}: {error})") from None
 
 
-def encode_store(snapshot: dict) -> bytes:
+def encode_store(snapshot: list[VerifiedEntry]) -> bytes:
     from model.review.session_file import readable_json
 
-    return readable_json(snapshot).encode("ascii")
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "entries": [asdict(entry) for entry in snapshot]}
+    return readable_json(document).encode("ascii")
