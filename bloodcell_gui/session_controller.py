@@ -24,7 +24,7 @@ from model.review.session_file import SUFFIX, SessionFileError, load_session
 
 SESSION_FILTER = f"BloodCell sessions (*{SUFFIX})"
 # At most one autosave snapshot this often while decisions follow each other.
-AUTOSAVE_MS = 200
+AUTOSAVE_MS = 500
 
 
 def autosave_folder() -> Path | None:
@@ -110,7 +110,7 @@ class SessionController(QObject):
     def changed(self, decision: bool = True) -> None:
         """The session changed: the document marks it unsaved, and it is autosaved off this thread
         at most every AUTOSAVE_MS while decisions follow each other (a crash loses at most the
-        decisions of that last moment), at once when they pause."""
+        decisions of that last half second): its serialising shares Python's lock with this thread."""
         self.document.changed(decision=decision, autosave=False)
         if not self._autosave_timer.isActive():
             self._autosave_timer.start()

@@ -4,6 +4,7 @@ the review bin, ground truth and the CSV export."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -127,13 +128,15 @@ class ImageRow:
         """The model's answer needs a technician (model.inference.acceptance)."""
         return is_unsure(self.confidence, self.networks_agree, review_threshold)
 
-    @property
+    # A row's answer never changes (a new model's answer is a new row: replace_answer), so its
+    # class and confidence are worked out once; the window counts them on every refresh.
+    @cached_property
     def predicted(self) -> int | None:
         if self.probabilities is None:
             return None
         return max(range(len(self.probabilities)), key=self.probabilities.__getitem__)
 
-    @property
+    @cached_property
     def confidence(self) -> float | None:
         return None if self.probabilities is None else max(self.probabilities)
 
