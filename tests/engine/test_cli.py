@@ -19,6 +19,7 @@ def small_model(tmp_path_factory):
     return seed_model_file(path, size=(80, 60))
 
 
+@pytest.mark.slow
 def test_train_records_its_settings_and_refuses_a_split_it_cannot_make(real_train_subset, real_test_subset, tmp_path):
     out = tmp_path / "cli.safetensors"
     common = ["train", real_train_subset, "--arch", "seed", "--size", "48x48", "--bs", "16", "--epochs", "1"]
@@ -37,6 +38,7 @@ def test_train_records_its_settings_and_refuses_a_split_it_cannot_make(real_trai
     assert info.policy.width == info.policy.height == 48
 
 
+@pytest.mark.slow
 def test_classify_writes_a_row_per_image_and_per_bad_file(bad_corpus, small_model, tmp_path):
     folder = next(iter(bad_corpus.values()))[0].parent
     out = tmp_path / "out.csv"
@@ -58,6 +60,7 @@ def test_classify_writes_a_row_per_image_and_per_bad_file(bad_corpus, small_mode
     assert sum(counts.values()) == good
 
 
+@pytest.mark.slow
 def test_evaluate_reports_accuracy_and_a_confusion_matrix(real_test_subset, small_model):
     done = bloodcell("evaluate", real_test_subset, "--model", small_model)
     assert done.returncode == 0, done.stderr
@@ -65,6 +68,7 @@ def test_evaluate_reports_accuracy_and_a_confusion_matrix(real_test_subset, smal
     assert "Confusion matrix" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_bad_model_file_is_a_clear_error(tmp_path, real_test_subset):
     bad = tmp_path / "bad.safetensors"
     bad.write_text("nonsense")
@@ -85,6 +89,7 @@ def test_no_message_can_drive_the_terminal(tmp_path):
     assert "x\\x1b]0;pwned\\x07.safetensors" in done.stderr and len(done.stderr.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_combine_writes_an_ensemble_with_its_test_figures(small_model, real_test_subset, tmp_path):
     out = tmp_path / "ensemble.safetensors"
     done = bloodcell("combine", small_model, small_model, "--test", real_test_subset, "--out", out)
@@ -141,6 +146,7 @@ def test_an_input_that_does_not_exist_fails_the_command(tmp_path, command):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_match_lab_refuses_a_per_picture_model_before_promising_anything(tmp_path):
     from helpers import real_data
 

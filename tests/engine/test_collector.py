@@ -57,6 +57,7 @@ def test_blocks_nest_and_a_collector_switched_off_before_stays_off():
         gc.enable()
 
 
+@pytest.mark.slow
 def test_importing_the_training_engine_makes_no_full_collector_pass():
     # In a fresh interpreter, as the app's worker meets it: torch and fastai not yet imported.
     script = textwrap.dedent(

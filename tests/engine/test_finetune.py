@@ -40,6 +40,7 @@ def test_too_few_cells_or_one_class_are_refused_and_thin_classes_named():
     assert "MONOCYTE, NEUTROPHIL" in warnings[0] and "LYMPHOCYTE (3)" in warnings[1]
 
 
+@pytest.mark.slow
 def test_an_unbalanced_set_adapts_every_network_and_records_its_parent(seed_model_file, tmp_path):
     from model.modelfile.ensemble import combine
 

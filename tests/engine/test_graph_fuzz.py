@@ -9,12 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import real_data
 
 FUZZ = Path(__file__).with_name("graph_fuzz.py")
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_fuzzed_graphs_never_crash_exhaust_or_go_unnamed():
     images = sorted((real_data() / "TEST_SIMPLE").rglob("*.jpeg"))[:4]
     done = subprocess.run(

@@ -65,6 +65,7 @@ def copies(tmp_path, per_class: dict[str, int]) -> list[VerifiedCell]:
     return cells
 
 
+@pytest.mark.slow
 def test_copies_of_two_pictures_are_never_judged_better(seed_model_file, tmp_path):
     """One lymphocyte and one neutrophil copied 30 times each: nothing distinct to hold back."""
     cells = copies(tmp_path, {"LYMPHOCYTE": 30, "NEUTROPHIL": 30})
@@ -95,6 +96,7 @@ def test_unfamiliar_statistics_share_one_minimum_and_need_two_classes():
     check_reference_inputs(np.array([0, 1, 2, 3] * 10), 20, CLASSES)
 
 
+@pytest.mark.slow
 def test_calibrate_refuses_too_few_pictures(seed_model_file, tmp_path):
     data = tmp_path / "lab"
     for cell in pbc_cells(dict.fromkeys(CLASSES, 7)):
@@ -105,6 +107,7 @@ def test_calibrate_refuses_too_few_pictures(seed_model_file, tmp_path):
     assert not (tmp_path / "calibrated.safetensors").exists()
 
 
+@pytest.mark.slow
 def test_train_warns_when_it_saves_a_model_at_chance(tmp_path):
     """Every class folder holds the same pictures: nothing to learn, guessing is all there is."""
     source = pbc_cells({"NEUTROPHIL": 12})

@@ -44,6 +44,7 @@ def rows(path):
     return list(csv.DictReader(path.open(encoding="utf-8")))
 
 
+@pytest.mark.slow
 def test_folder_links_back_up_the_tree_are_listed_once(model, four_images, tmp_path):
     (four_images / "back").symlink_to("..")
     (four_images / "sub").mkdir()
@@ -55,6 +56,7 @@ def test_folder_links_back_up_the_tree_are_listed_once(model, four_images, tmp_p
     assert "already listed" in stderr
 
 
+@pytest.mark.slow
 def test_named_pipes_are_reported_never_opened(model, four_images, tmp_path):
     os.mkfifo(four_images / "x.jpg")
     out = tmp_path / "out.csv"
@@ -70,6 +72,7 @@ def test_named_pipes_are_reported_never_opened(model, four_images, tmp_path):
     assert "x.jpg" in stderr and "not a regular file" in stderr
 
 
+@pytest.mark.slow
 def test_a_file_name_that_is_not_utf8_gets_its_row(model, four_images, tmp_path):
     odd = os.fsencode(four_images) + b"/caf\xe9.jpeg"
     shutil.copy(next(four_images.glob("*.jpeg")), odd)
@@ -82,6 +85,7 @@ def test_a_file_name_that_is_not_utf8_gets_its_row(model, four_images, tmp_path)
     assert "link loop" in written["self.jpeg"]["error"] and "self.jpeg" in stderr
 
 
+@pytest.mark.slow
 def test_a_file_name_with_a_newline_or_a_terminal_escape_prints_as_one_inert_line(model, four_images, tmp_path):
     # A newline in a name would forge a line of output; ESC [ 2 J would clear the terminal.
     name = "bad\n\x1b[2Jname.jpg"
@@ -97,6 +101,7 @@ def test_a_file_name_with_a_newline_or_a_terminal_escape_prints_as_one_inert_lin
     assert written[name]["error"] and written["ok\tname.jpeg"]["predicted"] in CLASSES
 
 
+@pytest.mark.slow
 def test_cells_a_spreadsheet_would_run_are_neutralised(four_images, tmp_path):
     torch.manual_seed(1)
     classes = ["=HYPERLINK(1)", "+B", "-C", "@D"]
@@ -112,6 +117,7 @@ def test_cells_a_spreadsheet_would_run_are_neutralised(four_images, tmp_path):
     assert predicted.startswith("'") and predicted[1:] in classes
 
 
+@pytest.mark.slow
 def test_outputs_are_checked_before_any_work_and_inputs_never_overwritten(model, four_images, tmp_path):
     victim = next(four_images.glob("*.jpeg"))
     before = victim.read_bytes()
@@ -132,6 +138,7 @@ def test_outputs_are_checked_before_any_work_and_inputs_never_overwritten(model,
         assert code == 2 and bad[0] in stderr, (bad, stderr)
 
 
+@pytest.mark.slow
 def test_training_that_cannot_work_says_why(tmp_path, four_images):
     one = tmp_path / "one"
     for name in ("A", "B"):
@@ -146,6 +153,7 @@ def test_training_that_cannot_work_says_why(tmp_path, four_images):
     assert code == 0 and "finished its only epoch" in _ + stderr  # fewer images than a batch still train
 
 
+@pytest.mark.slow
 def test_gif_and_webp_files_in_folders_are_classified(model, four_images, tmp_path):
     from PIL import Image
 
@@ -158,6 +166,7 @@ def test_gif_and_webp_files_in_folders_are_classified(model, four_images, tmp_pa
     assert code == 0 and names["a.gif"] in CLASSES and names["b.webp"] in CLASSES
 
 
+@pytest.mark.slow
 def test_an_interrupted_classification_keeps_the_rows_done(model, tmp_path):
     out = tmp_path / "out.csv"
     process = subprocess.Popen(

@@ -25,6 +25,7 @@ def header_length(path) -> int:
     return struct.unpack("<Q", path.read_bytes()[:8])[0]
 
 
+@pytest.mark.slow
 def test_a_saved_model_loads_whatever_its_header_length(tmp_path):
     """About 1 in 32 files were refused as pickles when the header length's low byte was 0x80."""
     network = build_model("seed", 4)
@@ -84,6 +85,7 @@ def test_metadata_of_the_wrong_type_or_range_is_refused_by_field(good_model, tmp
     assert str(target) in str(refused.value)
 
 
+@pytest.mark.slow
 def test_any_metadata_field_of_the_default_model_with_a_wrong_value_is_refused_or_reads(tmp_path):
     # The shipped file has every kind of field (members, sources, statistics, training records).
     # Each in turn is given a value of another type or size, or removed: reading the header
@@ -145,6 +147,7 @@ def test_pickles_and_zip_archives_are_refused_without_being_run(tmp_path):
             load(path)
 
 
+@pytest.mark.slow
 def test_random_headers_and_byte_flips_load_or_are_refused_in_bounded_memory(good_model, tmp_path, capsys):
     rng = random.Random(1)
     document = read_info(good_model).to_json()

@@ -1,6 +1,7 @@
 import tracemalloc
 
 import numpy as np
+import pytest
 import torch
 from helpers import CLASSES
 
@@ -76,6 +77,7 @@ def test_stop_request_ends_between_batches_and_keeps_what_was_yielded(real_test_
     assert len(seen) == 8
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_the_number_of_images(real_test_subset):
     classifier = random_classifier()
     files = sorted(real_test_subset.rglob("*.jpeg"))

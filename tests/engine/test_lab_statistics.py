@@ -56,6 +56,7 @@ def first_norm(module: torch.nn.Module) -> torch.nn.BatchNorm2d:
     return next(m for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d))
 
 
+@pytest.mark.slow
 def test_statistics_are_the_lab_images_own_and_the_weights_are_kept(tmp_path, batch_norm_model):
     parent = load(batch_norm_model)
     assert parent.references is not None
@@ -125,6 +126,7 @@ def test_a_stop_keeps_nothing_and_leaves_the_parent_as_it_was(batch_norm_model):
     assert torch.equal(first_norm(module).running_mean, before)
 
 
+@pytest.mark.slow
 def test_the_command_matches_a_folder_and_the_file_records_it(tmp_path, batch_norm_model):
     folder = tmp_path / "lab images"
     folder.mkdir()
@@ -147,6 +149,7 @@ def test_the_command_matches_a_folder_and_the_file_records_it(tmp_path, batch_no
     assert refused.returncode == 2 and "0 usable images" in refused.stderr
 
 
+@pytest.mark.slow
 def test_a_model_normalised_per_picture_is_refused_with_the_reason(tmp_path):
     path = tmp_path / "instance.safetensors"
     save(

@@ -31,6 +31,7 @@ def another_magnification(tmp_path: Path, factor: float, per_class: int = 4) -> 
     return paths
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("factor", [0.5, 1.0, 2.0])
 def test_a_batchs_magnification_is_measured_on_its_own_pictures(tmp_path, factor):
     native = estimate_magnification(another_magnification(tmp_path / "native", 1.0)).factor
@@ -48,6 +49,7 @@ def test_too_few_pictures_say_nothing_and_the_window_follows_the_factor():
         fixed_magnification(9.0)
 
 
+@pytest.mark.slow
 def test_the_cli_frames_another_magnification_back_and_records_it(tmp_path):
     another_magnification(tmp_path / "lab", 2.0, per_class=5)
     out = tmp_path / "out.csv"
@@ -63,6 +65,7 @@ def test_the_cli_frames_another_magnification_back_and_records_it(tmp_path):
     assert single.returncode == 0 and "not estimated" in single.stdout
 
 
+@pytest.mark.slow
 def test_a_fixed_magnification_is_used_as_given(tmp_path):
     folder = real_data() / "TEST_SIMPLE" / "LYMPHOCYTE"
     out = tmp_path / "fixed.csv"

@@ -29,6 +29,7 @@ def test_rotated_flipped_and_shifted_copies_keep_their_signature():
         assert distance < COPY_DISTANCE, path.name
 
 
+@pytest.mark.slow
 def test_a_folder_of_copies_is_flagged_and_distinct_cells_are_not(tmp_path):
     train, valid_copies = [], []
     for index, path in enumerate(originals(10)):

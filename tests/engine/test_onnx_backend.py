@@ -37,6 +37,7 @@ def assert_same_answers(by_torch, by_onnx):
         assert np.abs(scores[:, 0] - scores[:, 1]).max() < 1e-3
 
 
+@pytest.mark.slow
 def test_the_default_model_gives_the_same_classes_and_probabilities_on_both_backends():
     by_torch, by_onnx = both_backends(default_model_path(), [real_data() / "TEST_SIMPLE"])
     assert len(by_torch) == 71
@@ -56,6 +57,7 @@ def test_the_default_model_gives_the_same_classes_and_probabilities_on_both_back
         ("efficientnet-lite0", InputPolicy(64, 64, mean=(0.5,) * 3, std=(0.5,) * 3), QUARTER_TURNS),
     ],
 )
+@pytest.mark.slow
 def test_every_architecture_and_view_set_agrees_across_backends(tmp_path, real_test_subset, arch, policy, views):
     torch.manual_seed(0)
     network = with_lab_statistics(build_model(arch, len(CLASSES)))  # so that folding matters

@@ -15,7 +15,14 @@ SCRIPTS = sorted(
     for path in (REPO / folder).glob("*.py")
     if path.stem != "__init__"
 )
-NEEDS_QT = {"tools.screenshots", "tools.review_screenshots", "tools.wizard_full_run", "tools.report_preview"}
+# A script that drives the window (its source names Qt or the app) needs PySide6 to import.
+NEEDS_QT = {
+    name
+    for name in SCRIPTS
+    if any(
+        word in (REPO / name.replace(".", "/")).with_suffix(".py").read_text() for word in ("PySide6", "bloodcell_gui")
+    )
+}
 
 
 def qt_available() -> bool:

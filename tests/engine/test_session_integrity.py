@@ -61,6 +61,7 @@ EDITS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("edit", list(EDITS))
 def test_an_edit_by_a_text_editor_is_detected_and_named(signed_file, edit):
     edited(signed_file, EDITS[edit])

@@ -40,6 +40,7 @@ def test_validation_is_drawn_within_each_source_and_sampling_balances_them():
     assert np.allclose(list(totals.values()), 1.0)  # each (source, class) pair weighs the same
 
 
+@pytest.mark.slow
 def test_the_command_line_trains_on_two_labs_and_records_each(tmp_path, monkeypatch):
     from model.cli.main import main
     from model.unfamiliar import statistics as unfamiliar

@@ -117,6 +117,7 @@ def test_one_class_cannot_be_trained(tmp_path):
         fit(quick_config(tmp_path))
 
 
+@pytest.mark.slow
 def test_learning_rate_finder_suggests_a_rate_from_its_curve(synthetic_set):
     from model.training.train import find_learning_rate
 
@@ -126,6 +127,7 @@ def test_learning_rate_finder_suggests_a_rate_from_its_curve(synthetic_set):
     assert min(rates) <= suggestion <= max(rates)
 
 
+@pytest.mark.slow
 def test_split_by_cell_keeps_every_cell_on_one_side(tmp_path):
     """Two classes of four cells, each photographed four times (the original and three turned copies)."""
     for name in ("EOSINOPHIL", "NEUTROPHIL"):

@@ -174,6 +174,7 @@ def calibrated(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_the_cli_flags_pictures_that_are_not_white_cells(calibrated, real_test_subset, tmp_path):
     proxies = write_proxies(tmp_path / "proxies", crops_per_picture=1)
     out = tmp_path / "out.csv"
@@ -193,6 +194,7 @@ def test_the_cli_flags_pictures_that_are_not_white_cells(calibrated, real_test_s
     assert info["unfamiliar"]["fitted_on"] > 50
 
 
+@pytest.mark.slow
 def test_the_cli_calibrates_each_data_folder_as_a_lab(tmp_path):
     blood_cells = link_subset(real_data() / "TRAIN", tmp_path / "bc", per_class=60, offset=400)
     pbc = link_subset(pbc_data(), tmp_path / "pbc", per_class=40)
@@ -223,6 +225,7 @@ def one_lab_model(seed_model_file, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_classify_says_when_the_pictures_look_like_a_lab_the_model_does_not_know(one_lab_model, tmp_path):
     # `one_lab_model` learned its statistics from blood-cells cells only: the pbc lab's are new to
     # it. The shipped default was trained and calibrated on both labs and knows them.
@@ -255,12 +258,14 @@ def test_a_new_lab_is_pointed_to_matching_only_when_the_model_has_statistics_to_
     assert ("bloodcell match-lab" in adapting_advice(pair)) is (arch == "seed-deep")
 
 
+@pytest.mark.slow
 def test_evaluate_reports_the_flagged_share_and_accuracy_on_accepted_images(calibrated, real_test_subset):
     done = run_bloodcell("evaluate", real_test_subset, "--model", calibrated)
     assert done.returncode == 0, done.stderr
     assert "Unidentified (unfamiliar images):" in done.stdout and "Accepted without review" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_model_without_statistics_still_classifies_and_says_the_flag_is_unavailable(real_test_subset, tmp_path):
     shipped = load(DEFAULT_MODEL)
     assert shipped.references is not None  # the default ships with them
@@ -286,6 +291,7 @@ def test_damaged_statistics_in_a_model_file_are_refused_with_a_reason(calibrated
         load(damaged)
 
 
+@pytest.mark.slow
 def test_calibrating_without_data_remakes_the_training_split_or_says_what_is_missing(tmp_path):
     from model.modelfile.torch_file import load, save
 

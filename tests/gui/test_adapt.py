@@ -3,6 +3,7 @@ save, switch, classify again."""
 
 from __future__ import annotations
 
+import pytest
 from helpers import CLASSES, real_data
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
@@ -23,6 +24,7 @@ def lab_folder(target, per_class: int):
     return target
 
 
+@pytest.mark.slow
 def test_verified_cells_outlive_the_window_and_adapt_the_model(qtbot, window, tiny_model, tmp_path):
     window.threshold.setValue(1.0)  # every image goes to the review bin
     classify_and_wait(qtbot, window, [lab_folder(tmp_path / "lab", per_class=6)])

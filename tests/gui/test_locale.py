@@ -26,6 +26,7 @@ def compiled_locale(tmp_path: Path, name: str) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["tr_TR.UTF-8", "az_AZ.UTF-8"])
 def test_the_window_starts_under_a_turkic_locale(tmp_path, tiny_model, name):
     env = {

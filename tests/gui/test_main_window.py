@@ -55,6 +55,7 @@ def cli_counts(paths, model, tmp_path) -> Counter:
     return Counter(row["predicted"] for row in cli_rows_once_per_picture(paths, model, tmp_path) if row["predicted"])
 
 
+@pytest.mark.slow
 def test_dropping_test_simple_gives_the_clis_counts_and_a_heatmap(qtbot, window, tiny_model, tmp_path):
     folder = real_data() / "TEST_SIMPLE"
     classify_and_wait(qtbot, window, [folder])
@@ -72,6 +73,7 @@ def test_dropping_test_simple_gives_the_clis_counts_and_a_heatmap(qtbot, window,
     assert "CPU" in window.device_label.text()
 
 
+@pytest.mark.slow
 def test_the_gui_export_and_the_cli_csv_are_the_same_file(qtbot, window, tiny_model, tmp_path):
     folder = real_data() / "TEST_SIMPLE"
     classify_and_wait(qtbot, window, [folder])
@@ -145,6 +147,7 @@ def test_a_failed_export_leaves_the_previous_file(qtbot, window, tmp_path, monke
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
 
 
+@pytest.mark.slow
 def test_clicking_a_heatmap_cell_filters_the_views(qtbot, window):
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE"])
     matrix = window.heatmap.matrix
@@ -160,6 +163,7 @@ def test_clicking_a_heatmap_cell_filters_the_views(qtbot, window):
     assert window.grid_filter.rowCount() == 69
 
 
+@pytest.mark.slow
 def test_clicking_a_class_in_the_differential_filters(qtbot, window):
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE"])
     counts = window.results.session.counts()
@@ -168,6 +172,7 @@ def test_clicking_a_class_in_the_differential_filters(qtbot, window):
     assert window.table_filter.rowCount() == counts[index]
 
 
+@pytest.mark.slow
 def test_cancel_keeps_the_results_so_far(qtbot, window):
     with qtbot.waitSignal(window.classificationFinished, timeout=300_000):
         drop(window, [real_data() / "TEST"])
@@ -278,6 +283,7 @@ def test_model_information_works_out_balanced_accuracy_from_a_recorded_confusion
     assert accuracy_words({"accuracy": 0.5, "confusion": [[1, 2, 3]]}) == "accuracy 50.0%"
 
 
+@pytest.mark.slow
 def test_a_long_comment_continues_on_a_second_page_and_direction_overrides_show(qtbot, window, tmp_path):
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE"])
     window.sessions.session.sample.sample_id = "S-\u202e01"  # would show as "S-10" if obeyed

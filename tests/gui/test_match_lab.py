@@ -3,6 +3,7 @@ model saved, switched to, and its step shown in the model information."""
 
 from __future__ import annotations
 
+import pytest
 from helpers import CLASSES, real_data
 from PySide6.QtCore import Qt
 from qt_helpers import answer_next_question, classify_and_wait
@@ -22,6 +23,7 @@ def lab_images(target, per_class: int):
     return target
 
 
+@pytest.mark.slow
 def test_the_session_images_match_the_model_which_is_saved_and_used(qtbot, window, tiny_model, tmp_path):
     classify_and_wait(qtbot, window, [lab_images(tmp_path / "lab", per_class=27)])
     action = window.match_lab_action

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from helpers import edited_default, real_data, rotated_classes, run_bloodcell
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,6 +31,7 @@ def rows(path: Path) -> dict[str, dict]:
         return {row["path"]: row for row in csv.DictReader(stream)}
 
 
+@pytest.mark.slow
 def test_review_classifies_like_the_torch_backend_of_the_full_build(tmp_path):
     images = real_data() / "TEST_SIMPLE"
     review, full = tmp_path / "review.csv", tmp_path / "full.csv"
@@ -83,6 +85,7 @@ def test_review_refuses_a_graph_that_is_not_its_weights_network(tmp_path):
     assert not csv_file.exists()
 
 
+@pytest.mark.slow
 def test_review_explains_an_older_model_file_without_graphs(tmp_path):
     from model.common.resources import default_model_path
     from model.modelfile.torch_file import load, save
@@ -98,6 +101,7 @@ def test_review_explains_an_older_model_file_without_graphs(tmp_path):
     assert run_bloodcell("evaluate", real_data() / "TEST_SIMPLE", "--model", old).returncode == 0
 
 
+@pytest.mark.slow
 def test_review_window_classifies_exports_and_offers_no_training(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path))
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "tests" / "gui"), str(REPO / "tests"), str(REPO)])

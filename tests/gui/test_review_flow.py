@@ -3,6 +3,7 @@ their model, keys that reach the review list, a flow that moves on after each de
 
 import csv
 
+import pytest
 import torch
 from helpers import CLASSES, real_data, seed_model_file
 from PySide6.QtCore import Qt
@@ -15,6 +16,7 @@ from model.modelfile.torch_file import ModelInfo, save
 from model.networks.build import build_model
 
 
+@pytest.mark.slow
 def test_reopening_a_folder_never_changes_the_counts(qtbot, window):
     folder = real_data() / "TEST"
     with qtbot.waitSignal(window.classificationFinished, timeout=300_000):
@@ -168,6 +170,7 @@ def test_each_decision_selects_the_next_image_in_the_bin_and_clearing_undoes_it(
     assert window.review_filter.rowCount() == in_bin - 1
 
 
+@pytest.mark.slow
 def test_a_tab_opens_with_its_first_row_selected_and_the_first_key_acts_on_what_is_shown(qtbot, window):
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE"])
     tab_bar = window.tabs.tabBar()

@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from helpers import real_data
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtTest import QTest
@@ -125,6 +126,7 @@ RECORDER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_after_kill_9_the_autosaved_session_is_offered_with_its_decisions(qtbot, tmp_path, tiny_model):
     settings_path = tmp_path / "lab.ini"
     settings = QSettings(str(settings_path), QSettings.Format.IniFormat)

@@ -22,6 +22,7 @@ def screen_config(folder: Path, width: int, height: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("width", "height"), [(1366, 768), (1024, 700)])
 def test_every_state_fits_the_screen(tmp_path, tiny_model, width, height):
     env = {

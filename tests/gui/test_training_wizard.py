@@ -42,6 +42,7 @@ def go_to_data(qtbot, wizard, train, test=None) -> None:
     qtbot.waitUntil(wizard.data_page.isComplete, timeout=60_000)
 
 
+@pytest.mark.slow
 def test_end_to_end_train_evaluate_save_and_use(qtbot, window, wizard, real_train_subset, real_test_subset, tmp_path):
     go_to_data(qtbot, wizard, real_train_subset, real_test_subset)
     assert wizard.data_page.chart.values == [24, 24, 24, 24]
@@ -178,6 +179,7 @@ def test_bad_data_shows_the_reason(qtbot, wizard, tmp_path, bad_corpus):
     assert go_to.isComplete()
 
 
+@pytest.mark.slow
 def test_the_wizard_trains_on_another_labs_folder_too(qtbot, wizard, real_train_subset, tmp_path):
     pbc = real_data().parent / "pbc"
     other = tmp_path / "other-lab"

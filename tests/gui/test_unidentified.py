@@ -67,6 +67,7 @@ def test_unidentified_images_wait_for_a_class_and_say_why(qtbot, calibrated_wind
     assert sum(session.counts()) == session.classified - len(flagged) + 1
 
 
+@pytest.mark.slow
 def test_the_familiar_share_setting_moves_the_threshold_and_is_remembered(qtbot, calibrated_window, tmp_path):
     window = calibrated_window
     classify_and_wait(qtbot, window, [real_data() / "TEST_SIMPLE" / "NEUTROPHIL"])
@@ -86,6 +87,7 @@ def test_a_model_without_statistics_shows_the_check_as_unavailable(qtbot, window
     assert window.results.session.unidentified_count == 0
 
 
+@pytest.mark.slow
 def test_many_unfamiliar_cells_suggest_matching_the_model_to_the_lab(qtbot, calibrated_window, tmp_path):
     from conftest import link_subset
     from helpers import pbc_data
@@ -146,6 +148,7 @@ def test_the_detail_view_says_why_an_ensemble_that_disagrees_needs_review():
     assert f"Reviewed: {NETWORKS_DISAGREE.replace(chr(39), '&#x27;')}" in verdict_html(CLASSES, row)
 
 
+@pytest.mark.slow
 def test_a_few_images_from_a_new_lab_all_wait_for_review_and_the_report_says_provisional(
     qtbot, calibrated_window, tmp_path
 ):

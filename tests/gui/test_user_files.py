@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import real_data
 
 ALLOWED = (".config/BloodCell", ".local/share/BloodCell", ".cache/BloodCell")
@@ -29,6 +30,7 @@ def run_entry(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Com
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_classify_writes_the_csv_and_nothing_else(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
@@ -41,6 +43,7 @@ def test_classify_writes_the_csv_and_nothing_else(tmp_path):
     assert files_under(home) == ["out.csv"]
 
 
+@pytest.mark.slow
 def test_the_window_writes_only_in_its_own_folders(tmp_path, tiny_model):
     home, exports = tmp_path / "home", tmp_path / "exports"
     home.mkdir(), exports.mkdir()
@@ -53,6 +56,7 @@ def test_the_window_writes_only_in_its_own_folders(tmp_path, tiny_model):
     assert (home / ".config" / "BloodCell" / "BloodCell.conf").is_file()
 
 
+@pytest.mark.slow
 def test_a_data_folder_that_is_a_file_is_said_and_settings_are_still_saved(tmp_path, tiny_model):
     home, exports = tmp_path / "home", tmp_path / "exports"
     home.mkdir(), exports.mkdir()
