@@ -1,8 +1,8 @@
 """What the probes share: framed pictures classified as the app classifies them.
 
-The product's own path (`TorchBackend`: BatchNorm folded, each network's test-time views;
-`combine_networks`: softmax averaged over the views and then the networks), so that a probe's
-figure is the figure the app would give on the same pixels.
+The product's own path (`open_classifier` chooses the backend as the app does; the classifier's
+`outputs`: each network's test-time views, softmax averaged over the views and then the
+networks), so that a probe's figure is the figure the app would give on the same pixels.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 from model.evaluation.evaluate import Evaluation
 from model.fileformat.header import LoadedModel
 from model.images.preprocess import InputPolicy
-from model.inference.backends.torch_backend import TorchBackend
-from model.inference.classifier import combine_networks, decode_image
+from model.inference.classifier import decode_image
+from model.modelfile.opening import open_classifier
 
 BATCH_SIZE = 128
 
@@ -36,10 +36,10 @@ def framed(paths: Sequence[Path], policies: Sequence[InputPolicy]) -> tuple[list
 
 def predicted(loaded: LoadedModel, stacks: Sequence[np.ndarray]) -> list[int]:
     """The top class of each picture, one stack per network (each in its own frame)."""
-    backend = TorchBackend(loaded, "cpu")
+    classifier = open_classifier(loaded, "cpu")
     answers: list[int] = []
     for start in range(0, len(stacks[0]), BATCH_SIZE):
-        outputs = combine_networks(backend.run([stack[start : start + BATCH_SIZE] for stack in stacks]))
+        outputs = classifier.outputs([stack[start : start + BATCH_SIZE] for stack in stacks])
         answers += outputs.probabilities.argmax(1).tolist()
     return answers
 
