@@ -30,7 +30,7 @@ from bloodcell_gui.workers import Worker
 from model.common.editions import edition
 from model.common.user_folders import user_folders
 from model.evaluation.classify_job import ClassifiedBatch, LoadedClassifier
-from model.images.magnification import AUTO
+from model.images.magnification import AUTO, fixed_magnification
 from model.review.session import ModelIdentity, ReviewSession
 
 
@@ -107,9 +107,13 @@ class MainWindow(QMainWindow, MainLayout):
         self._schedule_refresh()
 
     def _session_magnification(self):
-        """The magnification this session's pictures are framed at, or AUTO to measure it."""
+        """The magnification this session's pictures are framed at: the session's own once
+        measured or set, else the lab's fixed one (Session › Lab magnification…), else AUTO."""
         session = self.results.session if self.results is not None else None
-        return session.magnification if session is not None and session.magnification is not None else AUTO
+        if session is not None and session.magnification is not None:
+            return session.magnification
+        fixed = self.store.lab_magnification()
+        return AUTO if fixed is None else fixed_magnification(fixed)
 
     def _known_images(self) -> frozenset[str]:
         return self.results.session.known() if self.results is not None else frozenset()

@@ -18,6 +18,7 @@ from bloodcell_gui.timers import make_timer
 from model.common.background_writer import BackgroundWriter, WriteOutcome
 from model.common.editions import edition
 from model.common.user_folders import user_folders
+from model.images.magnification import AUTO, fixed_magnification
 from model.review.document import AUTOSAVE, AUTOSAVE_NAME, SAVE, ReviewDocument
 from model.review.session import ReviewSession, Sample, SignOffRefused
 from model.review.session_file import SUFFIX, SessionFileError, load_session
@@ -80,6 +81,7 @@ class SessionController(QObject):
         menu.addAction("Sample details…").triggered.connect(self.edit_sample)
         menu.addAction("Reviewer…").triggered.connect(lambda: self.ask_reviewer(force=True))
         menu.addAction("Lab header for reports…").triggered.connect(self.edit_lab_header)
+        menu.addAction("Lab magnification…").triggered.connect(self.edit_lab_magnification)
         menu.addAction("Audit trail…").triggered.connect(self.show_audit_trail)
         menu.addSeparator()
         self.sign_action = menu.addAction("Sign session…", QKeySequence("Ctrl+Shift+G"))
@@ -415,6 +417,27 @@ class SessionController(QObject):
         if ok:
             first, _, rest = text.strip().partition("\n")
             self.store.set_lab_header(first.strip(), rest.strip())
+
+    def edit_lab_magnification(self) -> None:
+        """This lab's magnification, kept for the PC: measured on each batch (auto), or fixed by
+        hand when the camera and objective are known (e.g. 1.8: cells 1.8 times as large as in
+        the model's training pictures). It frames the next session's pictures."""
+        current = self.store.lab_magnification()
+        text, ok = QInputDialog.getText(
+            self.window,
+            "Lab magnification",
+            "How large this lab's cells are relative to the model's training pictures:\n"
+            "'auto' to measure it on each batch of pictures, or a factor such as 1.8.",
+            text="auto" if current is None else f"{current:g}",
+        )
+        if not ok:
+            return
+        try:
+            value = None if text.strip().lower() in ("", AUTO) else fixed_magnification(float(text)).factor
+        except ValueError as error:
+            self.window.report_error("Lab magnification not changed", f"{text!r}: {error}")
+            return
+        self.store.set_lab_magnification(value)
 
     def show_audit_trail(self) -> None:
         audit = self.session.audit

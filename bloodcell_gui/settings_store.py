@@ -66,6 +66,21 @@ class SettingsStore:
         self.settings.setValue("report/lab_name", name)
         self.settings.setValue("report/lab_address", address)
 
+    def lab_magnification(self) -> float | None:
+        """This lab's magnification relative to the model's training pictures, fixed by hand
+        (its camera and objective are known); None: measured on each batch's own pictures. A
+        value the engine would refuse (edited by hand) counts as None."""
+        from model.images.magnification import LIMITS
+
+        try:
+            value = float(self.settings.value("lab/magnification", "") or "nan")
+        except (TypeError, ValueError):
+            return None
+        return value if LIMITS[0] <= value <= LIMITS[1] else None
+
+    def set_lab_magnification(self, value: float | None) -> None:
+        self.settings.setValue("lab/magnification", "" if value is None else f"{value:g}")
+
     # -- models
     def recent_models(self) -> list[str]:
         value = self.settings.value("models/recent", [])
