@@ -3,11 +3,13 @@ sessions then frame their pictures at it instead of measuring each batch, and sa
 
 from __future__ import annotations
 
+import pytest
 from helpers import real_data
 from PySide6.QtWidgets import QInputDialog
 from qt_helpers import classify_and_wait
 
 
+@pytest.mark.slow
 def test_a_fixed_lab_magnification_frames_the_session_and_is_said(qtbot, window, monkeypatch):
     answers = iter([("1.8", True), ("forty", True), ("9", True)])
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *args, **kwargs: next(answers)))
@@ -25,6 +27,7 @@ def test_a_fixed_lab_magnification_frames_the_session_and_is_said(qtbot, window,
     window.sessions.unsaved_decisions = False
 
 
+@pytest.mark.slow
 def test_auto_measures_each_batch_again(qtbot, window, monkeypatch):
     window.store.set_lab_magnification(1.8)
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *args, **kwargs: ("auto", True)))
