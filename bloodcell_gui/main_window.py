@@ -27,6 +27,7 @@ from bloodcell_gui.summary_presenter import SummaryPresenter
 from bloodcell_gui.timers import make_timer
 from bloodcell_gui.verified_controller import VerifiedController
 from bloodcell_gui.workers import Worker
+from model.common.collector import freeze_survivors
 from model.common.editions import edition
 from model.common.user_folders import user_folders
 from model.evaluation.classify_job import ClassifiedBatch, LoadedClassifier
@@ -192,6 +193,7 @@ class MainWindow(QMainWindow, MainLayout):
         # Hiding Cancel would hand the keyboard to the next widget in line (the threshold box,
         # where a 0 meant for review would empty the review bin): give it to the view instead.
         self.current_view().setFocus()
+        freeze_survivors()  # the rows will live as long as the session
         self.classificationFinished.emit()
 
     # -- selection
@@ -275,6 +277,7 @@ class MainWindow(QMainWindow, MainLayout):
         self.summary.apply_filter(ViewFilter())
         self.center_stack.setCurrentIndex(1 if session.rows else 0)
         self._refresh_summary()
+        freeze_survivors()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.sessions.ask_before_closing():

@@ -58,3 +58,13 @@ def import_quietly(name: str) -> ModuleType:
         with imports_without_pauses():
             importlib.import_module(name)
     return sys.modules[name]
+
+
+def freeze_survivors() -> None:
+    """Move what is alive now out of the collector's sight: a session's rows, its audit trail and
+    their objects live until the session closes, and the collector's full passes over 2,000 of
+    them stalled the window for 20-40 ms at a key press (bench/gui_responsiveness.py --review).
+    Rows and entries hold no reference cycles, so reference counting still frees them when the
+    session closes; what a cycle among frozen objects keeps is never freed (see above)."""
+    with _lock:
+        gc.freeze()
