@@ -47,12 +47,18 @@ class FirstPaint(QObject):
         return False
 
 
+GUI_SWITCH_INTERVAL = 0.001
+
+
 def make_application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setOrganizationName("BloodCell")
     app.setApplicationName("BloodCell")
     app.setWindowIcon(QIcon(str(resources_dir() / "icon.png")))
     app.setStyleSheet(style_sheet())
+    # Workers (the background writer, thumbnails, decoding) hand Python's lock back after at most
+    # this long, instead of 5 ms: the GUI thread takes it back many times an event.
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL)
     return app
 
 

@@ -74,6 +74,21 @@ class Signature:
     content_sha256: str = ""
 
 
+@dataclass(frozen=True)
+class SessionSummary:
+    """A session's totals: images per class (the differential), and how many are classified,
+    unreadable, unidentified, waiting for review and reviewed."""
+
+    counts: list[int]
+    classified: int
+    unreadable: int
+    unidentified: int
+    to_review: int
+    reviewed: int
+    # The images look like a lab new to the model and some still wait (ReviewSession.provisional).
+    provisional: bool
+
+
 @dataclass
 class ImageRow:
     path: Path
@@ -454,6 +469,26 @@ class ReviewSession:
     @property
     def review_count(self) -> int:
         return sum(self.needs_review(row) for row in self.rows)
+
+    def summary(self) -> SessionSummary:
+        """The session's totals in one pass over the rows (what the window's summary, the
+        report's and `session info` count)."""
+        counts = [0] * len(self.classes)
+        classified = unreadable = unidentified = to_review = reviewed = 0
+        new_lab = self.another_lab() is not None
+        for row in self.rows:
+            if not row.ok:
+                unreadable += 1
+                continue
+            classified += 1
+            reviewed += row.reviewed
+            if row.unidentified:
+                unidentified += 1
+                continue
+            counts[row.final] += 1  # type: ignore[index]  # set: the row is classified and identified
+            to_review += not row.reviewed and (new_lab or row.unsure(self.threshold))
+        provisional = new_lab and to_review > 0
+        return SessionSummary(counts, classified, unreadable, unidentified, to_review, reviewed, provisional)
 
     def evaluation(self) -> Evaluation | None:
         """How the model did against folder ground truth, where images have it."""

@@ -50,3 +50,22 @@ def test_csv_export_has_a_row_per_image_including_failures(tmp_path):
     assert rows[1]["verified"] == "A" and rows[1]["reviewed"] == "yes"
     assert rows[2]["error"] == "the file is empty (0 bytes)" and rows[2]["p_A"] == ""
     assert rows[0]["model_sha256"] == "abc"
+
+
+def test_the_one_pass_summary_counts_what_each_bin_counts():
+    from model.inference.classifier import UnreadableImage
+
+    session = ReviewSession(classes=CLASSES)
+    answers = [(0.9, 0.05, 0.05), (0.3, 0.6, 0.1), (0.99, 0.005, 0.005), (0.2, 0.2, 0.6), (0.5, 0.25, 0.25)]
+    for index, probabilities in enumerate(answers):
+        session.add(ClassifiedImage(Path(f"/x/{index}.jpg"), probabilities, unfamiliarity=float(index)))
+    session.add(UnreadableImage(Path("/x/broken.jpg"), "the file is empty"))
+    for row in session.rows[:5]:
+        row.unfamiliar_threshold = 3.5  # the fifth is unlike the training images
+    session.set_verified([1], 2)
+    session.set_reviewed([3], True)
+    totals = session.summary()
+    assert totals.counts == session.counts() and totals.to_review == session.review_count
+    assert totals.unidentified == session.unidentified_count == 1
+    assert (totals.classified, totals.unreadable, totals.reviewed) == (5, 1, 2)
+    assert totals.provisional == session.provisional
