@@ -45,8 +45,8 @@ class WritesOnTheCallersThread:
         atomic_write_bytes(path, encode(), private=private)
         self.on_written(WriteOutcome(Path(path), purpose))
 
-    def discard(self, path) -> None:
-        pass
+    def remove(self, path, *, purpose: str) -> None:
+        Path(path).unlink(missing_ok=True)
 
     def flush(self, timeout=None) -> bool:
         return True

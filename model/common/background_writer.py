@@ -30,7 +30,7 @@ class WriteOutcome:
 @dataclass(frozen=True)
 class _Request:
     path: Path
-    encode: Callable[[], bytes]
+    encode: Callable[[], bytes] | None  # None: remove the file
     purpose: str
     private: bool
 
@@ -56,10 +56,14 @@ class BackgroundWriter:
             self._waiting[Path(path)] = _Request(Path(path), encode, purpose, private)  # a newer one replaces it
             self._condition.notify_all()
 
-    def discard(self, path: Path | str) -> None:
-        """Drop a request for `path` that has not started (its file is about to be removed)."""
+    def remove(self, path: Path | str, *, purpose: str) -> None:
+        """Remove `path` on the worker, after a write of it already under way; a write of it still
+        waiting is dropped (the latest request wins), and a later one will write it again."""
         with self._condition:
-            self._waiting.pop(Path(path), None)
+            if self._closed:
+                raise RuntimeError("the writer is closed")
+            self._waiting[Path(path)] = _Request(Path(path), None, purpose, private=False)
+            self._condition.notify_all()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every request so far is written; False when `timeout` ran out first."""
@@ -98,7 +102,10 @@ class BackgroundWriter:
     @staticmethod
     def _write(request: _Request) -> WriteOutcome:
         try:
-            atomic_write_bytes(request.path, request.encode(), private=request.private)
+            if request.encode is None:
+                request.path.unlink(missing_ok=True)
+            else:
+                atomic_write_bytes(request.path, request.encode(), private=request.private)
         except (OSError, ValueError, TypeError) as error:
             return WriteOutcome(request.path, request.purpose, f"{type(error).__name__}: {error}")
         return WriteOutcome(request.path, request.purpose)

@@ -9,7 +9,6 @@ passes each WriteOutcome back with `written()` on the calling thread."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -107,13 +106,10 @@ class ReviewDocument:
 
     # -- autosave and recovery
     def discard_autosave(self) -> None:
-        """A clean close or a save: nothing to recover next time."""
-        if self.autosave_path is None:
-            return
-        self.writer.discard(self.autosave_path)
-        self.writer.flush()
-        with contextlib.suppress(OSError):  # closing must go on
-            self.autosave_path.unlink(missing_ok=True)
+        """A clean close or a save: nothing to recover next time (removed on the writer, after
+        any autosave already under way, without waiting for it here)."""
+        if self.autosave_path is not None:
+            self.writer.remove(self.autosave_path, purpose=AUTOSAVE)
 
     def recoverable(self) -> ReviewSession | None:
         """What a crash left in the autosave, or None; a damaged autosave is removed."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from model.common.atomic import atomic_write_bytes
 from model.common.background_writer import BackgroundWriter
 from model.review.session import ImageRow, ModelIdentity
+from model.review.session_file import readable_json
 
 FORMAT = "bloodcell-verified-cells"
 # What a background write of the store is called in its outcome.
@@ -196,7 +197,5 @@ def read_entries(path: Path) -> list[VerifiedEntry]:
 
 
 def encode_store(snapshot: list[VerifiedEntry]) -> bytes:
-    from model.review.session_file import readable_json
-
     document = {"format": FORMAT, "format_version": FORMAT_VERSION, "entries": [asdict(entry) for entry in snapshot]}
     return readable_json(document).encode("ascii")
