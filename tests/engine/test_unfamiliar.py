@@ -278,6 +278,7 @@ def test_a_model_without_statistics_still_classifies_and_says_the_flag_is_unavai
     assert load(older).references is None
 
 
+@pytest.mark.slow  # its fixture calibrates the default model on real cells (9 s)
 def test_damaged_statistics_in_a_model_file_are_refused_with_a_reason(calibrated, tmp_path):
     raw = bytearray(calibrated.read_bytes())
     (length,) = struct.unpack("<Q", raw[:8])
